@@ -1,0 +1,103 @@
+//! The core of workstream: workflow files, their one parser and validator, and (in later
+//! modules) the engine, the ledger and the `Store` trait.
+//!
+//! A workflow file declares a lifecycle: workstations, transitions between them, and the
+//! assertions that must hold before work moves. [`parse`] turns its text into a validated
+//! [`Workflow`] or into [`Diagnostics`] naming every problem at `origin:line:col`. The
+//! `workflow!` macro and the runtime loader both call it, so they accept and reject exactly
+//! the same files.
+//!
+//! ```
+//! let text = r#"
+//! workflow: review
+//! version: 1
+//! workstations:
+//!   open:   { initial: true }
+//!   merged: { terminal: true }
+//! transitions:
+//!   merge: { from: open, to: merged }
+//! "#;
+//! let workflow = workstream_core::parse("review.yaml", text)?;
+//! let open = workflow.workstation_id("open").unwrap();
+//! let merge = workflow.transition_id("merge").unwrap();
+//! let merged = workflow.target(open, merge).unwrap();
+//! assert_eq!(workflow.workstation(merged).name(), "merged");
+//! assert!(workflow.definition_hash().to_string().starts_with("sha256:"));
+//! # Ok::<(), workstream_core::Diagnostics>(())
+//! ```
+//!
+//! The file format is described in [`format`].
+
+pub mod assertion;
+mod canonical;
+pub mod diagnostic;
+mod duration;
+mod export;
+mod hash;
+mod name;
+mod read;
+mod validate;
+pub mod workflow;
+mod yaml;
+
+#[doc = include_str!("../../docs/workflow-format.md")]
+pub mod format {}
+
+pub use assertion::{Assertion, AssertionKind, Op, Operand, Path, Root, Step};
+pub use canonical::FORMAT_VERSION;
+pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity, Span};
+pub use duration::parse_duration;
+pub use hash::{DefinitionHash, ParseHashError, Sha256Hash, canonical_json};
+pub use name::{camel_case, is_valid_name, name_problem};
+pub use validate::{MAX_TRANSITIONS, MAX_WORKSTATIONS};
+pub use workflow::{
+    Outcome, SignalConfig, Transition, TransitionId, Wip, Workflow, Workstation, WorkstationId,
+};
+pub use yaml::{MAX_DEPTH, MAX_INPUT_BYTES, MAX_NODES};
+
+/// Parses and validates a workflow file.
+///
+/// `origin` names the file in diagnostics (a path, or any label). On success the workflow
+/// carries the warnings found ([`Workflow::warnings`]); on failure [`Diagnostics`] holds every
+/// error and warning, each with its code, message, `origin:line:col` and offending line.
+///
+/// This is the only parser and validator of workflow files in workstream.
+pub fn parse(origin: &str, text: &str) -> Result<Workflow, Diagnostics> {
+    let mut sink = diagnostic::Sink::new(origin, text);
+    let workflow = yaml::load(text, &mut sink).and_then(|root| {
+        let raw = read::Reader::new(&mut sink).workflow(&root);
+        validate::validate(raw, &mut sink, origin)
+    });
+    match workflow {
+        Some(mut workflow) if !sink.has_errors() => {
+            workflow.warnings = Diagnostics::new(sink.into_items()).into_iter().collect();
+            Ok(workflow)
+        }
+        _ => Err(Diagnostics::new(sink.into_items())),
+    }
+}
+
+/// Parses and validates a workflow file given as bytes; bytes that are not UTF-8 are refused
+/// with a diagnostic that points at the first invalid byte.
+pub fn parse_bytes(origin: &str, bytes: &[u8]) -> Result<Workflow, Diagnostics> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(origin, text),
+        Err(error) => {
+            let valid = &bytes[..error.valid_up_to()];
+            // The prefix is valid UTF-8 by construction.
+            let prefix = std::str::from_utf8(valid).unwrap_or_default();
+            let line = prefix.matches('\n').count() + 1;
+            let column = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let mut sink = diagnostic::Sink::new(origin, prefix);
+            sink.push(
+                Code::InputLimit,
+                Span::new(line as u32, column as u32, 1),
+                format!(
+                    "the file is not UTF-8: invalid byte at offset {}",
+                    error.valid_up_to()
+                ),
+            );
+            Err(Diagnostics::new(sink.into_items()))
+        }
+    }
+}

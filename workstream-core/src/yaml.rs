@@ -1,0 +1,277 @@
+//! The first stage of reading a workflow file: YAML text to a tree of [`Node`]s, each with the
+//! position it came from.
+//!
+//! serde-saphyr does the parsing. Its budgets refuse hostile input (alias bombs, deep nesting,
+//! node floods) before they cost time or memory, and a size cap is checked before it runs.
+//! Reading into a generic tree rather than straight into typed structs lets the next stage
+//! report *every* unknown key, wrong type and missing key at once, each at its own position.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::{DuplicateKeyPolicy, MessageFormatter, Spanned};
+
+use crate::diagnostic::{Code, Sink, Span};
+
+/// The largest workflow file accepted, in bytes.
+pub const MAX_INPUT_BYTES: usize = 4 * 1024 * 1024;
+
+/// The deepest nesting of lists and maps accepted.
+pub const MAX_DEPTH: usize = 40;
+
+/// The most YAML nodes (scalars, lists, maps, counting alias expansions) accepted.
+pub const MAX_NODES: usize = 100_000;
+
+/// A YAML value with the position it was written at.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Node {
+    pub(crate) kind: Kind,
+    pub(crate) span: Span,
+}
+
+/// A mapping key: a string with its position.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Key {
+    pub(crate) name: String,
+    pub(crate) span: Span,
+}
+
+/// The kinds of YAML value.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Kind {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Key, Node)>),
+}
+
+impl Kind {
+    /// What this kind of value is called in messages.
+    pub(crate) fn describe(&self) -> &'static str {
+        match self {
+            Kind::Null => "nothing (null)",
+            Kind::Bool(_) => "a boolean",
+            Kind::Int(_) => "an integer",
+            Kind::Float(_) => "a number",
+            Kind::Str(_) => "a string",
+            Kind::Seq(_) => "a list",
+            Kind::Map(_) => "a map",
+        }
+    }
+}
+
+impl Node {
+    /// The value as JSON (for assertion values and the canonical form).
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.kind {
+            Kind::Null => Value::Null,
+            Kind::Bool(b) => Value::Bool(*b),
+            Kind::Int(i) => Value::from(*i),
+            Kind::Float(x) => serde_json::Number::from_f64(*x).map_or(Value::Null, Value::Number),
+            Kind::Str(s) => Value::String(s.clone()),
+            Kind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            Kind::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+fn span_of(location: &serde_saphyr::Location) -> Span {
+    Span {
+        line: u32::try_from(location.line()).unwrap_or(u32::MAX),
+        column: u32::try_from(location.column()).unwrap_or(u32::MAX),
+        len: u32::try_from(location.span().len()).unwrap_or(u32::MAX),
+    }
+}
+
+fn node_of(spanned: Spanned<Kind>) -> Node {
+    Node {
+        span: span_of(&spanned.referenced),
+        kind: spanned.value,
+    }
+}
+
+impl<'de> Deserialize<'de> for Kind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(KindVisitor)
+    }
+}
+
+struct KindVisitor;
+
+impl<'de> Visitor<'de> for KindVisitor {
+    type Value = Kind;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Kind, E> {
+        Ok(Kind::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Kind, E> {
+        Ok(Kind::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Kind, D::Error> {
+        Kind::deserialize(d)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Kind, E> {
+        Ok(Kind::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Kind, E> {
+        Ok(Kind::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Kind, E> {
+        Ok(i64::try_from(v).map_or(Kind::Float(v as f64), Kind::Int))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Kind, E> {
+        Ok(Kind::Float(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Kind, E> {
+        Ok(Kind::Str(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Kind, E> {
+        Ok(Kind::Str(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Kind, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Spanned<Kind>>()? {
+            items.push(node_of(item));
+        }
+        Ok(Kind::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Kind, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<Spanned<String>>()? {
+            let value = map.next_value::<Spanned<Kind>>()?;
+            let key = Key {
+                span: span_of(&key.referenced),
+                name: key.value,
+            };
+            entries.push((key, node_of(value)));
+        }
+        Ok(Kind::Map(entries))
+    }
+}
+
+/// Parses `text` into a tree of nodes, or reports why it cannot (one diagnostic: YAML stops
+/// at its first syntax error).
+pub(crate) fn load(text: &str, sink: &mut Sink<'_>) -> Option<Node> {
+    if text.len() > MAX_INPUT_BYTES {
+        sink.push(
+            Code::InputLimit,
+            Span::default(),
+            format!(
+                "the file is {} bytes; a workflow file may have at most {MAX_INPUT_BYTES} bytes",
+                text.len()
+            ),
+        );
+        return None;
+    }
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_depth: MAX_DEPTH,
+            max_nodes: MAX_NODES,
+            max_events: 4 * MAX_NODES,
+            max_aliases: 10_000,
+            max_anchors: 10_000,
+            max_documents: 1,
+            max_total_scalar_bytes: MAX_INPUT_BYTES,
+            max_recorded_anchor_events: MAX_NODES,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: MAX_NODES,
+        },
+        duplicate_keys: DuplicateKeyPolicy::PassThrough,
+    };
+    match serde_saphyr::from_str_with_options::<Spanned<Kind>>(text, options) {
+        Ok(root) => Some(node_of(root)),
+        Err(error) => {
+            let location = error.location();
+            let span = location.as_ref().map(span_of).unwrap_or_default();
+            let inner = innermost(&error);
+            let text = serde_saphyr::DefaultMessageFormatter.format_message(inner);
+            let (code, message) = match inner {
+                serde_saphyr::Error::Budget { .. } => (
+                    Code::InputLimit,
+                    format!(
+                        "the file exceeds the parser's limits ({text}); deep nesting, \
+                         node floods and alias expansion (\"billion laughs\") are refused"
+                    ),
+                ),
+                _ if text.contains("recursion limit") => (
+                    Code::InputLimit,
+                    format!("the file nests too deeply ({text}); at most {MAX_DEPTH} levels"),
+                ),
+                _ => (Code::YamlSyntax, text.into_owned()),
+            };
+            sink.push(code, span, message);
+            None
+        }
+    }
+}
+
+fn innermost(mut error: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    loop {
+        match error {
+            serde_saphyr::Error::AliasError { error: inner, .. }
+            | serde_saphyr::Error::WithSnippet { error: inner, .. } => error = inner,
+            _ => return error,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_ok(text: &str) -> Node {
+        let mut sink = Sink::new("t", text);
+        load(text, &mut sink).unwrap_or_else(|| panic!("{:?}", sink.into_items()))
+    }
+
+    #[test]
+    fn keeps_positions_of_keys_and_values() {
+        let root = load_ok("a: 1\nb:\n  - x\n  - [y, 2.5]\n");
+        let Kind::Map(entries) = &root.kind else {
+            panic!("not a map")
+        };
+        assert_eq!(entries[0].0.name, "a");
+        assert_eq!(entries[0].0.span, Span::new(1, 1, 1));
+        assert_eq!(entries[0].1.span.line, 1);
+        assert_eq!(entries[0].1.span.column, 4);
+        let Kind::Seq(items) = &entries[1].1.kind else {
+            panic!("not a list")
+        };
+        assert_eq!(items[0].kind, Kind::Str("x".into()));
+        assert_eq!(items[0].span, Span::new(3, 5, 1));
+        assert_eq!(items[1].span.line, 4);
+    }
+
+    #[test]
+    fn duplicate_keys_reach_the_validator() {
+        let root = load_ok("a: 1\na: 2\n");
+        let Kind::Map(entries) = &root.kind else {
+            panic!("not a map")
+        };
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[1].0.span.line, 2);
+    }
+
+    #[test]
+    fn syntax_error_has_a_position() {
+        let text = "a: [1, 2\nb: 3\n";
+        let mut sink = Sink::new("t", text);
+        assert!(load(text, &mut sink).is_none());
+        let items = sink.into_items();
+        assert_eq!(items[0].code, Code::YamlSyntax);
+        assert_eq!(items[0].span.line, 2);
+    }
+}
