@@ -175,9 +175,28 @@ pub(crate) fn load(text: &str, sink: &mut Sink<'_>) -> Option<Node> {
         );
         return None;
     }
-    let options = serde_saphyr::options! {
+    match parse_with_large_stack(text) {
+        Some(Ok(root)) => Some(root),
+        Some(Err((code, span, message))) => {
+            sink.push(code, span, message);
+            None
+        }
+        None => {
+            sink.push(
+                Code::YamlSyntax,
+                Span::default(),
+                "the YAML parser failed on this input; please report it with the file",
+            );
+            None
+        }
+    }
+}
+
+fn parser_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_depth: MAX_DEPTH,
+            flow_nesting_limit: MAX_DEPTH,
             max_nodes: MAX_NODES,
             max_events: 4 * MAX_NODES,
             max_aliases: 10_000,
@@ -190,17 +209,24 @@ pub(crate) fn load(text: &str, sink: &mut Sink<'_>) -> Option<Node> {
             max_total_replayed_events: MAX_NODES,
         },
         duplicate_keys: DuplicateKeyPolicy::PassThrough,
-    };
-    match serde_saphyr::from_str_with_options::<Spanned<Kind>>(text, options) {
-        Ok(root) => Some(node_of(root)),
+    }
+}
+
+/// A parse failure: its code, where, and the message.
+type Failure = (Code, Span, String);
+
+/// Parses on the current thread.
+fn parse_here(text: &str) -> Result<Node, Failure> {
+    match serde_saphyr::from_str_with_options::<Spanned<Kind>>(text, parser_options()) {
+        Ok(root) => Ok(node_of(root)),
         Err(error) => {
-            let location = error.location();
-            let span = location.as_ref().map(span_of).unwrap_or_default();
+            let span = error.location().as_ref().map(span_of).unwrap_or_default();
             let inner = innermost(&error);
             let text = serde_saphyr::DefaultMessageFormatter.format_message(inner);
-            let (code, message) = match inner {
+            Err(match inner {
                 serde_saphyr::Error::Budget { .. } => (
                     Code::InputLimit,
+                    span,
                     format!(
                         "the file exceeds the parser's limits ({text}); deep nesting, \
                          node floods and alias expansion (\"billion laughs\") are refused"
@@ -208,14 +234,34 @@ pub(crate) fn load(text: &str, sink: &mut Sink<'_>) -> Option<Node> {
                 ),
                 _ if text.contains("recursion limit") => (
                     Code::InputLimit,
+                    span,
                     format!("the file nests too deeply ({text}); at most {MAX_DEPTH} levels"),
                 ),
-                _ => (Code::YamlSyntax, text.into_owned()),
-            };
-            sink.push(code, span, message);
-            None
+                _ => (Code::YamlSyntax, span, text.into_owned()),
+            })
         }
     }
+}
+
+/// Stack reserved for the parser thread. Only the pages used are committed; the reserve is
+/// what lets an unoptimised build parse documents [`MAX_DEPTH`] levels deep.
+const PARSER_STACK_BYTES: usize = 64 * 1024 * 1024;
+
+/// Runs the parser on its own thread with a large stack, so that how deep the caller's stack
+/// already is (or how the caller's build is optimised) cannot turn deep input into a stack
+/// overflow. Falls back to the current thread if no thread can be started. `None` means the
+/// parser panicked, which it is not expected to do.
+fn parse_with_large_stack(text: &str) -> Option<Result<Node, Failure>> {
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("workstream-yaml".into())
+            .stack_size(PARSER_STACK_BYTES)
+            .spawn_scoped(scope, || parse_here(text));
+        match spawned {
+            Ok(handle) => handle.join().ok(),
+            Err(_) => Some(parse_here(text)),
+        }
+    })
 }
 
 fn innermost(mut error: &serde_saphyr::Error) -> &serde_saphyr::Error {
