@@ -2,8 +2,8 @@
 
 pub use workstream_core as core;
 pub use workstream_core::{
-    Assertion, AssertionKind, Code, DefinitionHash, Diagnostic, Diagnostics, Op, Operand,
-    Outcome, Path, Severity, Sha256Hash, Span, Transition, TransitionId, Workflow, Workstation,
+    Assertion, AssertionKind, Code, DefinitionHash, Diagnostic, Diagnostics, Op, Operand, Outcome,
+    Path, Severity, Sha256Hash, Span, Transition, TransitionId, Workflow, Workstation,
     WorkstationId, canonical_json, parse, parse_bytes,
 };
 

@@ -167,7 +167,13 @@ impl Op {
     pub const fn over_expansion(self) -> bool {
         matches!(
             self,
-            Op::AllEq | Op::AnyEq | Op::NoneEq | Op::AllIn | Op::CountEq | Op::CountGte | Op::CountLte
+            Op::AllEq
+                | Op::AnyEq
+                | Op::NoneEq
+                | Op::AllIn
+                | Op::CountEq
+                | Op::CountGte
+                | Op::CountLte
         )
     }
 
@@ -266,7 +272,10 @@ impl Path {
     pub(crate) fn parse(text: &str) -> Result<Path, (String, Option<String>)> {
         let parts: Vec<&str> = text.split('.').collect();
         if parts.iter().any(|p| p.is_empty()) {
-            return Err((format!("`{text}` is not a path: it has an empty segment"), None));
+            return Err((
+                format!("`{text}` is not a path: it has an empty segment"),
+                None,
+            ));
         }
         let root = match parts[0] {
             "fields" => Root::Fields,
@@ -450,7 +459,10 @@ mod tests {
         assert!(!p("fields.contributor").is_expansion());
         assert!(p("item.idle").is_duration());
         assert!(!p("item.workstation").is_duration());
-        assert_eq!(Path::parse("feilds.x").unwrap_err().1.as_deref(), Some("did you mean `fields`?"));
+        assert_eq!(
+            Path::parse("feilds.x").unwrap_err().1.as_deref(),
+            Some("did you mean `fields`?")
+        );
     }
 
     #[test]

@@ -57,7 +57,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err("a duration cannot be empty: write e.g. `24h` or `7d`".into());
     }
     if total == 0 {
-        return Err(format!("`{text}` is not a duration: a duration is never zero"));
+        return Err(format!(
+            "`{text}` is not a duration: a duration is never zero"
+        ));
     }
     Ok(Duration::from_secs(total))
 }
@@ -79,7 +81,16 @@ mod tests {
     #[test]
     fn refuses_bad_durations() {
         for bad in [
-            "", "24", "h", "0h", "1x", "1.5h", "-1h", " 1h", "99999999999999999999s", "3000000000000w",
+            "",
+            "24",
+            "h",
+            "0h",
+            "1x",
+            "1.5h",
+            "-1h",
+            " 1h",
+            "99999999999999999999s",
+            "3000000000000w",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }

@@ -141,7 +141,11 @@ impl Workflow {
                 let _ = writeln!(out, "    {} [{}];", w.name, attrs.join(", "));
             }
         }
-        let _ = writeln!(out, "    __start -> {};", self.workstation(self.initial).name);
+        let _ = writeln!(
+            out,
+            "    __start -> {};",
+            self.workstation(self.initial).name
+        );
         for t in &self.transitions {
             let mut attrs = vec![format!("label={}", quote(&edge_label(t)))];
             if t.rework {
@@ -187,7 +191,9 @@ fn assertion_flow(a: &Assertion) -> String {
         parts.push(format!("\"message\": {}", Value::from(m)));
     }
     match a.kind() {
-        AssertionKind::Check(name) => parts.push(format!("\"check\": {}", Value::from(name.as_str()))),
+        AssertionKind::Check(name) => {
+            parts.push(format!("\"check\": {}", Value::from(name.as_str())))
+        }
         AssertionKind::Compare { path, op, operand } => {
             parts.push(format!("\"assert\": {}", Value::from(path.as_str())));
             parts.push(format!("\"op\": {}", Value::from(op.name())));
@@ -203,7 +209,11 @@ fn assertion_flow(a: &Assertion) -> String {
             }
         }
         AssertionKind::All(members) | AssertionKind::Any(members) => {
-            let key = if matches!(a.kind(), AssertionKind::All(_)) { "all" } else { "any" };
+            let key = if matches!(a.kind(), AssertionKind::All(_)) {
+                "all"
+            } else {
+                "any"
+            };
             let inner: Vec<String> = members.iter().map(assertion_flow).collect();
             parts.push(format!("\"{key}\": [{}]", inner.join(", ")));
         }

@@ -86,8 +86,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        rows[0][j] = j;
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -114,7 +114,16 @@ mod tests {
             assert!(is_valid_name(ok), "{ok}");
         }
         for bad in [
-            "", "Draft", "2fast", "in-progress", "a__b", "trailing_", "_x", "move", "type", "ça",
+            "",
+            "Draft",
+            "2fast",
+            "in-progress",
+            "a__b",
+            "trailing_",
+            "_x",
+            "move",
+            "type",
+            "ça",
             "a b",
         ] {
             assert!(!is_valid_name(bad), "{bad}");

@@ -206,7 +206,9 @@ impl<'s, 'a> Reader<'s, 'a> {
                 );
             }
         }
-        raw.name = top.get("workflow").and_then(|n| self.string(n, "`workflow`"));
+        raw.name = top
+            .get("workflow")
+            .and_then(|n| self.string(n, "`workflow`"));
         if let Some(node) = top.get("version") {
             raw.version = match node.kind {
                 Kind::Int(v) if v >= 1 && v <= i64::from(u32::MAX) => Some(v as u32),
@@ -318,10 +320,7 @@ impl<'s, 'a> Reader<'s, 'a> {
                     self.sink.push(
                         Code::InvalidWip,
                         n.span,
-                        format!(
-                            "`wip.max` is a positive integer, not {}",
-                            describe_value(n)
-                        ),
+                        format!("`wip.max` is a positive integer, not {}", describe_value(n)),
                     );
                     None
                 }
@@ -394,17 +393,17 @@ impl<'s, 'a> Reader<'s, 'a> {
         let Some(f) = self.fields(node, "`signals`", SIGNAL_KEYS) else {
             return signals;
         };
-        if let Some(n) = f.get("stalled") {
-            if let Some(g) = self.fields(n, "`signals.stalled`", &["idle_for"]) {
-                signals.stalled_idle_for = g
-                    .get("idle_for")
-                    .and_then(|d| self.duration(d, "`stalled.idle_for`"));
-            }
+        if let Some(n) = f.get("stalled")
+            && let Some(g) = self.fields(n, "`signals.stalled`", &["idle_for"])
+        {
+            signals.stalled_idle_for = g
+                .get("idle_for")
+                .and_then(|d| self.duration(d, "`stalled.idle_for`"));
         }
-        if let Some(n) = f.get("oldies") {
-            if let Some(g) = self.fields(n, "`signals.oldies`", &["age"]) {
-                signals.oldies_age = g.get("age").and_then(|d| self.duration(d, "`oldies.age`"));
-            }
+        if let Some(n) = f.get("oldies")
+            && let Some(g) = self.fields(n, "`signals.oldies`", &["age"])
+        {
+            signals.oldies_age = g.get("age").and_then(|d| self.duration(d, "`oldies.age`"));
         }
         signals
     }
@@ -470,7 +469,10 @@ impl<'s, 'a> Reader<'s, 'a> {
                     self.sink.push(
                         Code::InvalidAssertion,
                         span,
-                        format!("`{key}` belongs to an `assert` assertion, not a `{}`", forms[0]),
+                        format!(
+                            "`{key}` belongs to an `assert` assertion, not a `{}`",
+                            forms[0]
+                        ),
                     );
                 }
             }
@@ -493,7 +495,9 @@ impl<'s, 'a> Reader<'s, 'a> {
                         None
                     }
                 };
-                let value_from = f.get("value_from").and_then(|n| self.string(n, "`value_from`"));
+                let value_from = f
+                    .get("value_from")
+                    .and_then(|n| self.string(n, "`value_from`"));
                 match (path, op) {
                     (Some(path), Some(op)) => RawKind::Compare {
                         path,
@@ -631,8 +635,11 @@ impl<'s, 'a> Reader<'s, 'a> {
         match parse_duration(&text) {
             Ok(d) => Some(d),
             Err(message) => {
-                self.sink
-                    .push(Code::InvalidDuration, node.span, format!("{what}: {message}"));
+                self.sink.push(
+                    Code::InvalidDuration,
+                    node.span,
+                    format!("{what}: {message}"),
+                );
                 None
             }
         }

@@ -197,6 +197,8 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
     let mut transitions: Vec<Transition> = Vec::new();
     let mut transition_index: HashMap<String, TransitionId> = HashMap::new();
     let mut transition_spans: Vec<Span> = Vec::new();
+    // Graph rules on a graph with unresolved edges would only repeat those errors.
+    let mut unresolved = false;
     for tr in &raw.transitions {
         if !v.check_name(&tr.name, "transition name") {
             continue;
@@ -234,6 +236,7 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
                         continue;
                     }
                     let Some(id) = v.workstation(name) else {
+                        unresolved = true;
                         continue;
                     };
                     if from.contains(&id) {
@@ -245,6 +248,7 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
                         continue;
                     }
                     if workstations[id.index()].terminal {
+                        unresolved = true;
                         v.sink.push(
                             Code::TerminalHasTransitions,
                             name.span,
@@ -289,24 +293,28 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
         }
         let outcome = tr.outcome.as_ref().and_then(|o| {
             let outcome = v.outcome(o)?;
-            if let Some(to) = to {
-                if !workstations[to.index()].terminal {
-                    v.sink.push(
-                        Code::InvalidOutcome,
-                        o.span,
-                        format!(
-                            "transition `{}` leads to `{}`, which is not terminal, so it gives \
+            if let Some(to) = to
+                && !workstations[to.index()].terminal
+            {
+                v.sink.push(
+                    Code::InvalidOutcome,
+                    o.span,
+                    format!(
+                        "transition `{}` leads to `{}`, which is not terminal, so it gives \
                              no outcome",
-                            tr.name.value, workstations[to.index()].name
-                        ),
-                    );
-                    return None;
-                }
+                        tr.name.value,
+                        workstations[to.index()].name
+                    ),
+                );
+                return None;
             }
             Some(outcome)
         });
         let requires = v.assertions(&tr.requires, &format!("{}.requires", tr.name.value));
-        let Some(to) = to else { continue };
+        let Some(to) = to else {
+            unresolved = true;
+            continue;
+        };
         transition_index.insert(
             tr.name.value.clone(),
             TransitionId(transitions.len() as u16),
@@ -326,7 +334,9 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
         });
     }
 
-    if let Some((initial, _)) = initial {
+    if let Some((initial, _)) = initial
+        && !unresolved
+    {
         v.graph_rules(&workstations, &transitions, initial);
     }
     v.warn_unused(&raw);
@@ -687,16 +697,16 @@ impl Validator<'_, '_> {
             }
             (Root::Item, Some("holds")) => {
                 for item in items {
-                    if let Kind::Str(s) = &item.kind {
-                        if !self.holds.contains(s) {
-                            self.sink.push_help(
-                                Code::UnknownHold,
-                                item.span,
-                                format!("hold `{s}` is not listed under `holds`"),
-                                did_you_mean(s, self.holds.iter().map(String::as_str)),
-                            );
-                            ok = false;
-                        }
+                    if let Kind::Str(s) = &item.kind
+                        && !self.holds.contains(s)
+                    {
+                        self.sink.push_help(
+                            Code::UnknownHold,
+                            item.span,
+                            format!("hold `{s}` is not listed under `holds`"),
+                            did_you_mean(s, self.holds.iter().map(String::as_str)),
+                        );
+                        ok = false;
                     }
                 }
             }
@@ -892,8 +902,12 @@ fn contradiction(leaves: &[&Assertion], source: &str) -> Option<String> {
                 (Op::Eq, Op::Eq) => vx != vy,
                 (Op::Eq, Op::Ne) => vx == vy,
                 (Op::Exists, Op::NotExists) | (Op::Eq, Op::NotExists) => true,
-                (Op::Eq, Op::In) => matches!(vy, Some(Value::Array(l)) if vx.is_some_and(|v| !l.contains(v))),
-                (Op::Eq, Op::NotIn) => matches!(vy, Some(Value::Array(l)) if vx.is_some_and(|v| l.contains(v))),
+                (Op::Eq, Op::In) => {
+                    matches!(vy, Some(Value::Array(l)) if vx.is_some_and(|v| !l.contains(v)))
+                }
+                (Op::Eq, Op::NotIn) => {
+                    matches!(vy, Some(Value::Array(l)) if vx.is_some_and(|v| l.contains(v)))
+                }
                 _ => false,
             };
             if clash(oa, va, ob, vb) || clash(ob, vb, oa, va) {

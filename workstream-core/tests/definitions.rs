@@ -33,7 +33,11 @@ fn seed_workflows_validate_without_errors() {
         let wf = load(seed, &seed_text(seed));
         assert!(wf.warnings().is_empty(), "{seed}: {:?}", wf.warnings());
         for w in wf.workstations() {
-            assert!(w.description().is_some(), "{seed}: {} has no description", w.name());
+            assert!(
+                w.description().is_some(),
+                "{seed}: {} has no description",
+                w.name()
+            );
         }
     }
 }
@@ -120,7 +124,13 @@ fn lookups_agree_with_the_transition_list() {
             for w in wf.workstations() {
                 let w_id = wf.workstation_id(w.name()).unwrap();
                 let expected = t.from().contains(&w_id).then_some(t.to());
-                assert_eq!(wf.target(w_id, t_id), expected, "{seed}: {} from {}", t.name(), w.name());
+                assert_eq!(
+                    wf.target(w_id, t_id),
+                    expected,
+                    "{seed}: {} from {}",
+                    t.name(),
+                    w.name()
+                );
                 assert_eq!(wf.outgoing(w_id).contains(&t_id), expected.is_some());
             }
         }
@@ -198,15 +208,27 @@ fn every_semantic_change_changes_the_hash() {
         ("version: 1", "version: 2"),
         ("workflow: review", "workflow: review_two"),
         ("sla: 24h", "sla: 25h"),
-        ("roles: [author, reviewer]", "roles: [author, reviewer, admin]"),
+        (
+            "roles: [author, reviewer]",
+            "roles: [author, reviewer, admin]",
+        ),
         ("by: [reviewer]", "by: [author, reviewer]"),
         ("op: ne", "op: eq"),
         ("value_from: fields.author", "value_from: fields.owner"),
         ("id: no_self_merge", "id: not_self"),
         ("outcome: cancelled", "outcome: rejected"),
-        ("close: { from: \"*\"", "close: { allow_held: true, from: \"*\""),
-        ("  open:   { initial: true, sla: 24h }", "  open:   { initial: true, sla: 24h, description: x }"),
-        ("version: 1\n", "version: 1\nsignals: { oldies: { age: 3d } }\n"),
+        (
+            "close: { from: \"*\"",
+            "close: { allow_held: true, from: \"*\"",
+        ),
+        (
+            "  open:   { initial: true, sla: 24h }",
+            "  open:   { initial: true, sla: 24h, description: x }",
+        ),
+        (
+            "version: 1\n",
+            "version: 1\nsignals: { oldies: { age: 3d } }\n",
+        ),
     ];
     for (from, to) in changes {
         assert!(SMALL.contains(from), "{from}");
@@ -221,14 +243,19 @@ fn every_semantic_change_changes_the_hash() {
 
 /// Compares `actual` with the snapshot file; `UPDATE_SNAPSHOTS=1` rewrites it instead.
 fn snapshot(file: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(file);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         fs::write(&path, actual).unwrap();
         return;
     }
     let expected = fs::read_to_string(&path)
         .unwrap_or_else(|_| panic!("missing snapshot {file}; run with UPDATE_SNAPSHOTS=1"));
-    assert_eq!(actual, expected, "{file} differs; review and run with UPDATE_SNAPSHOTS=1");
+    assert_eq!(
+        actual, expected,
+        "{file} differs; review and run with UPDATE_SNAPSHOTS=1"
+    );
 }
 
 #[test]
@@ -251,7 +278,9 @@ fn exports_mark_initial_terminal_guards_roles_and_rework() {
     let dot = wf.to_dot();
     assert!(dot.contains("__start -> open;"));
     assert!(dot.contains("merged [shape=doublecircle"));
-    assert!(dot.contains("open -> merged [label=\"merge [no_self_merge] by reviewer\", color=darkorange];"));
+    assert!(dot.contains(
+        "open -> merged [label=\"merge [no_self_merge] by reviewer\", color=darkorange];"
+    ));
     let eval = load("evaluation_task", &seed_text("evaluation_task"));
     assert!(eval.to_mermaid().contains("(rework)"));
     assert!(eval.to_dot().contains("style=dashed"));

@@ -54,7 +54,9 @@ fn deep_nesting_is_refused_at_once() {
     let flow = format!("workflow: {}{}", "[".repeat(200_000), "]".repeat(200_000));
     let elapsed = assert_refused(&flow, Code::InputLimit);
     assert!(elapsed < Duration::from_millis(500), "took {elapsed:?}");
-    let block: String = (0..100).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect();
+    let block: String = (0..100)
+        .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+        .collect();
     assert_refused(&block, Code::InputLimit);
 }
 
@@ -98,14 +100,23 @@ fn mutate(seed: &str, ops: &[(u8, usize, u8)]) -> Vec<u8> {
             3 => bytes.truncate(at),
             4 => {
                 // Duplicate a line.
-                let start = bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-                let end = bytes[at..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| at + p + 1);
+                let start = bytes[..at]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |p| p + 1);
+                let end = bytes[at..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(bytes.len(), |p| at + p + 1);
                 let line = bytes[start..end].to_vec();
                 bytes.splice(end..end, line);
             }
             _ => {
                 // Insert a YAML-significant token.
-                let tokens: &[&[u8]] = &[b": ", b"- ", b"[", b"]", b"{", b"}", b"&a ", b"*a", b"\"", b"'", b"\t", b"\n  ", b"*", b"!!str ", b"---\n", b"? ", b"|\n", b"#"];
+                let tokens: &[&[u8]] = &[
+                    b": ", b"- ", b"[", b"]", b"{", b"}", b"&a ", b"*a", b"\"", b"'", b"\t",
+                    b"\n  ", b"*", b"!!str ", b"---\n", b"? ", b"|\n", b"#",
+                ];
                 let token = tokens[byte as usize % tokens.len()];
                 bytes.splice(at..at, token.iter().copied());
             }
@@ -166,5 +177,8 @@ fn deep_but_allowed_nesting_parses_on_a_small_caller_stack() {
     assert_eq!(seed.unwrap(), "evaluation_task");
     // The deep document is read; it is refused for its content, not its depth.
     let diagnostics = deep.unwrap_err();
-    assert!(diagnostics.all().iter().all(|d| d.code != Code::InputLimit), "{diagnostics}");
+    assert!(
+        diagnostics.all().iter().all(|d| d.code != Code::InputLimit),
+        "{diagnostics}"
+    );
 }

@@ -1,0 +1,168 @@
+//! What users read: rendered diagnostics, "did you mean" suggestions, every error at once,
+//! and warnings that do not refuse a file.
+
+use workstream_core::{Code, parse};
+
+const BASE: &str = "workflow: review
+version: 1
+roles: [author, reviewer]
+checks: [tests_pass]
+workstations:
+  open: { initial: true }
+  ready: {}
+  merged: { terminal: true }
+transitions:
+  prepare: { from: open, to: ready, by: [author], requires: [ { check: tests_pass } ] }
+  merge: { from: ready, to: merged, by: [reviewer] }
+";
+
+fn errors(text: &str) -> Vec<(Code, u32, u32, Option<String>)> {
+    let diagnostics = parse("review.yaml", text).expect_err("the file was accepted");
+    diagnostics
+        .all()
+        .iter()
+        .map(|d| (d.code, d.span.line, d.span.column, d.help.clone()))
+        .collect()
+}
+
+#[test]
+fn the_base_file_is_valid() {
+    let wf = parse("review.yaml", BASE).unwrap();
+    assert!(wf.warnings().is_empty(), "{:?}", wf.warnings());
+}
+
+#[test]
+fn misspelt_names_get_a_suggestion() {
+    let cases: &[(&str, &str, Code, &str)] = &[
+        (
+            "to: merged",
+            "to: mreged",
+            Code::UnknownWorkstation,
+            "merged",
+        ),
+        (
+            "by: [reviewer]",
+            "by: [reviwer]",
+            Code::UnknownRole,
+            "reviewer",
+        ),
+        (
+            "check: tests_pass",
+            "check: test_pass",
+            Code::UnknownCheck,
+            "tests_pass",
+        ),
+        (
+            "transitions:",
+            "transtions:",
+            Code::UnknownKey,
+            "transitions",
+        ),
+        ("initial: true", "intial: true", Code::UnknownKey, "initial"),
+        (
+            "{ check: tests_pass }",
+            "{ assert: feilds.x, op: exists }",
+            Code::InvalidPath,
+            "fields",
+        ),
+        (
+            "{ check: tests_pass }",
+            "{ assert: fields.x, op: exsts }",
+            Code::UnknownOp,
+            "exists",
+        ),
+        (
+            "{ check: tests_pass }",
+            "{ assert: item.workstation, op: eq, value: opne }",
+            Code::UnknownWorkstation,
+            "open",
+        ),
+    ];
+    for (from, to, code, suggestion) in cases {
+        let text = BASE.replacen(from, to, 1);
+        let found = errors(&text);
+        let want = format!("did you mean `{suggestion}`?");
+        assert!(
+            found
+                .iter()
+                .any(|(c, _, _, help)| c == code && help.as_deref() == Some(&want)),
+            "replacing `{from}` with `{to}`: expected {code} with {want:?}, got {found:?}"
+        );
+    }
+}
+
+#[test]
+fn every_error_is_reported_at_once_in_file_order() {
+    let text = BASE
+        .replacen("to: merged", "to: mreged", 1)
+        .replacen("by: [reviewer]", "by: [nobody]", 1)
+        .replacen("version: 1", "version: 0", 1)
+        .replacen("  ready: {}", "  ready: { sla: 24 }", 1);
+    let found: Vec<(Code, u32, u32)> = errors(&text)
+        .into_iter()
+        .map(|(c, l, col, _)| (c, l, col))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Code::InvalidVersion, 2, 10),
+            (Code::InvalidDuration, 7, 17),
+            (Code::UnknownWorkstation, 11, 29),
+            (Code::UnknownRole, 11, 42),
+            // `reviewer` is no longer used by any transition: a warning, listed after errors.
+            (Code::Unused, 3, 17),
+        ]
+    );
+}
+
+#[test]
+fn a_diagnostic_renders_with_position_line_and_help() {
+    let text = BASE.replacen("to: merged", "to: mreged", 1);
+    let diagnostics = parse("review.yaml", &text).unwrap_err();
+    let rendered = diagnostics.to_string();
+    let expected = "\
+error[W0003 unknown-workstation]: there is no workstation `mreged`
+  --> review.yaml:11:29
+   |
+11 |   merge: { from: ready, to: mreged, by: [reviewer] }
+   |                             ^^^^^^
+   = help: did you mean `merged`?
+";
+    assert!(rendered.starts_with(expected), "{rendered}");
+    assert!(
+        rendered.ends_with("review.yaml: 1 error, 0 warnings"),
+        "{rendered}"
+    );
+}
+
+#[test]
+fn warnings_do_not_refuse_a_file() {
+    let text = BASE
+        .replacen("roles: [author, reviewer]", "roles: [author, reviewer, admin]", 1)
+        .replacen(
+            "requires: [ { check: tests_pass } ]",
+            "requires: [ { check: tests_pass }, { assert: item.workstation, op: eq, value: ready } ]",
+            1,
+        );
+    let wf = parse("review.yaml", &text).unwrap();
+    let warnings: Vec<(Code, u32, u32)> = wf
+        .warnings()
+        .iter()
+        .map(|d| (d.code, d.span.line, d.span.column))
+        .collect();
+    assert!(warnings.contains(&(Code::Unused, 3, 27)), "{warnings:?}");
+    assert!(
+        warnings.contains(&(Code::NeverFires, 10, 3)),
+        "{warnings:?}"
+    );
+    let never = wf
+        .warnings()
+        .iter()
+        .find(|d| d.code == Code::NeverFires)
+        .unwrap();
+    assert!(
+        never.message.contains("while the item is in `open`"),
+        "{}",
+        never.message
+    );
+}
