@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::assertion::{Assertion, AssertionKind, Op, Operand, Path, Root, Wants};
 use crate::diagnostic::{Code, Sink, Span};
 use crate::hash::{Sha256Hash, canonical_json};
-use crate::name::{camel_case, did_you_mean, name_problem};
+use crate::name::{camel_case, closest, did_you_mean, name_problem};
 use crate::read::{Named, RawAssertion, RawFrom, RawKind, RawWorkflow};
 use crate::workflow::{
     Outcome, SignalConfig, Transition, TransitionId, Wip, Workflow, Workstation, WorkstationId,
@@ -445,12 +445,15 @@ impl Validator<'_, '_> {
         if self.roles.contains(&name.value) {
             return true;
         }
+        // A misspelling counts as a use of the role it was meant to be: no follow-on warning.
+        let meant = closest(&name.value, self.roles.iter().map(String::as_str)).map(str::to_owned);
         self.sink.push_help(
             Code::UnknownRole,
             name.span,
             format!("role `{}` is not listed under `roles`", name.value),
-            did_you_mean(&name.value, self.roles.iter().map(String::as_str)),
+            meant.as_ref().map(|m| format!("did you mean `{m}`?")),
         );
+        self.used_roles.extend(meant);
         false
     }
 
@@ -496,12 +499,15 @@ impl Validator<'_, '_> {
             RawKind::Check(name) => {
                 self.used_checks.insert(name.value.clone());
                 if !self.checks.contains(&name.value) {
+                    let meant = closest(&name.value, self.checks.iter().map(String::as_str))
+                        .map(str::to_owned);
                     self.sink.push_help(
                         Code::UnknownCheck,
                         name.span,
                         format!("check `{}` is not listed under `checks`", name.value),
-                        did_you_mean(&name.value, self.checks.iter().map(String::as_str)),
+                        meant.as_ref().map(|m| format!("did you mean `{m}`?")),
                     );
+                    self.used_checks.extend(meant);
                     return None;
                 }
                 AssertionKind::Check(name.value.clone())
