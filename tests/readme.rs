@@ -15,6 +15,8 @@ fn readme_diagram_is_the_one_generated_from_the_file() {
 #[test]
 fn readme_shows_the_two_setup_commands() {
     let readme = include_str!("../README.md");
-    assert!(readme.contains("cargo run --example check -- examples/workflows/evaluation_task.yaml"));
+    assert!(
+        readme.contains("cargo run --example check -- examples/workflows/evaluation_task.yaml")
+    );
     assert!(readme.contains("cargo test --workspace"));
 }

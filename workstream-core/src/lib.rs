@@ -40,7 +40,7 @@ mod validate;
 pub mod workflow;
 mod yaml;
 
-#[doc = include_str!("../../docs/workflow-format.md")]
+#[doc = include_str!("../docs/workflow-format.md")]
 pub mod format {}
 
 pub use assertion::{Assertion, AssertionKind, Op, Operand, Path, Root, Step};
