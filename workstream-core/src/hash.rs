@@ -17,46 +17,66 @@ use sha2::{Digest, Sha256};
 /// assert_eq!(workstream_core::canonical_json(&v), r#"{"a":[true,null,"x"],"b":1}"#);
 /// ```
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(value, &mut out);
-    out
+    // Only whole UTF-8 strings and ASCII punctuation were written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+/// Appends the canonical form of `value` to `out`.
+pub(crate) fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
-            for (i, (key, value)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_string(key, out);
-                out.push(':');
-                write_canonical(value, out);
+            out.push(b'{');
+            // serde_json's map is usually already sorted; it is not when another crate in the
+            // build turns on its `preserve_order` feature.
+            if map.keys().is_sorted_by(|a, b| a.as_bytes() <= b.as_bytes()) {
+                write_entries(map.iter(), out);
+            } else {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                write_entries(entries.into_iter(), out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        Value::String(s) => write_string(s, out),
+        Value::String(s) => write_json_str(s, out),
         // Null, booleans and numbers have one compact spelling in serde_json.
-        other => out.push_str(&other.to_string()),
+        other => write_plain(other, out),
     }
 }
 
-fn write_string(s: &str, out: &mut String) {
-    // serde_json's string escaping is canonical (RFC 8259 minimal escapes).
-    out.push_str(&Value::String(s.to_owned()).to_string());
+fn write_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut Vec<u8>) {
+    for (i, (key, value)) in entries.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json_str(key, out);
+        out.push(b':');
+        write_canonical(value, out);
+    }
+}
+
+/// Appends `s` as a JSON string. serde_json's escaping is canonical (RFC 8259 minimal
+/// escapes).
+pub(crate) fn write_json_str(s: &str, out: &mut Vec<u8>) {
+    write_plain(s, out);
+}
+
+/// Appends the compact serde_json form of a value that has only one (a string, a number, a
+/// boolean, null).
+pub(crate) fn write_plain<T: serde::Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    // Writing into a Vec cannot fail, and these values always serialize.
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 /// A sha256 digest, shown as `sha256:<64 lowercase hex digits>`.
@@ -64,6 +84,9 @@ fn write_string(s: &str, out: &mut String) {
 pub struct Sha256Hash([u8; 32]);
 
 impl Sha256Hash {
+    /// Thirty-two zero bytes: the "previous hash" of the first event of every chain.
+    pub const ZERO: Sha256Hash = Sha256Hash([0; 32]);
+
     /// Hashes `bytes`.
     ///
     /// ```
@@ -101,6 +124,48 @@ impl fmt::Display for Sha256Hash {
 impl fmt::Debug for Sha256Hash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
+    }
+}
+
+impl serde::Serialize for Sha256Hash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Sha256Hash {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Hashes bytes that arrive in pieces, such as an artifact read in chunks.
+///
+/// ```
+/// use workstream_core::{Sha256Hash, Sha256Hasher};
+/// let mut hasher = Sha256Hasher::new();
+/// hasher.update(b"ab");
+/// hasher.update(b"c");
+/// assert_eq!(hasher.finish(), Sha256Hash::of(b"abc"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Sha256Hasher(Sha256);
+
+impl Sha256Hasher {
+    /// A hasher that has seen nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds more bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The hash of every byte fed.
+    pub fn finish(self) -> Sha256Hash {
+        Sha256Hash(self.0.finalize().into())
     }
 }
 

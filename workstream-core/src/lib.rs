@@ -1,5 +1,5 @@
-//! The core of workstream: workflow files, their one parser and validator, and (in later
-//! modules) the engine, the ledger and the `Store` trait.
+//! The core of workstream: workflow files and their one parser and validator, the engine,
+//! the hash-chained ledger and the `Store` trait.
 //!
 //! A workflow file declares a lifecycle: workstations, transitions between them, and the
 //! assertions that must hold before work moves. [`parse`] turns its text into a validated
@@ -30,12 +30,22 @@
 
 pub mod assertion;
 mod canonical;
+pub mod check;
+pub mod clock;
 pub mod diagnostic;
 mod duration;
+pub mod engine;
+mod evaluate;
 mod export;
 mod hash;
+pub mod item;
+pub mod ledger;
 mod name;
 mod read;
+pub mod refusal;
+pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod validate;
 pub mod workflow;
 mod yaml;
@@ -45,10 +55,20 @@ pub mod format {}
 
 pub use assertion::{Assertion, AssertionKind, Op, Operand, Path, Root, Step};
 pub use canonical::FORMAT_VERSION;
+pub use check::{CheckContext, CheckFn, Checks, Verdict};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity, Span};
 pub use duration::parse_duration;
-pub use hash::{DefinitionHash, ParseHashError, Sha256Hash, canonical_json};
+pub use engine::{
+    BuildError, Engine, EngineBuilder, Error, Explanation, MissingCheck, Move, NewItem, NextMove,
+    Verified,
+};
+pub use hash::{DefinitionHash, ParseHashError, Sha256Hash, Sha256Hasher, canonical_json};
+pub use item::{Actor, Hold, Item, ItemId, ReplayError, merge_patch};
+pub use ledger::{Change, Event, Problem, VerifyError, artifact_hash};
 pub use name::{camel_case, is_valid_name, name_problem};
+pub use refusal::{Reason, ReasonKind, Refused};
+pub use store::{Query, Reader, Store, StoreError, Tx, Window};
 pub use validate::{MAX_TRANSITIONS, MAX_WORKSTATIONS};
 pub use workflow::{
     Outcome, SignalConfig, Transition, TransitionId, Wip, Workflow, Workstation, WorkstationId,

@@ -32,7 +32,8 @@ impl TransitionId {
 }
 
 /// How work that reached a terminal workstation ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The work was done (the default).
     Done,

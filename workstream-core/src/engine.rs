@@ -1,0 +1,1364 @@
+//! The engine: moves items along their workflows' transitions, refuses moves with every
+//! reason that blocks them, and records each change as an event in a store.
+//!
+//! Every write runs in one store transaction ([`Store::write`]): the engine reads the item
+//! (and whatever its assertions need), checks the rules, makes the event, applies it to the
+//! item with [`Item::apply`] and appends both. A refused change writes nothing.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+use typed_builder::TypedBuilder;
+
+use crate::assertion::Step;
+use crate::check::{CheckContext, Checks, Verdict};
+use crate::clock::{Clock, SystemClock};
+use crate::evaluate::{Subject, json_eq};
+use crate::hash::Sha256Hash;
+use crate::item::{Actor, Item, ItemId, ReplayError, merge_patch};
+use crate::ledger::{self, Change, Event, Problem, VerifyError};
+use crate::name::did_you_mean;
+use crate::refusal::{Reason, ReasonKind, Refused};
+use crate::store::{Query, Reader, Store, StoreError, Tx};
+use crate::workflow::{TransitionId, Workflow, WorkstationId};
+
+/// The result type of engine operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong in an engine operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The change is not allowed now; the item comes back with every reason. Nothing was
+    /// written.
+    #[error("{0}")]
+    Refused(Box<Refused>),
+    /// No item has this id.
+    #[error("there is no item {0}")]
+    NotFound(ItemId),
+    /// No workflow of this name is loaded.
+    #[error("no workflow `{name}` is loaded{}", help_suffix(.help))]
+    UnknownWorkflow {
+        /// The name asked for.
+        name: String,
+        /// A close name that is loaded.
+        help: Option<String>,
+    },
+    /// The item keeps a workflow version this engine has not loaded. The item is never moved
+    /// under another version.
+    #[error(
+        "item {item} keeps `{workflow}` version {version}, which this engine has not loaded \
+         (loaded: {loaded}); load that version to work on it"
+    )]
+    VersionNotLoaded {
+        /// The item.
+        item: ItemId,
+        /// Its workflow.
+        workflow: String,
+        /// The version it keeps.
+        version: u32,
+        /// The versions loaded, e.g. `1, 2`.
+        loaded: String,
+    },
+    /// The item's definition hash differs from the loaded definition of its version: the file
+    /// changed without its version being raised.
+    #[error(
+        "item {item} was created under `{workflow}` version {version} with definition \
+         {expected}, but the loaded version {version} has definition {loaded}; raise the \
+         version when a definition changes"
+    )]
+    DefinitionMismatch {
+        /// The item.
+        item: ItemId,
+        /// Its workflow.
+        workflow: String,
+        /// The version.
+        version: u32,
+        /// The hash the item keeps.
+        expected: Sha256Hash,
+        /// The hash of the loaded definition.
+        loaded: Sha256Hash,
+    },
+    /// The workflow has no transition of this name.
+    #[error("workflow `{workflow}` has no transition `{name}`{}", help_suffix(.help))]
+    UnknownTransition {
+        /// The workflow.
+        workflow: String,
+        /// The name asked for.
+        name: String,
+        /// A close name that exists.
+        help: Option<String>,
+    },
+    /// The workflow has no workstation of this name.
+    #[error("workflow `{workflow}` has no workstation `{name}`{}", help_suffix(.help))]
+    UnknownWorkstation {
+        /// The workflow.
+        workflow: String,
+        /// The name asked for.
+        name: String,
+        /// A close name that exists.
+        help: Option<String>,
+    },
+    /// The workflow declares no hold of this kind.
+    #[error("workflow `{workflow}` declares no hold `{name}`{}", help_suffix(.help))]
+    UnknownHold {
+        /// The workflow.
+        workflow: String,
+        /// The hold asked for.
+        name: String,
+        /// A close name that is declared.
+        help: Option<String>,
+    },
+    /// The item is not where the caller expected: another writer moved it since it was read.
+    #[error("item {item} is in `{actual}`, not `{expected}`: it changed since it was read")]
+    Conflict {
+        /// The item.
+        item: ItemId,
+        /// Where the caller expected it.
+        expected: String,
+        /// Where it is.
+        actual: String,
+    },
+    /// Fields (or a patch of them) must be a JSON object.
+    #[error("fields must be a JSON object, not {0}")]
+    InvalidFields(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A chain or a projection did not check out.
+    #[error("the ledger does not verify: {0}")]
+    Verify(#[from] VerifyError),
+}
+
+fn help_suffix(help: &Option<String>) -> String {
+    help.as_ref().map_or_else(String::new, |h| format!("; {h}"))
+}
+
+impl Error {
+    /// The refusal, if this is one.
+    pub fn refused(&self) -> Option<&Refused> {
+        match self {
+            Error::Refused(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+impl From<ReplayError> for Error {
+    fn from(e: ReplayError) -> Self {
+        Error::Store(StoreError::Corrupt(e.to_string()))
+    }
+}
+
+/// Why an engine could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Workflows name checks that are not registered.
+    #[error("{} check(s) named by the workflows are not registered: {}", .0.len(), list_missing(.0))]
+    MissingChecks(Vec<MissingCheck>),
+    /// Two different definitions claim the same workflow name and version.
+    #[error(
+        "two different definitions of `{workflow}` version {version} were given ({first} and \
+         {second}); raise the version of the changed one"
+    )]
+    ConflictingVersions {
+        /// The workflow.
+        workflow: String,
+        /// The version.
+        version: u32,
+        /// One definition hash.
+        first: Sha256Hash,
+        /// The other.
+        second: Sha256Hash,
+    },
+}
+
+/// A check a workflow names that no function was registered for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MissingCheck {
+    /// The workflow.
+    pub workflow: String,
+    /// Its version.
+    pub version: u32,
+    /// The check's name.
+    pub check: String,
+}
+
+fn list_missing(missing: &[MissingCheck]) -> String {
+    missing
+        .iter()
+        .map(|m| format!("`{}` (workflow `{}` v{})", m.check, m.workflow, m.version))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The parts an [`Engine`] is built from; use [`Engine::builder`].
+#[derive(TypedBuilder)]
+#[builder(
+    builder_type(name = EngineBuilder, doc = "Builds an [`Engine`]: a store, workflows (`.workflow(w)`, \
+        repeatable), checks (`.check(name, f)`, repeatable) and a clock (the system clock \
+        unless given). `build()` fails when a workflow names a check that is not registered."),
+    build_method(into = Result<Engine<S>, BuildError>),
+    mutators(
+        /// Loads a workflow (several versions of one workflow may be loaded; new items use
+        /// the newest).
+        #[allow(unreachable_pub)] // public on the builder, which typed-builder generates
+        pub fn workflow(&mut self, workflow: Workflow) {
+            self.workflows.push(workflow);
+        }
+        /// Loads several workflows.
+        #[allow(unreachable_pub)] // public on the builder, which typed-builder generates
+        pub fn workflows(&mut self, workflows: impl IntoIterator<Item = Workflow>) {
+            self.workflows.extend(workflows);
+        }
+        /// Registers a check under `name`.
+        #[allow(unreachable_pub)] // public on the builder, which typed-builder generates
+        pub fn check(
+            &mut self,
+            name: impl Into<String>,
+            check: impl Fn(&CheckContext<'_>) -> Verdict + Send + Sync + 'static,
+        ) {
+            self.checks = std::mem::take(&mut self.checks).add(name, check);
+        }
+        /// Registers every check of a set.
+        #[allow(unreachable_pub)] // public on the builder, which typed-builder generates
+        pub fn checks(&mut self, checks: Checks) {
+            self.checks = checks;
+        }
+    )
+)]
+pub struct EngineParts<S> {
+    /// Where items and events are kept.
+    store: S,
+    #[builder(via_mutators)]
+    workflows: Vec<Workflow>,
+    #[builder(via_mutators)]
+    checks: Checks,
+    /// The clock events are stamped with.
+    #[builder(
+        default = Arc::new(SystemClock),
+        setter(transform = |clock: impl Clock + 'static| Arc::new(clock) as Arc<dyn Clock>)
+    )]
+    clock: Arc<dyn Clock>,
+}
+
+impl<S> From<EngineParts<S>> for Result<Engine<S>, BuildError> {
+    fn from(parts: EngineParts<S>) -> Self {
+        let mut workflows: HashMap<String, Vec<Arc<Workflow>>> = HashMap::new();
+        let mut missing = Vec::new();
+        for workflow in parts.workflows {
+            for check in workflow.checks() {
+                if !parts.checks.contains(check) {
+                    missing.push(MissingCheck {
+                        workflow: workflow.name().to_owned(),
+                        version: workflow.version(),
+                        check: check.clone(),
+                    });
+                }
+            }
+            let versions = workflows.entry(workflow.name().to_owned()).or_default();
+            match versions.binary_search_by_key(&workflow.version(), |w| w.version()) {
+                Ok(i) if versions[i].definition_hash() == workflow.definition_hash() => {}
+                Ok(i) => {
+                    return Err(BuildError::ConflictingVersions {
+                        workflow: workflow.name().to_owned(),
+                        version: workflow.version(),
+                        first: *versions[i].definition_hash(),
+                        second: *workflow.definition_hash(),
+                    });
+                }
+                Err(i) => versions.insert(i, Arc::new(workflow)),
+            }
+        }
+        if !missing.is_empty() {
+            missing.sort_by(|a, b| {
+                (&a.workflow, a.version, &a.check).cmp(&(&b.workflow, b.version, &b.check))
+            });
+            missing.dedup();
+            return Err(BuildError::MissingChecks(missing));
+        }
+        Ok(Engine {
+            store: parts.store,
+            workflows,
+            checks: parts.checks,
+            clock: parts.clock,
+        })
+    }
+}
+
+/// Moves items through their workflows and records every change in a store.
+///
+/// Build one with [`Engine::builder`]: a [`Store`], the workflows it serves, the checks they
+/// name and a [`Clock`]. All operations take `&self`; the store serializes writers, so an
+/// engine can be shared between threads (`Arc<Engine<_>>`). The `workstream` crate's
+/// documentation has a complete example on the in-memory store.
+pub struct Engine<S> {
+    store: S,
+    workflows: HashMap<String, Vec<Arc<Workflow>>>,
+    checks: Checks,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S> fmt::Debug for Engine<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut loaded: Vec<String> = self
+            .workflows
+            .values()
+            .flatten()
+            .map(|w| format!("{} v{}", w.name(), w.version()))
+            .collect();
+        loaded.sort();
+        f.debug_struct("Engine")
+            .field("workflows", &loaded)
+            .field("checks", &self.checks)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request to create an item.
+#[derive(Clone, Debug)]
+pub struct NewItem<'a> {
+    workflow: Cow<'a, str>,
+    version: Option<u32>,
+    fields: Value,
+    parent: Option<ItemId>,
+    reason: Option<String>,
+    payload: Value,
+}
+
+impl<'a> NewItem<'a> {
+    /// An item of the newest loaded version of `workflow`, with no fields.
+    pub fn of(workflow: impl Into<Cow<'a, str>>) -> Self {
+        Self {
+            workflow: workflow.into(),
+            version: None,
+            fields: Value::Object(Map::new()),
+            parent: None,
+            reason: None,
+            payload: Value::Null,
+        }
+    }
+    /// Uses this version of the workflow instead of the newest.
+    pub fn version(mut self, version: u32) -> Self {
+        self.version = Some(version);
+        self
+    }
+    /// Its first data (a JSON object).
+    pub fn fields(mut self, fields: Value) -> Self {
+        self.fields = fields;
+        self
+    }
+    /// The item it belongs to.
+    pub fn parent(mut self, parent: ItemId) -> Self {
+        self.parent = Some(parent);
+        self
+    }
+    /// Why it is created, recorded on the event.
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+    /// Data recorded on the event.
+    pub fn payload(mut self, payload: Value) -> Self {
+        self.payload = payload;
+        self
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Target<'a> {
+    Transition(Cow<'a, str>),
+    Id(TransitionId),
+    Workstation(Cow<'a, str>),
+}
+
+/// A request to move an item: along a named transition or to a workstation, optionally with
+/// a field patch applied in the same event, a reason and a payload.
+///
+/// ```
+/// use serde_json::json;
+/// use workstream_core::Move;
+/// let m = Move::transition("claim")
+///     .from("ready")                        // refuse if someone moved it meanwhile
+///     .patch(json!({"award": "10.00 USD"})) // frozen onto the item with the move
+///     .reason("claimed from the board");
+/// # let _ = m;
+/// ```
+#[derive(Clone, Debug)]
+pub struct Move<'a> {
+    target: Target<'a>,
+    expect: Option<Cow<'a, str>>,
+    patch: Option<Value>,
+    reason: Option<String>,
+    payload: Value,
+}
+
+impl<'a> Move<'a> {
+    fn new(target: Target<'a>) -> Self {
+        Self {
+            target,
+            expect: None,
+            patch: None,
+            reason: None,
+            payload: Value::Null,
+        }
+    }
+    /// Move along the transition of this name.
+    pub fn transition(name: impl Into<Cow<'a, str>>) -> Self {
+        Self::new(Target::Transition(name.into()))
+    }
+    /// Move along the transition with this id (as generated code does).
+    pub fn transition_id(id: TransitionId) -> Self {
+        Self::new(Target::Id(id))
+    }
+    /// Move to this workstation, along the first transition (in file order) from the item's
+    /// workstation to it that is allowed.
+    pub fn to(workstation: impl Into<Cow<'a, str>>) -> Self {
+        Self::new(Target::Workstation(workstation.into()))
+    }
+    /// Only move if the item is still in `workstation`; otherwise fail with
+    /// [`Error::Conflict`].
+    pub fn from(mut self, workstation: impl Into<Cow<'a, str>>) -> Self {
+        self.expect = Some(workstation.into());
+        self
+    }
+    /// A merge patch (RFC 7386) applied to the item's fields in the same event. Assertions
+    /// are evaluated against the patched fields.
+    pub fn patch(mut self, patch: Value) -> Self {
+        self.patch = Some(patch);
+        self
+    }
+    /// Why, recorded on the event.
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+    /// Data recorded on the event.
+    pub fn payload(mut self, payload: Value) -> Self {
+        self.payload = payload;
+        self
+    }
+}
+
+/// Where an item is and what it could do next.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Explanation {
+    /// The item.
+    pub item: Item,
+    /// Each transition that may fire from its workstation, with what blocks it.
+    pub transitions: Vec<NextMove>,
+}
+
+/// One transition out of an item's workstation, as [`Engine::explain`] sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NextMove {
+    /// The transition.
+    pub transition: String,
+    /// Where it leads.
+    pub to: String,
+    /// Every reason it is blocked; empty when it is allowed.
+    pub reasons: Vec<Reason>,
+    /// Soft limits it would go past.
+    pub warnings: Vec<String>,
+}
+
+impl NextMove {
+    /// Whether the transition would fire.
+    pub fn allowed(&self) -> bool {
+        self.reasons.is_empty()
+    }
+}
+
+impl Explanation {
+    /// The explanation of one transition.
+    pub fn transition(&self, name: &str) -> Option<&NextMove> {
+        self.transitions.iter().find(|t| t.transition == name)
+    }
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let item = &self.item;
+        write!(
+            f,
+            "item {} ({} v{}) is in `{}`",
+            item.id(),
+            item.workflow(),
+            item.version(),
+            item.workstation()
+        )?;
+        if let Some(outcome) = item.outcome() {
+            write!(f, ", closed: {outcome}")?;
+        }
+        for (kind, hold) in item.holds() {
+            write!(f, "\n  held `{kind}` by {}", hold.by)?;
+            if let Some(reason) = &hold.reason {
+                write!(f, ": {reason}")?;
+            }
+        }
+        for t in &self.transitions {
+            let verdict = if t.allowed() { "allowed" } else { "blocked" };
+            write!(f, "\n  {} -> {}: {verdict}", t.transition, t.to)?;
+            for reason in &t.reasons {
+                write!(f, "\n    - {reason}")?;
+            }
+            for warning in &t.warnings {
+                write!(f, "\n    ! {warning}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The result of verifying every chain in a store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Verified {
+    /// Items whose chains were walked.
+    pub items: usize,
+    /// Events checked.
+    pub events: usize,
+}
+
+/// What a transition would do: its reasons to refuse and its warnings.
+struct Assessment {
+    reasons: Vec<Reason>,
+    warnings: Vec<String>,
+}
+
+impl<S> Engine<S> {
+    /// Starts building an engine.
+    pub fn builder() -> EngineBuilder<S> {
+        EngineParts::builder()
+    }
+}
+
+impl<S: Store> Engine<S> {
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The clock's current instant.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The newest loaded version of a workflow.
+    pub fn workflow(&self, name: &str) -> Option<&Workflow> {
+        self.workflows.get(name)?.last().map(|w| &**w)
+    }
+
+    /// A loaded version of a workflow.
+    pub fn workflow_version(&self, name: &str, version: u32) -> Option<&Workflow> {
+        let versions = self.workflows.get(name)?;
+        let i = versions
+            .binary_search_by_key(&version, |w| w.version())
+            .ok()?;
+        Some(&versions[i])
+    }
+
+    /// Every loaded workflow version.
+    pub fn workflows(&self) -> impl Iterator<Item = &Workflow> {
+        self.workflows.values().flatten().map(|w| &**w)
+    }
+
+    fn versions(&self, name: &str) -> Result<&[Arc<Workflow>]> {
+        self.workflows
+            .get(name)
+            .map(Vec::as_slice)
+            .ok_or_else(|| Error::UnknownWorkflow {
+                name: name.to_owned(),
+                help: did_you_mean(name, self.workflows.keys().map(String::as_str)),
+            })
+    }
+
+    /// The workflow an item is locked to, checked against the item's definition hash.
+    pub fn workflow_of(&self, item: &Item) -> Result<&Workflow> {
+        let versions = self.versions(item.workflow())?;
+        let Ok(i) = versions.binary_search_by_key(&item.version(), |w| w.version()) else {
+            return Err(Error::VersionNotLoaded {
+                item: item.id(),
+                workflow: item.workflow().to_owned(),
+                version: item.version(),
+                loaded: versions
+                    .iter()
+                    .map(|w| w.version().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        let workflow = &versions[i];
+        if workflow.definition_hash() != item.definition() {
+            return Err(Error::DefinitionMismatch {
+                item: item.id(),
+                workflow: item.workflow().to_owned(),
+                version: item.version(),
+                expected: *item.definition(),
+                loaded: *workflow.definition_hash(),
+            });
+        }
+        Ok(workflow)
+    }
+
+    /// The current state of an item.
+    pub fn item(&self, id: ItemId) -> Result<Item> {
+        self.store
+            .read(|tx| tx.item(id)?.ok_or(Error::NotFound(id)))
+    }
+
+    /// The items that meet `query`, in id order.
+    pub fn items(&self, query: &Query) -> Result<Vec<Item>> {
+        self.store.read(|tx| Ok(tx.items(query)?))
+    }
+
+    /// An item's events, in order.
+    pub fn history(&self, id: ItemId) -> Result<Vec<Event>> {
+        self.store.read(|tx| {
+            let events = tx.events(id, 1)?;
+            if events.is_empty() {
+                return Err(Error::NotFound(id));
+            }
+            Ok(events)
+        })
+    }
+
+    /// Creates an item in its workflow's initial workstation. The initial workstation's
+    /// entry assertions and WIP limit apply.
+    pub fn create(&self, actor: &Actor, new: NewItem<'_>) -> Result<Item> {
+        let versions = self.versions(&new.workflow)?;
+        let workflow = match new.version {
+            None => versions.last().map(|w| &**w),
+            Some(v) => versions.iter().map(|w| &**w).find(|w| w.version() == v),
+        }
+        .ok_or_else(|| Error::VersionNotLoaded {
+            item: ItemId(0),
+            workflow: new.workflow.to_string(),
+            version: new.version.unwrap_or(0),
+            loaded: versions
+                .iter()
+                .map(|w| w.version().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+        let fields = match new.fields {
+            Value::Object(_) => new.fields,
+            Value::Null => Value::Object(Map::new()),
+            other => return Err(Error::InvalidFields(describe(&other))),
+        };
+        let initial = workflow.workstation(workflow.initial());
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            if let Some(parent) = new.parent
+                && tx.item(parent)?.is_none()
+            {
+                return Err(Error::NotFound(parent));
+            }
+            let id = tx.next_id()?;
+            let event = Event {
+                item: id,
+                seq: 1,
+                at: now,
+                actor: actor.id().to_owned(),
+                change: Change::Created {
+                    workflow: workflow.name().to_owned(),
+                    version: workflow.version(),
+                    workstation: initial.name().to_owned(),
+                    fields,
+                    parent: new.parent,
+                },
+                reason: new.reason,
+                payload: new.payload,
+                definition: *workflow.definition_hash(),
+                prev: Sha256Hash::ZERO,
+                hash: Sha256Hash::ZERO,
+            }
+            .seal();
+            let item = Item::from_created(&event)?;
+            // The item as it would be: its entry assertions and WIP limit must allow it.
+            let mut reasons = Vec::new();
+            let subject = Subject::new(
+                &item,
+                actor,
+                workflow,
+                None,
+                initial.name(),
+                now,
+                &*tx,
+                &self.checks,
+            );
+            subject.collect(initial.entry(), ReasonKind::Entry, &mut reasons)?;
+            let mut warnings = Vec::new();
+            self.check_wip(
+                &*tx,
+                workflow,
+                workflow.initial(),
+                &item,
+                &mut reasons,
+                &mut warnings,
+            )?;
+            if !reasons.is_empty() {
+                return Err(refused(item, "create", reasons));
+            }
+            tx.append(event, item.clone())?;
+            Ok(item)
+        })
+    }
+
+    /// Moves an item. Every rule is checked: the transition may fire from the item's
+    /// workstation, the actor has a role it lists, no hold is on (unless it allows held
+    /// items), the source's exit assertions, the transition's requires, the target's entry
+    /// assertions, and the target's WIP limit. A refusal ([`Error::Refused`]) carries every
+    /// reason and the unchanged item.
+    pub fn advance(&self, id: ItemId, actor: &Actor, mv: Move<'_>) -> Result<Item> {
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            let workflow = self.workflow_of(&item)?;
+            if let Some(expected) = &mv.expect
+                && expected.as_ref() != item.workstation()
+            {
+                return Err(Error::Conflict {
+                    item: id,
+                    expected: expected.to_string(),
+                    actual: item.workstation().to_owned(),
+                });
+            }
+            let from = self.current(workflow, &item)?;
+            if let Some(patch) = &mv.patch
+                && !patch.is_object()
+            {
+                return Err(Error::InvalidFields(describe(patch)));
+            }
+            let proposed = match &mv.patch {
+                Some(patch) => {
+                    let mut p = item.clone();
+                    merge_patch(p.fields_mut(), patch);
+                    Cow::Owned(p)
+                }
+                None => Cow::Borrowed(&item),
+            };
+            let transition = match &mv.target {
+                Target::Transition(name) => {
+                    let t = self.transition_id(workflow, name)?;
+                    if workflow.target(from, t).is_none() {
+                        return Err(refused(item, name, vec![not_allowed(workflow, t, from)]));
+                    }
+                    let a = self.assess(&*tx, workflow, &proposed, actor, from, t, now)?;
+                    (t, a)
+                }
+                Target::Id(t) => {
+                    let t = *t;
+                    if t.index() >= workflow.transitions().len() {
+                        return Err(Error::UnknownTransition {
+                            workflow: workflow.name().to_owned(),
+                            name: format!("#{}", t.index()),
+                            help: None,
+                        });
+                    }
+                    if workflow.target(from, t).is_none() {
+                        let name = workflow.transition(t).name().to_owned();
+                        return Err(refused(item, &name, vec![not_allowed(workflow, t, from)]));
+                    }
+                    let a = self.assess(&*tx, workflow, &proposed, actor, from, t, now)?;
+                    (t, a)
+                }
+                Target::Workstation(name) => {
+                    let to =
+                        workflow
+                            .workstation_id(name)
+                            .ok_or_else(|| Error::UnknownWorkstation {
+                                workflow: workflow.name().to_owned(),
+                                name: name.to_string(),
+                                help: did_you_mean(
+                                    name,
+                                    workflow.workstations().iter().map(|w| w.name()),
+                                ),
+                            })?;
+                    let candidates: Vec<TransitionId> =
+                        workflow.transitions_between(from, to).collect();
+                    if candidates.is_empty() {
+                        let reason = Reason::new(
+                            "not_allowed",
+                            ReasonKind::NotAllowed,
+                            format!(
+                                "no transition leads from `{}` to `{name}`",
+                                item.workstation()
+                            ),
+                        );
+                        return Err(refused(item, &format!("to {name}"), vec![reason]));
+                    }
+                    let mut all = Vec::new();
+                    let mut chosen = None;
+                    for t in candidates {
+                        let a = self.assess(&*tx, workflow, &proposed, actor, from, t, now)?;
+                        if a.reasons.is_empty() {
+                            chosen = Some((t, a));
+                            break;
+                        }
+                        all.extend(a.reasons);
+                    }
+                    match chosen {
+                        Some(c) => c,
+                        None => return Err(refused(item, &format!("to {name}"), all)),
+                    }
+                }
+            };
+            let (t, assessment) = transition;
+            let def = workflow.transition(t);
+            if !assessment.reasons.is_empty() {
+                return Err(refused(item, def.name(), assessment.reasons));
+            }
+            let target = workflow.workstation(def.to());
+            let outcome = if target.is_terminal() {
+                def.outcome().or(target.outcome())
+            } else {
+                None
+            };
+            drop(proposed);
+            let change = Change::Transitioned {
+                transition: def.name().to_owned(),
+                from: item.workstation().to_owned(),
+                to: target.name().to_owned(),
+                outcome,
+                patch: mv.patch,
+                warnings: assessment.warnings,
+            };
+            self.record(tx, item, actor, change, mv.reason, mv.payload, now)
+        })
+    }
+
+    /// Changes an item's fields by a merge patch (RFC 7386): keys in the patch replace,
+    /// `null` removes. Recorded as a `fields_updated` event.
+    pub fn update_fields(&self, id: ItemId, actor: &Actor, patch: Value) -> Result<Item> {
+        if !patch.is_object() {
+            return Err(Error::InvalidFields(describe(&patch)));
+        }
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            self.workflow_of(&item)?;
+            let change = Change::FieldsUpdated { patch };
+            self.record(tx, item, actor, change, None, Value::Null, now)
+        })
+    }
+
+    /// Puts a hold of kind `hold` (declared under `holds`) on an item, with a reason.
+    /// Refused when that hold is already on or the item is closed.
+    pub fn hold(&self, id: ItemId, actor: &Actor, hold: &str, reason: &str) -> Result<Item> {
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            let workflow = self.workflow_of(&item)?;
+            if !workflow.holds().iter().any(|h| h == hold) {
+                return Err(Error::UnknownHold {
+                    workflow: workflow.name().to_owned(),
+                    name: hold.to_owned(),
+                    help: did_you_mean(hold, workflow.holds().iter().map(String::as_str)),
+                });
+            }
+            let mut reasons = Vec::new();
+            if item.holds().contains_key(hold) {
+                reasons.push(Reason::new(
+                    "already_held",
+                    ReasonKind::State,
+                    format!("hold `{hold}` is already on"),
+                ));
+            }
+            if let Some(outcome) = item.outcome() {
+                reasons.push(closed_reason(&item, outcome));
+            }
+            if !reasons.is_empty() {
+                return Err(refused(item, "hold", reasons));
+            }
+            let change = Change::Held {
+                hold: hold.to_owned(),
+            };
+            self.record(
+                tx,
+                item,
+                actor,
+                change,
+                Some(reason.to_owned()),
+                Value::Null,
+                now,
+            )
+        })
+    }
+
+    /// Releases a hold. Refused when that hold is not on.
+    pub fn release(&self, id: ItemId, actor: &Actor, hold: &str) -> Result<Item> {
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            self.workflow_of(&item)?;
+            if !item.holds().contains_key(hold) {
+                let reason = Reason::new(
+                    "not_held",
+                    ReasonKind::State,
+                    format!("hold `{hold}` is not on"),
+                );
+                return Err(refused(item, "release", vec![reason]));
+            }
+            let change = Change::Released {
+                hold: hold.to_owned(),
+            };
+            self.record(tx, item, actor, change, None, Value::Null, now)
+        })
+    }
+
+    /// Makes `id` depend on `on` (items of any workflow). Refused when the dependency is
+    /// already there or would close a cycle; the reason names the cycle.
+    pub fn add_dependency(&self, id: ItemId, on: ItemId, actor: &Actor) -> Result<Item> {
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            self.workflow_of(&item)?;
+            if tx.item(on)?.is_none() {
+                return Err(Error::NotFound(on));
+            }
+            let mut reasons = Vec::new();
+            if item.deps().contains(&on) {
+                reasons.push(Reason::new(
+                    "already_depends",
+                    ReasonKind::State,
+                    format!("item {id} already depends on {on}"),
+                ));
+            } else if let Some(cycle) = find_path(&*tx, on, id)? {
+                // `cycle` runs from `on` to `id`; the new edge closes it.
+                let mut path = vec![id];
+                path.extend(cycle);
+                let shown: Vec<String> = path.iter().map(ToString::to_string).collect();
+                reasons.push(
+                    Reason::new(
+                        "cycle",
+                        ReasonKind::Cycle,
+                        format!(
+                            "item {id} cannot depend on {on}: that would close the cycle {}",
+                            shown.join(" -> ")
+                        ),
+                    )
+                    .with_details(json!({ "cycle": path }))
+                    .with_items(path),
+                );
+            }
+            if !reasons.is_empty() {
+                return Err(refused(item, "add_dependency", reasons));
+            }
+            let change = Change::DependencyAdded { on };
+            self.record(tx, item, actor, change, None, Value::Null, now)
+        })
+    }
+
+    /// Removes a dependency. Refused when it is not there.
+    pub fn remove_dependency(&self, id: ItemId, on: ItemId, actor: &Actor) -> Result<Item> {
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            self.workflow_of(&item)?;
+            if !item.deps().contains(&on) {
+                let reason = Reason::new(
+                    "no_dependency",
+                    ReasonKind::State,
+                    format!("item {id} does not depend on {on}"),
+                );
+                return Err(refused(item, "remove_dependency", vec![reason]));
+            }
+            let change = Change::DependencyRemoved { on };
+            self.record(tx, item, actor, change, None, Value::Null, now)
+        })
+    }
+
+    /// Sets or clears an item's parent. Refused when it would make an item its own
+    /// ancestor.
+    pub fn set_parent(&self, id: ItemId, parent: Option<ItemId>, actor: &Actor) -> Result<Item> {
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            self.workflow_of(&item)?;
+            if let Some(parent) = parent {
+                // Walk up from the new parent; meeting `id` would make a loop.
+                let mut at = Some(parent);
+                let mut steps = 0usize;
+                while let Some(current) = at {
+                    if current == id {
+                        let reason = Reason::new(
+                            "cycle",
+                            ReasonKind::Cycle,
+                            format!("item {parent} is {id} or one of its descendants"),
+                        )
+                        .with_items(vec![id, parent]);
+                        return Err(refused(item, "set_parent", vec![reason]));
+                    }
+                    let up = tx.item(current)?.ok_or(Error::NotFound(current))?;
+                    at = up.parent();
+                    steps += 1;
+                    if steps > 1_000_000 {
+                        return Err(StoreError::Corrupt("the parent chain loops".into()).into());
+                    }
+                }
+            }
+            let change = Change::ParentSet { parent };
+            self.record(tx, item, actor, change, None, Value::Null, now)
+        })
+    }
+
+    /// Where an item is and, for each transition out of its workstation, whether `actor`
+    /// could fire it now and every reason why not.
+    pub fn explain(&self, id: ItemId, actor: &Actor) -> Result<Explanation> {
+        let now = self.clock.now();
+        self.store.read(|tx| {
+            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            let workflow = self.workflow_of(&item)?;
+            let from = self.current(workflow, &item)?;
+            let mut transitions = Vec::new();
+            for &t in workflow.outgoing(from) {
+                let a = self.assess(tx, workflow, &item, actor, from, t, now)?;
+                let def = workflow.transition(t);
+                transitions.push(NextMove {
+                    transition: def.name().to_owned(),
+                    to: workflow.workstation(def.to()).name().to_owned(),
+                    reasons: a.reasons,
+                    warnings: a.warnings,
+                });
+            }
+            Ok(Explanation { item, transitions })
+        })
+    }
+
+    /// Verifies one item: its chain (sequence, links, hashes) and that its stored state
+    /// equals the replay of its events.
+    pub fn verify(&self, id: ItemId) -> Result<usize> {
+        self.store.read(|tx| verify_item(tx, id))
+    }
+
+    /// Verifies every item in the store; stops at the first that does not check out.
+    pub fn verify_all(&self) -> Result<Verified> {
+        self.store.read(|tx| {
+            let mut verified = Verified::default();
+            for id in tx.item_ids()? {
+                verified.events += verify_item(tx, id)?;
+                verified.items += 1;
+            }
+            Ok(verified)
+        })
+    }
+
+    fn transition_id(&self, workflow: &Workflow, name: &str) -> Result<TransitionId> {
+        workflow
+            .transition_id(name)
+            .ok_or_else(|| Error::UnknownTransition {
+                workflow: workflow.name().to_owned(),
+                name: name.to_owned(),
+                help: did_you_mean(name, workflow.transitions().iter().map(|t| t.name())),
+            })
+    }
+
+    fn current(&self, workflow: &Workflow, item: &Item) -> Result<WorkstationId> {
+        workflow.workstation_id(item.workstation()).ok_or_else(|| {
+            Error::Store(StoreError::Corrupt(format!(
+                "item {} is in `{}`, which its definition does not have",
+                item.id(),
+                item.workstation()
+            )))
+        })
+    }
+
+    /// Every reason `t` may not fire for `item` (already patched) and `actor`, given that
+    /// it may fire from `from`.
+    #[allow(clippy::too_many_arguments)]
+    fn assess(
+        &self,
+        reader: &dyn Reader,
+        workflow: &Workflow,
+        item: &Item,
+        actor: &Actor,
+        from: WorkstationId,
+        t: TransitionId,
+        now: DateTime<Utc>,
+    ) -> Result<Assessment> {
+        let def = workflow.transition(t);
+        let to = def.to();
+        let target = workflow.workstation(to);
+        let mut reasons = Vec::new();
+        let mut warnings = Vec::new();
+        if let Some(by) = def.by()
+            && !by.iter().any(|role| actor.has_role(role))
+        {
+            reasons.push(
+                Reason::new(
+                    "role",
+                    ReasonKind::Role,
+                    format!(
+                        "`{}` may be fired by {}; {} has {}",
+                        def.name(),
+                        list_or_nobody(by),
+                        actor.id(),
+                        list_or_nobody(actor.roles())
+                    ),
+                )
+                .with_details(json!({ "allowed": by, "actor_roles": actor.roles() })),
+            );
+        }
+        if item.is_held() && !def.allows_held() {
+            let kinds: Vec<&str> = item.holds().keys().map(String::as_str).collect();
+            let shown: Vec<String> = item
+                .holds()
+                .iter()
+                .map(|(k, h)| match &h.reason {
+                    Some(r) => format!("`{k}` ({r})"),
+                    None => format!("`{k}`"),
+                })
+                .collect();
+            reasons.push(
+                Reason::new(
+                    "held",
+                    ReasonKind::Held,
+                    format!("the item is held: {}", shown.join(", ")),
+                )
+                .with_details(json!({ "holds": kinds })),
+            );
+        }
+        let subject = Subject::new(
+            item,
+            actor,
+            workflow,
+            Some(def.name()),
+            target.name(),
+            now,
+            reader,
+            &self.checks,
+        );
+        let moves = from != to;
+        if moves {
+            subject.collect(
+                workflow.workstation(from).exit(),
+                ReasonKind::Exit,
+                &mut reasons,
+            )?;
+        }
+        subject.collect(def.requires(), ReasonKind::Requires, &mut reasons)?;
+        if moves {
+            subject.collect(target.entry(), ReasonKind::Entry, &mut reasons)?;
+            self.check_wip(reader, workflow, to, item, &mut reasons, &mut warnings)?;
+        }
+        Ok(Assessment { reasons, warnings })
+    }
+
+    /// Whether `item` may enter `to` under its WIP limit.
+    fn check_wip(
+        &self,
+        reader: &dyn Reader,
+        workflow: &Workflow,
+        to: WorkstationId,
+        item: &Item,
+        reasons: &mut Vec<Reason>,
+        warnings: &mut Vec<String>,
+    ) -> Result<()> {
+        let target = workflow.workstation(to);
+        let Some(wip) = target.wip() else {
+            return Ok(());
+        };
+        let (count, key) = match wip.per() {
+            None => (reader.count(workflow.name(), target.name())?, None),
+            Some(per) => {
+                let key = field_at(item.fields(), per.steps());
+                let here = reader.items(
+                    &Query::new()
+                        .workflow(workflow.name())
+                        .workstation(target.name()),
+                )?;
+                let count = here
+                    .iter()
+                    .filter(|other| other.id() != item.id())
+                    .filter(|other| json_eq(&field_at(other.fields(), per.steps()), &key))
+                    .count();
+                (count, Some((per.as_str(), key)))
+            }
+        };
+        if count < wip.max() as usize {
+            return Ok(());
+        }
+        let scope = match &key {
+            Some((per, key)) => format!(" for {per} = {}", crate::canonical_json(key)),
+            None => String::new(),
+        };
+        let message = format!(
+            "`{}` is at its WIP limit of {}{scope} ({count} items)",
+            target.name(),
+            wip.max()
+        );
+        if wip.soft() {
+            warnings.push(message);
+        } else {
+            reasons.push(
+                Reason::new("wip", ReasonKind::Wip, message).with_details(json!({
+                    "workstation": target.name(),
+                    "max": wip.max(),
+                    "count": count,
+                    "per": key.as_ref().map(|(p, _)| *p),
+                    "key": key.map(|(_, k)| k),
+                })),
+            );
+        }
+        Ok(())
+    }
+
+    /// Makes the next event of `item`'s chain, applies it, and appends both.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        tx: &mut S::Tx<'_>,
+        mut item: Item,
+        actor: &Actor,
+        change: Change,
+        reason: Option<String>,
+        payload: Value,
+        now: DateTime<Utc>,
+    ) -> Result<Item> {
+        let event = Event {
+            item: item.id(),
+            seq: item.seq() + 1,
+            at: now,
+            actor: actor.id().to_owned(),
+            change,
+            reason,
+            payload,
+            definition: *item.definition(),
+            prev: *item.head(),
+            hash: Sha256Hash::ZERO,
+        }
+        .seal();
+        item.apply(&event)?;
+        tx.append(event, item.clone())?;
+        Ok(item)
+    }
+}
+
+fn verify_item(reader: &dyn Reader, id: ItemId) -> Result<usize> {
+    let events = reader.events(id, 1)?;
+    ledger::verify(id, &events)?;
+    let stored = reader.item(id)?.ok_or(Error::NotFound(id))?;
+    let replayed = Item::replay(&events)?;
+    if stored != replayed {
+        let seq = events.len() as u64;
+        return Err(VerifyError {
+            item: id,
+            seq,
+            problem: Problem::ProjectionMismatch(format!(
+                "stored: {} at event {}, replayed: {} at event {}",
+                stored.workstation(),
+                stored.seq(),
+                replayed.workstation(),
+                replayed.seq()
+            )),
+        }
+        .into());
+    }
+    Ok(events.len())
+}
+
+/// A path of dependencies from `from` to `to` (both included), if there is one.
+fn find_path(reader: &dyn Reader, from: ItemId, to: ItemId) -> Result<Option<Vec<ItemId>>> {
+    let mut came_from: HashMap<ItemId, ItemId> = HashMap::new();
+    let mut stack = vec![from];
+    came_from.insert(from, from);
+    while let Some(at) = stack.pop() {
+        if at == to {
+            let mut path = vec![at];
+            let mut cur = at;
+            while cur != from {
+                cur = came_from[&cur];
+                path.push(cur);
+            }
+            path.reverse();
+            return Ok(Some(path));
+        }
+        let Some(item) = reader.item(at)? else {
+            continue;
+        };
+        for &next in item.deps() {
+            if let std::collections::hash_map::Entry::Vacant(e) = came_from.entry(next) {
+                e.insert(at);
+                stack.push(next);
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn field_at(fields: &Value, steps: &[Step]) -> Value {
+    let mut at = fields;
+    for step in steps {
+        match (step, at) {
+            (Step::Key(k), Value::Object(map)) => match map.get(k) {
+                Some(v) => at = v,
+                None => return Value::Null,
+            },
+            _ => return Value::Null,
+        }
+    }
+    at.clone()
+}
+
+fn refused(item: Item, action: &str, reasons: Vec<Reason>) -> Error {
+    Error::Refused(Box::new(Refused {
+        item,
+        action: action.to_owned(),
+        reasons,
+    }))
+}
+
+fn not_allowed(workflow: &Workflow, t: TransitionId, from: WorkstationId) -> Reason {
+    let def = workflow.transition(t);
+    let sources: Vec<String> = def
+        .from()
+        .iter()
+        .map(|&w| format!("`{}`", workflow.workstation(w).name()))
+        .collect();
+    let here = workflow.workstation(from).name();
+    Reason::new(
+        "not_allowed",
+        ReasonKind::NotAllowed,
+        format!(
+            "`{}` cannot fire from `{here}`; it fires from {}",
+            def.name(),
+            sources.join(", ")
+        ),
+    )
+    .with_details(json!({ "workstation": here, "from": sources }))
+}
+
+fn closed_reason(item: &Item, outcome: crate::Outcome) -> Reason {
+    Reason::new(
+        "closed",
+        ReasonKind::State,
+        format!("the item is closed in `{}` ({outcome})", item.workstation()),
+    )
+}
+
+fn list_or_nobody(list: &[String]) -> String {
+    if list.is_empty() {
+        "no role".to_owned()
+    } else {
+        list.iter()
+            .map(|r| format!("`{r}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(_) => "a boolean".to_owned(),
+        Value::Number(_) => "a number".to_owned(),
+        Value::String(_) => "a string".to_owned(),
+        Value::Array(_) => "a list".to_owned(),
+        Value::Object(_) => "an object".to_owned(),
+    }
+}

@@ -1,0 +1,607 @@
+//! Evaluating assertions against an item, its actor, its related items and the clock.
+//!
+//! Semantics, in short (the format guide has the full table):
+//! - a path that resolves to nothing, or to `null`, is *absent*; `exists` fails on it and it
+//!   compares as `null` with `eq`/`ne`/`in`/`not_in`;
+//! - numbers compare by value (`1` equals `1.0`); `lt`…`gte` compare two numbers or two
+//!   strings (so RFC 3339 instants order correctly) and fail on anything else;
+//! - over an expansion, `all_eq` and `all_in` hold when there is nothing to expand;
+//! - `item.age` and `item.idle` are whole seconds.
+
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::cmp::Ordering;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::assertion::{Assertion, AssertionKind, Op, Operand, Path, Root, Step};
+use crate::check::{CheckContext, Checks, Verdict};
+use crate::item::{Actor, Item, ItemId};
+use crate::refusal::{Reason, ReasonKind};
+use crate::store::{Query, Reader, StoreError};
+use crate::workflow::Workflow;
+
+/// Everything an assertion may read.
+pub(crate) struct Subject<'a> {
+    pub(crate) item: &'a Item,
+    pub(crate) actor: &'a Actor,
+    pub(crate) workflow: &'a Workflow,
+    pub(crate) transition: Option<&'a str>,
+    pub(crate) target: &'a str,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) reader: &'a dyn Reader,
+    pub(crate) checks: &'a Checks,
+    children: OnceCell<Vec<Item>>,
+    deps: OnceCell<Vec<Item>>,
+}
+
+/// Why one assertion fails.
+struct Failure {
+    message: String,
+    details: Value,
+    items: Vec<ItemId>,
+}
+
+/// A value found at a path, with the related item it was read from (for `children.*` and
+/// `deps.*`).
+struct Found<'v> {
+    value: Cow<'v, Value>,
+    item: Option<ItemId>,
+}
+
+impl<'a> Subject<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        item: &'a Item,
+        actor: &'a Actor,
+        workflow: &'a Workflow,
+        transition: Option<&'a str>,
+        target: &'a str,
+        now: DateTime<Utc>,
+        reader: &'a dyn Reader,
+        checks: &'a Checks,
+    ) -> Self {
+        Self {
+            item,
+            actor,
+            workflow,
+            transition,
+            target,
+            now,
+            reader,
+            checks,
+            children: OnceCell::new(),
+            deps: OnceCell::new(),
+        }
+    }
+
+    /// Evaluates a list of assertions (which must all hold) and pushes a reason for every
+    /// one that fails. The members of a failing `all` are reported one by one.
+    pub(crate) fn collect(
+        &self,
+        assertions: &[Assertion],
+        kind: ReasonKind,
+        out: &mut Vec<Reason>,
+    ) -> Result<(), StoreError> {
+        for assertion in assertions {
+            if let AssertionKind::All(members) = &assertion.kind {
+                self.collect(members, kind, out)?;
+            } else if let Some(failure) = self.eval(assertion)? {
+                out.push(
+                    Reason::new(assertion.id.clone(), kind, failure.message)
+                        .with_details(failure.details)
+                        .with_items(failure.items),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// `None` when the assertion holds.
+    fn eval(&self, assertion: &Assertion) -> Result<Option<Failure>, StoreError> {
+        let failure = match &assertion.kind {
+            AssertionKind::Check(name) => self.check(name),
+            AssertionKind::Compare { path, op, operand } => self.compare(path, *op, operand)?,
+            AssertionKind::All(members) => {
+                let mut failed = Vec::new();
+                for member in members {
+                    if let Some(f) = self.eval(member)? {
+                        failed.push((member, f));
+                    }
+                }
+                (!failed.is_empty()).then(|| combine("all of", failed))
+            }
+            AssertionKind::Any(members) => {
+                let mut failed = Vec::new();
+                for member in members {
+                    match self.eval(member)? {
+                        Some(f) => failed.push((member, f)),
+                        None => return Ok(None),
+                    }
+                }
+                Some(combine("at least one of", failed))
+            }
+            AssertionKind::Not(member) => match self.eval(member)? {
+                Some(_) => None,
+                None => Some(Failure {
+                    message: format!("`{}` must not hold, but it does", member.id),
+                    details: json!({ "holds": member.id }),
+                    items: Vec::new(),
+                }),
+            },
+        };
+        Ok(failure.map(|mut f| {
+            if let Some(message) = &assertion.message {
+                message.clone_into(&mut f.message);
+            }
+            f
+        }))
+    }
+
+    fn check(&self, name: &str) -> Option<Failure> {
+        let Some(check) = self.checks.get(name) else {
+            // The engine refuses to start without every check its workflows name.
+            return Some(Failure {
+                message: format!("check `{name}` is not registered"),
+                details: Value::Null,
+                items: Vec::new(),
+            });
+        };
+        let cx = CheckContext {
+            item: self.item,
+            actor: self.actor,
+            workflow: self.workflow,
+            transition: self.transition,
+            target: self.target,
+            now: self.now,
+            reader: self.reader,
+        };
+        match check(&cx) {
+            Verdict::Pass => None,
+            Verdict::Fail { message, details } => Some(Failure {
+                message,
+                details,
+                items: Vec::new(),
+            }),
+        }
+    }
+
+    fn compare(
+        &self,
+        path: &Path,
+        op: Op,
+        operand: &Operand,
+    ) -> Result<Option<Failure>, StoreError> {
+        let found = self.resolve(path)?;
+        let expected: Option<Cow<'_, Value>> = match operand {
+            Operand::None => None,
+            Operand::Value(v) => Some(Cow::Borrowed(v)),
+            Operand::From(from) => Some(
+                self.resolve(from)?
+                    .into_iter()
+                    .next()
+                    .map_or(Cow::Owned(Value::Null), |f| f.value),
+            ),
+        };
+        let expected_ref = expected.as_deref().unwrap_or(&Value::Null);
+        let shown = || describe_operand(operand, expected_ref, path.is_duration());
+
+        if !op.over_expansion() {
+            let actual = found.first().map_or(&Value::Null, |f| &*f.value);
+            // A single-value path that the data made into a list (an `item.holds`-like
+            // attribute is an expansion by kind) is compared as that list.
+            let (ok, phrase) = match op {
+                Op::Exists => (!actual.is_null(), "must be present".to_owned()),
+                Op::NotExists => (actual.is_null(), "must be absent".to_owned()),
+                Op::Eq => (
+                    json_eq(actual, expected_ref),
+                    format!("must equal {}", shown()),
+                ),
+                Op::Ne => (
+                    !json_eq(actual, expected_ref),
+                    format!("must not equal {}", shown()),
+                ),
+                Op::Lt | Op::Lte | Op::Gt | Op::Gte => {
+                    let ord = json_cmp(actual, expected_ref);
+                    let ok = ord.is_some_and(|o| match op {
+                        Op::Lt => o == Ordering::Less,
+                        Op::Lte => o != Ordering::Greater,
+                        Op::Gt => o == Ordering::Greater,
+                        _ => o != Ordering::Less,
+                    });
+                    let word = match op {
+                        Op::Lt => "less than",
+                        Op::Lte => "at most",
+                        Op::Gt => "greater than",
+                        _ => "at least",
+                    };
+                    (ok, format!("must be {word} {}", shown()))
+                }
+                Op::In => (
+                    in_list(actual, expected_ref),
+                    format!("must be one of {}", shown()),
+                ),
+                _ => (
+                    !in_list(actual, expected_ref),
+                    format!("must not be one of {}", shown()),
+                ),
+            };
+            if ok {
+                return Ok(None);
+            }
+            let actual_text = describe_value(actual, path.is_duration());
+            return Ok(Some(Failure {
+                message: format!("`{path}` {phrase}, but it is {actual_text}"),
+                details: json!({
+                    "path": path.as_str(),
+                    "op": op.name(),
+                    "expected": expected_ref,
+                    "actual": actual,
+                }),
+                items: Vec::new(),
+            }));
+        }
+
+        let count = found.len();
+        let failing: Vec<&Found<'_>> = match op {
+            Op::AllEq => found
+                .iter()
+                .filter(|f| !json_eq(&f.value, expected_ref))
+                .collect(),
+            Op::AllIn => found
+                .iter()
+                .filter(|f| !in_list(&f.value, expected_ref))
+                .collect(),
+            Op::NoneEq => found
+                .iter()
+                .filter(|f| json_eq(&f.value, expected_ref))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let n = expected_ref.as_u64().unwrap_or(0) as usize;
+        let (ok, phrase) = match op {
+            Op::AllEq => (
+                failing.is_empty(),
+                format!("every value must equal {}", shown()),
+            ),
+            Op::AllIn => (
+                failing.is_empty(),
+                format!("every value must be one of {}", shown()),
+            ),
+            Op::NoneEq => (
+                failing.is_empty(),
+                format!("no value may equal {}", shown()),
+            ),
+            Op::AnyEq => (
+                found.iter().any(|f| json_eq(&f.value, expected_ref)),
+                format!("some value must equal {}", shown()),
+            ),
+            Op::CountEq => (count == n, format!("there must be exactly {n} values")),
+            Op::CountGte => (count >= n, format!("there must be at least {n} values")),
+            _ => (count <= n, format!("there must be at most {n} values")),
+        };
+        if ok {
+            return Ok(None);
+        }
+        let mut message = format!("`{path}`: {phrase}");
+        if failing.is_empty() {
+            message.push_str(&format!(", but there are {count}"));
+        } else {
+            let listed: Vec<String> = failing
+                .iter()
+                .take(5)
+                .map(|f| match f.item {
+                    Some(id) => format!("{id} ({})", describe_value(&f.value, false)),
+                    None => describe_value(&f.value, false),
+                })
+                .collect();
+            let more = failing.len().saturating_sub(listed.len());
+            message.push_str(&format!(
+                "; {} of {count} do not: {}{}",
+                failing.len(),
+                listed.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        let failing_json: Vec<Value> = failing
+            .iter()
+            .map(|f| match f.item {
+                Some(id) => json!({ "item": id, "value": &*f.value }),
+                None => json!({ "value": &*f.value }),
+            })
+            .collect();
+        let items = failing.iter().filter_map(|f| f.item).collect();
+        Ok(Some(Failure {
+            message,
+            details: json!({
+                "path": path.as_str(),
+                "op": op.name(),
+                "expected": expected_ref,
+                "count": count,
+                "failing": failing_json,
+            }),
+            items,
+        }))
+    }
+
+    /// Every value at `path`. A path without `*` yields at most one value.
+    fn resolve(&self, path: &Path) -> Result<Vec<Found<'_>>, StoreError> {
+        let steps = path.steps();
+        let mut out = Vec::new();
+        match path.root() {
+            Root::Fields => walk(self.item.fields(), steps, None, &mut out),
+            Root::Item => {
+                let attr = path.attr().unwrap_or_default();
+                let value = match attr {
+                    "workstation" => Value::from(self.item.workstation()),
+                    "holds" => {
+                        for hold in self.item.holds().keys() {
+                            out.push(owned(Value::from(hold.as_str()), None));
+                        }
+                        return Ok(out);
+                    }
+                    _ => self.item_attr(self.item, attr),
+                };
+                out.push(owned(value, None));
+            }
+            Root::Actor => match path.attr() {
+                Some("roles") => {
+                    for role in self.actor.roles() {
+                        out.push(owned(Value::from(role.as_str()), None));
+                    }
+                }
+                _ => out.push(owned(Value::from(self.actor.id()), None)),
+            },
+            Root::Children | Root::Deps => {
+                let related = if path.root() == Root::Children {
+                    self.children()?
+                } else {
+                    self.deps()?
+                };
+                // steps[0] is `*`.
+                let rest = steps.get(1..).unwrap_or_default();
+                for item in related {
+                    let id = Some(item.id());
+                    match rest {
+                        [Step::Key(k), more @ ..] if k == "fields" => {
+                            walk(item.fields(), more, id, &mut out);
+                        }
+                        [Step::Key(k)] if k == "holds" => {
+                            let holds: Vec<Value> = item
+                                .holds()
+                                .keys()
+                                .map(|h| Value::from(h.as_str()))
+                                .collect();
+                            out.push(owned(Value::Array(holds), id));
+                        }
+                        [Step::Key(k)] => out.push(owned(self.item_attr(item, k), id)),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn item_attr(&self, item: &Item, attr: &str) -> Value {
+        match attr {
+            "id" => Value::from(item.id().0),
+            "workstation" => Value::from(item.workstation()),
+            "outcome" => item
+                .outcome()
+                .map_or(Value::Null, |o| Value::from(o.name())),
+            "version" => Value::from(item.version()),
+            "age" => Value::from(seconds_between(item.created(), self.now)),
+            "idle" => Value::from(seconds_between(item.updated(), self.now)),
+            _ => Value::Null,
+        }
+    }
+
+    fn children(&self) -> Result<&[Item], StoreError> {
+        if let Some(children) = self.children.get() {
+            return Ok(children);
+        }
+        let children = self.reader.items(&Query::new().parent(self.item.id()))?;
+        Ok(self.children.get_or_init(|| children))
+    }
+
+    fn deps(&self) -> Result<&[Item], StoreError> {
+        if let Some(deps) = self.deps.get() {
+            return Ok(deps);
+        }
+        let mut deps = Vec::with_capacity(self.item.deps().len());
+        for &id in self.item.deps() {
+            if let Some(item) = self.reader.item(id)? {
+                deps.push(item);
+            }
+        }
+        Ok(self.deps.get_or_init(|| deps))
+    }
+}
+
+fn owned(value: Value, item: Option<ItemId>) -> Found<'static> {
+    Found {
+        value: Cow::Owned(value),
+        item,
+    }
+}
+
+fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
+    (to - from).num_seconds().max(0) as u64
+}
+
+/// Follows `steps` into `value`, expanding lists at `*`; pushes what it reaches.
+fn walk<'v>(value: &'v Value, steps: &[Step], item: Option<ItemId>, out: &mut Vec<Found<'v>>) {
+    let Some((step, rest)) = steps.split_first() else {
+        out.push(Found {
+            value: Cow::Borrowed(value),
+            item,
+        });
+        return;
+    };
+    match (step, value) {
+        (Step::Key(key), Value::Object(map)) => {
+            if let Some(next) = map.get(key) {
+                walk(next, rest, item, out);
+            }
+        }
+        (Step::Key(key), Value::Array(list)) => {
+            if let Some(next) = key.parse::<usize>().ok().and_then(|i| list.get(i)) {
+                walk(next, rest, item, out);
+            }
+        }
+        (Step::Each, Value::Array(list)) => {
+            for next in list {
+                walk(next, rest, item, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn combine(what: &str, failed: Vec<(&Assertion, Failure)>) -> Failure {
+    let parts: Vec<String> = failed
+        .iter()
+        .map(|(a, f)| format!("[{}] {}", a.id, f.message))
+        .collect();
+    let details: Vec<Value> = failed
+        .iter()
+        .map(|(a, f)| json!({ "id": a.id, "message": f.message, "details": f.details }))
+        .collect();
+    let items = failed.into_iter().flat_map(|(_, f)| f.items).collect();
+    Failure {
+        message: format!("{what} these must hold: {}", parts.join("; ")),
+        details: json!({ "failed": details }),
+        items,
+    }
+}
+
+/// Equality with numbers compared by value.
+pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            if let (Some(x), Some(y)) = (x.as_i64(), y.as_i64()) {
+                x == y
+            } else if let (Some(x), Some(y)) = (x.as_u64(), y.as_u64()) {
+                x == y
+            } else {
+                x.as_f64() == y.as_f64()
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// Order between two numbers or two strings; `None` otherwise.
+fn json_cmp(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            if let (Some(x), Some(y)) = (x.as_i64(), y.as_i64()) {
+                Some(x.cmp(&y))
+            } else if let (Some(x), Some(y)) = (x.as_u64(), y.as_u64()) {
+                Some(x.cmp(&y))
+            } else {
+                x.as_f64()?.partial_cmp(&y.as_f64()?)
+            }
+        }
+        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+fn in_list(value: &Value, list: &Value) -> bool {
+    list.as_array()
+        .is_some_and(|l| l.iter().any(|v| json_eq(value, v)))
+}
+
+fn describe_operand(operand: &Operand, value: &Value, duration: bool) -> String {
+    match operand {
+        Operand::From(path) => format!("`{path}` ({})", describe_value(value, duration)),
+        _ => describe_value(value, duration),
+    }
+}
+
+fn describe_value(value: &Value, duration: bool) -> String {
+    match value {
+        Value::Null => "absent".to_owned(),
+        Value::Number(n) if duration => n.as_u64().map_or_else(|| n.to_string(), format_seconds),
+        other => crate::canonical_json(other),
+    }
+}
+
+/// `90061` → `1d1h1m1s`.
+pub(crate) fn format_seconds(mut secs: u64) -> String {
+    if secs == 0 {
+        return "0s".to_owned();
+    }
+    let mut out = String::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_compare_by_value() {
+        assert!(json_eq(&json!(1), &json!(1.0)));
+        assert!(json_eq(&json!({"a": [1]}), &json!({"a": [1.0]})));
+        assert!(!json_eq(&json!(1), &json!("1")));
+        assert_eq!(json_cmp(&json!(2), &json!(10.5)), Some(Ordering::Less));
+        assert_eq!(json_cmp(&json!("b"), &json!("a")), Some(Ordering::Greater));
+        assert_eq!(json_cmp(&json!("1"), &json!(1)), None);
+        assert_eq!(json_cmp(&Value::Null, &json!(1)), None);
+    }
+
+    #[test]
+    fn walks_expansions_and_indexes() {
+        let v = json!({"a": [{"h": "x"}, {"h": "y"}, {"k": 1}], "b": {"c": 2}});
+        let mut out = Vec::new();
+        let steps = |s: &str| -> Vec<Step> {
+            s.split('.')
+                .map(|p| {
+                    if p == "*" {
+                        Step::Each
+                    } else {
+                        Step::Key(p.to_owned())
+                    }
+                })
+                .collect()
+        };
+        walk(&v, &steps("a.*.h"), None, &mut out);
+        let got: Vec<&Value> = out.iter().map(|f| &*f.value).collect();
+        assert_eq!(got, [&json!("x"), &json!("y")]);
+        out.clear();
+        walk(&v, &steps("a.1.h"), None, &mut out);
+        assert_eq!(out.len(), 1);
+        out.clear();
+        walk(&v, &steps("b.c.d"), None, &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn formats_seconds() {
+        assert_eq!(format_seconds(90_061), "1d1h1m1s");
+        assert_eq!(format_seconds(7 * 86_400), "7d");
+        assert_eq!(format_seconds(0), "0s");
+    }
+}

@@ -1,0 +1,382 @@
+//! Items: the units of work that move through a workflow, and the actors who move them.
+//!
+//! An [`Item`] is a *projection*: the state that replaying its ledger events gives. The engine
+//! builds every new state by applying the event it is about to append ([`Item::apply`]), and
+//! [`Item::replay`] uses the same function, so a stored state and a replay cannot disagree
+//! unless something outside the engine changed one of them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::hash::{DefinitionHash, Sha256Hash};
+use crate::ledger::{Change, Event};
+use crate::workflow::Outcome;
+
+/// The id of an item, unique in its store. Stores hand them out in increasing order.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(transparent)]
+pub struct ItemId(pub u64);
+
+impl fmt::Display for ItemId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Who asks for a change: an id recorded on every event, and the roles that transitions'
+/// `by` lists are checked against.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Actor {
+    id: String,
+    roles: Vec<String>,
+}
+
+impl Actor {
+    /// An actor with the given id and roles.
+    ///
+    /// ```
+    /// let alice = workstream_core::Actor::new("alice", ["reviewer"]);
+    /// assert!(alice.has_role("reviewer"));
+    /// ```
+    pub fn new<R: Into<String>>(id: impl Into<String>, roles: impl IntoIterator<Item = R>) -> Self {
+        Self {
+            id: id.into(),
+            roles: roles.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// The actor's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The actor's roles.
+    pub fn roles(&self) -> &[String] {
+        &self.roles
+    }
+
+    /// Whether the actor has `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+}
+
+/// A hold on an item: a flag with a reason, set and released by events. Forward moves are
+/// refused while any hold is on, unless the transition says `allow_held: true`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    /// Why the item is held.
+    pub reason: Option<String>,
+    /// Who put it on.
+    pub by: String,
+    /// When it was put on.
+    pub since: DateTime<Utc>,
+}
+
+/// The current state of an item, as its ledger events give it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    id: ItemId,
+    workflow: String,
+    version: u32,
+    definition: DefinitionHash,
+    workstation: String,
+    outcome: Option<Outcome>,
+    holds: BTreeMap<String, Hold>,
+    fields: Value,
+    parent: Option<ItemId>,
+    deps: BTreeSet<ItemId>,
+    created: DateTime<Utc>,
+    updated: DateTime<Utc>,
+    seq: u64,
+    head: Sha256Hash,
+}
+
+impl Item {
+    /// Its id.
+    pub fn id(&self) -> ItemId {
+        self.id
+    }
+    /// The name of its workflow.
+    pub fn workflow(&self) -> &str {
+        &self.workflow
+    }
+    /// The workflow version it was created under and keeps.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+    /// The definition hash it was created under and keeps.
+    pub fn definition(&self) -> &DefinitionHash {
+        &self.definition
+    }
+    /// The workstation it is in.
+    pub fn workstation(&self) -> &str {
+        &self.workstation
+    }
+    /// How its work ended, once it is in a terminal workstation.
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.outcome
+    }
+    /// Whether it is in a terminal workstation.
+    pub fn is_closed(&self) -> bool {
+        self.outcome.is_some()
+    }
+    /// The holds on it, by kind.
+    pub fn holds(&self) -> &BTreeMap<String, Hold> {
+        &self.holds
+    }
+    /// Whether any hold is on it.
+    pub fn is_held(&self) -> bool {
+        !self.holds.is_empty()
+    }
+    /// Its data: always a JSON object.
+    pub fn fields(&self) -> &Value {
+        &self.fields
+    }
+    pub(crate) fn fields_mut(&mut self) -> &mut Value {
+        &mut self.fields
+    }
+    /// One field of its data, if present.
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        self.fields.get(name)
+    }
+    /// The item it belongs to, if any.
+    pub fn parent(&self) -> Option<ItemId> {
+        self.parent
+    }
+    /// The items it depends on.
+    pub fn deps(&self) -> &BTreeSet<ItemId> {
+        &self.deps
+    }
+    /// When it was created.
+    pub fn created(&self) -> DateTime<Utc> {
+        self.created
+    }
+    /// When its last event happened.
+    pub fn updated(&self) -> DateTime<Utc> {
+        self.updated
+    }
+    /// The sequence number of its last event (the number of events in its chain).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+    /// The hash of its last event: the head of its chain.
+    pub fn head(&self) -> &Sha256Hash {
+        &self.head
+    }
+
+    /// Rebuilds an item from its events, checking that they form one chain: the first
+    /// creates the item, sequence numbers run 1, 2, 3, … and each event names the hash of the
+    /// one before. (Whether each hash matches its event's content is [`verify`]'s job.)
+    ///
+    /// [`verify`]: crate::ledger::verify
+    pub fn replay<'a>(events: impl IntoIterator<Item = &'a Event>) -> Result<Item, ReplayError> {
+        let mut events = events.into_iter();
+        let first = events.next().ok_or(ReplayError::Empty)?;
+        let mut item = Item::from_created(first)?;
+        for event in events {
+            item.apply(event)?;
+        }
+        Ok(item)
+    }
+
+    /// The item a `created` event makes.
+    pub(crate) fn from_created(event: &Event) -> Result<Item, ReplayError> {
+        let Change::Created {
+            workflow,
+            version,
+            workstation,
+            fields,
+            parent,
+        } = &event.change
+        else {
+            return Err(ReplayError::NotCreatedFirst {
+                item: event.item,
+                seq: event.seq,
+            });
+        };
+        if event.seq != 1 {
+            return Err(ReplayError::Gap {
+                item: event.item,
+                expected: 1,
+                found: event.seq,
+            });
+        }
+        if event.prev != Sha256Hash::ZERO {
+            return Err(ReplayError::Broken {
+                item: event.item,
+                seq: event.seq,
+            });
+        }
+        Ok(Item {
+            id: event.item,
+            workflow: workflow.clone(),
+            version: *version,
+            definition: event.definition,
+            workstation: workstation.clone(),
+            outcome: None,
+            holds: BTreeMap::new(),
+            fields: fields.clone(),
+            parent: *parent,
+            deps: BTreeSet::new(),
+            created: event.at,
+            updated: event.at,
+            seq: 1,
+            head: event.hash,
+        })
+    }
+
+    /// Applies the next event of this item's chain to it.
+    ///
+    /// The engine makes every new state with this function, and [`Item::replay`] uses it too.
+    pub fn apply(&mut self, event: &Event) -> Result<(), ReplayError> {
+        if event.item != self.id {
+            return Err(ReplayError::WrongItem {
+                expected: self.id,
+                found: event.item,
+            });
+        }
+        if event.seq != self.seq + 1 {
+            return Err(ReplayError::Gap {
+                item: self.id,
+                expected: self.seq + 1,
+                found: event.seq,
+            });
+        }
+        if event.prev != self.head {
+            return Err(ReplayError::Broken {
+                item: self.id,
+                seq: event.seq,
+            });
+        }
+        match &event.change {
+            Change::Created { .. } => {
+                return Err(ReplayError::CreatedTwice {
+                    item: self.id,
+                    seq: event.seq,
+                });
+            }
+            Change::Transitioned {
+                to, outcome, patch, ..
+            } => {
+                self.workstation.clone_from(to);
+                self.outcome = *outcome;
+                if let Some(patch) = patch {
+                    merge_patch(&mut self.fields, patch);
+                }
+            }
+            Change::FieldsUpdated { patch } => merge_patch(&mut self.fields, patch),
+            Change::Held { hold } => {
+                self.holds.insert(
+                    hold.clone(),
+                    Hold {
+                        reason: event.reason.clone(),
+                        by: event.actor.clone(),
+                        since: event.at,
+                    },
+                );
+            }
+            Change::Released { hold } => {
+                self.holds.remove(hold);
+            }
+            Change::DependencyAdded { on } => {
+                self.deps.insert(*on);
+            }
+            Change::DependencyRemoved { on } => {
+                self.deps.remove(on);
+            }
+            Change::ParentSet { parent } => self.parent = *parent,
+        }
+        self.updated = event.at;
+        self.seq = event.seq;
+        self.head = event.hash;
+        Ok(())
+    }
+}
+
+/// Events that do not form one item's chain.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// There were no events.
+    #[error("there are no events to replay")]
+    Empty,
+    /// The first event does not create the item.
+    #[error("item {item}: event {seq} comes first but does not create the item")]
+    NotCreatedFirst {
+        /// The item.
+        item: ItemId,
+        /// The event's sequence number.
+        seq: u64,
+    },
+    /// A second `created` event.
+    #[error("item {item}: event {seq} creates the item a second time")]
+    CreatedTwice {
+        /// The item.
+        item: ItemId,
+        /// The event's sequence number.
+        seq: u64,
+    },
+    /// An event of another item.
+    #[error("an event of item {found} is in the chain of item {expected}")]
+    WrongItem {
+        /// The item whose chain it is.
+        expected: ItemId,
+        /// The item the event names.
+        found: ItemId,
+    },
+    /// Sequence numbers do not run on.
+    #[error("item {item}: expected event {expected}, found event {found}")]
+    Gap {
+        /// The item.
+        item: ItemId,
+        /// The sequence number that should come next.
+        expected: u64,
+        /// The one that came.
+        found: u64,
+    },
+    /// An event does not name the hash of the one before.
+    #[error(
+        "item {item}: event {seq} does not follow from the event before it (its previous hash differs)"
+    )]
+    Broken {
+        /// The item.
+        item: ItemId,
+        /// The event's sequence number.
+        seq: u64,
+    },
+}
+
+/// Applies a JSON merge patch (RFC 7386) to `target`: objects merge key by key, `null`
+/// removes a key, anything else replaces.
+///
+/// ```
+/// use serde_json::json;
+/// let mut fields = json!({"a": 1, "b": {"c": 2, "d": 3}});
+/// workstream_core::merge_patch(&mut fields, &json!({"a": null, "b": {"c": 5}, "e": [1]}));
+/// assert_eq!(fields, json!({"b": {"c": 5, "d": 3}, "e": [1]}));
+/// ```
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    if let Value::Object(map) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                map.remove(key);
+            } else {
+                merge_patch(map.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The `Store` trait: where items and their ledgers are kept.
+//!
+//! A store keeps, per item, its chain of [`Event`]s and its current state (the projection,
+//! an [`Item`]). The engine does every write inside [`Store::write`]: the reads a change
+//! depends on, its checks, the append of its event and the update of the projection commit
+//! together or not at all. Two writers can therefore never both move one item from the same
+//! state: the second reads the first one's result, or its append is refused.
+//!
+//! The trait is small on purpose. `workstream-store-memory` is the reference implementation;
+//! [`testing`](crate::testing) (feature `testing`) has the conformance suite every store runs.
+
+use std::error::Error as StdError;
+
+use chrono::{DateTime, Utc};
+
+use crate::item::{Item, ItemId};
+use crate::ledger::Event;
+
+/// What can go wrong in a store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The append does not continue the item's stored chain: another writer appended first,
+    /// or the event was made from a stale state. Nothing was written.
+    #[error(
+        "item {item}: the event does not continue the stored chain (expected event {expected}, got {found}); another writer changed the item"
+    )]
+    Conflict {
+        /// The item.
+        item: ItemId,
+        /// The sequence number the store expected next.
+        expected: u64,
+        /// The sequence number of the refused event.
+        found: u64,
+    },
+    /// The event and the state offered with it do not agree (the state is not the event
+    /// applied to the stored state). Nothing was written.
+    #[error(
+        "item {item}: the state offered with event {seq} is not that event applied to the stored state"
+    )]
+    Mismatch {
+        /// The item.
+        item: ItemId,
+        /// The sequence number of the refused event.
+        seq: u64,
+    },
+    /// A write was attempted in a read-only transaction.
+    #[error("this transaction is read-only")]
+    ReadOnly,
+    /// What the store holds cannot be read back as items and events.
+    #[error("the store holds data it cannot read: {0}")]
+    Corrupt(String),
+    /// The store's backend failed (I/O, the database, …).
+    #[error("the store failed: {0}")]
+    Backend(#[source] Box<dyn StdError + Send + Sync>),
+}
+
+/// A half-open window of time, `[start, end)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// The first instant in the window.
+    pub start: DateTime<Utc>,
+    /// The first instant after it.
+    pub end: DateTime<Utc>,
+}
+
+impl Window {
+    /// The window `[start, end)`.
+    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        Self { start, end }
+    }
+
+    /// Whether `at` falls in the window.
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        self.start <= at && at < self.end
+    }
+}
+
+/// Which items to list. Every condition set must hold; items come in id order.
+///
+/// ```
+/// use workstream_core::Query;
+/// let q = Query::new().workflow("evaluation_task").workstation("review_pending");
+/// assert_eq!(q.workstation_filter(), Some("review_pending"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Query {
+    workflow: Option<String>,
+    workstation: Option<String>,
+    parent: Option<ItemId>,
+    created: Option<Window>,
+    updated: Option<Window>,
+    limit: Option<usize>,
+}
+
+impl Query {
+    /// Every item.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Only items of this workflow (any version).
+    pub fn workflow(mut self, name: impl Into<String>) -> Self {
+        self.workflow = Some(name.into());
+        self
+    }
+    /// Only items in this workstation.
+    pub fn workstation(mut self, name: impl Into<String>) -> Self {
+        self.workstation = Some(name.into());
+        self
+    }
+    /// Only children of this item.
+    pub fn parent(mut self, parent: ItemId) -> Self {
+        self.parent = Some(parent);
+        self
+    }
+    /// Only items created in the window.
+    pub fn created_in(mut self, window: Window) -> Self {
+        self.created = Some(window);
+        self
+    }
+    /// Only items whose last event falls in the window.
+    pub fn updated_in(mut self, window: Window) -> Self {
+        self.updated = Some(window);
+        self
+    }
+    /// At most this many items (the lowest ids).
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// The workflow condition.
+    pub fn workflow_filter(&self) -> Option<&str> {
+        self.workflow.as_deref()
+    }
+    /// The workstation condition.
+    pub fn workstation_filter(&self) -> Option<&str> {
+        self.workstation.as_deref()
+    }
+    /// The parent condition.
+    pub fn parent_filter(&self) -> Option<ItemId> {
+        self.parent
+    }
+    /// The creation window.
+    pub fn created_filter(&self) -> Option<Window> {
+        self.created
+    }
+    /// The last-event window.
+    pub fn updated_filter(&self) -> Option<Window> {
+        self.updated
+    }
+    /// The limit.
+    pub fn limit_filter(&self) -> Option<usize> {
+        self.limit
+    }
+
+    /// Whether `item` meets every condition but the limit; stores may use it to filter what
+    /// their indexes return.
+    pub fn matches(&self, item: &Item) -> bool {
+        self.workflow
+            .as_deref()
+            .is_none_or(|w| w == item.workflow())
+            && self
+                .workstation
+                .as_deref()
+                .is_none_or(|w| w == item.workstation())
+            && self.parent.is_none_or(|p| item.parent() == Some(p))
+            && self.created.is_none_or(|w| w.contains(item.created()))
+            && self.updated.is_none_or(|w| w.contains(item.updated()))
+    }
+}
+
+/// Reads, inside a transaction (or a read-only snapshot).
+///
+/// Custom checks see the store through this trait, so it is object safe.
+pub trait Reader {
+    /// The current state of an item.
+    fn item(&self, id: ItemId) -> Result<Option<Item>, StoreError>;
+
+    /// The items that meet `query`, in id order.
+    fn items(&self, query: &Query) -> Result<Vec<Item>, StoreError>;
+
+    /// How many items of `workflow` are in `workstation`.
+    fn count(&self, workflow: &str, workstation: &str) -> Result<usize, StoreError> {
+        Ok(self
+            .items(&Query::new().workflow(workflow).workstation(workstation))?
+            .len())
+    }
+
+    /// The ids of the items that depend on `id`.
+    fn dependents(&self, id: ItemId) -> Result<Vec<ItemId>, StoreError>;
+
+    /// An item's events from sequence number `from` on (1 for all), in order.
+    fn events(&self, id: ItemId, from: u64) -> Result<Vec<Event>, StoreError>;
+
+    /// The ids of every item, in order.
+    fn item_ids(&self) -> Result<Vec<ItemId>, StoreError>;
+}
+
+/// A write transaction: reads, and appends that commit together when the transaction ends
+/// well.
+pub trait Tx: Reader {
+    /// A new item id, never handed out before (the id is used even if the transaction rolls
+    /// back in some stores; ids are unique, not dense).
+    fn next_id(&mut self) -> Result<ItemId, StoreError>;
+
+    /// Appends `event` to its item's chain and makes `item` the item's current state.
+    ///
+    /// The store refuses, writing nothing, when the event does not continue the stored chain
+    /// (its `seq` is not one past the stored one, or its `prev` is not the stored head):
+    /// [`StoreError::Conflict`]. It also refuses when `item` does not carry the event's
+    /// sequence number and hash: [`StoreError::Mismatch`].
+    fn append(&mut self, event: Event, item: Item) -> Result<(), StoreError>;
+}
+
+/// Where items and their ledgers are kept.
+pub trait Store: Send + Sync {
+    /// The store's transaction.
+    type Tx<'a>: Tx
+    where
+        Self: 'a;
+
+    /// Runs `f` in one write transaction. When `f` returns `Ok`, everything it appended
+    /// commits; when it returns `Err` (or panics), nothing does. Writers are serialized:
+    /// what `f` reads cannot change before it commits.
+    fn write<R, E>(&self, f: impl FnOnce(&mut Self::Tx<'_>) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<StoreError>;
+
+    /// Runs `f` on a consistent read-only view. Appending in it fails with
+    /// [`StoreError::ReadOnly`].
+    fn read<R, E>(&self, f: impl FnOnce(&Self::Tx<'_>) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<StoreError>;
+}
+
+/// Checks an append against the stored head: the event must continue the chain and the
+/// state must carry the event. Stores call it before writing.
+pub fn check_append(stored: Option<&Item>, event: &Event, item: &Item) -> Result<(), StoreError> {
+    let (seq, head) = stored.map_or((0, crate::Sha256Hash::ZERO), |s| (s.seq(), *s.head()));
+    if event.seq != seq + 1 || event.prev != head {
+        return Err(StoreError::Conflict {
+            item: event.item,
+            expected: seq + 1,
+            found: event.seq,
+        });
+    }
+    if item.id() != event.item || item.seq() != event.seq || *item.head() != event.hash {
+        return Err(StoreError::Mismatch {
+            item: event.item,
+            seq: event.seq,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,340 @@
+//! The in-memory reference [`Store`] of workstream.
+//!
+//! Items, their current states and their hash-chained events live in memory behind one
+//! read-write lock: writers take it exclusively, so a write transaction sees nothing change
+//! under it, and readers share it. A transaction that ends in an error, or panics, is rolled
+//! back from an undo log before the lock is released, so no half-written state is ever seen.
+//!
+//! It is the store the others are measured against: it passes the conformance suite of
+//! `workstream-core` (feature `testing`), and is the fastest way to run an engine in tests.
+//!
+//! ```
+//! use workstream_core::{Actor, Engine, NewItem, parse};
+//! use workstream_store_memory::MemoryStore;
+//!
+//! let workflow = parse("todo.yaml", "
+//! workflow: todo
+//! version: 1
+//! workstations:
+//!   open: { initial: true }
+//!   done: { terminal: true }
+//! transitions:
+//!   finish: { from: open, to: done }
+//! ")?;
+//! let engine = Engine::builder().store(MemoryStore::new()).workflow(workflow).build()?;
+//! let me = Actor::new("me", [] as [&str; 0]);
+//! let item = engine.create(&me, NewItem::of("todo"))?;
+//! assert_eq!(engine.store().len(), 1);
+//! # let _ = item;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use workstream_core::store::check_append;
+use workstream_core::{Event, Item, ItemId, Query, Reader, Store, StoreError, Tx};
+
+/// Items and their ledgers, in memory.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: RwLock<State>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many items it holds.
+    pub fn len(&self) -> usize {
+        self.read_state().items.len()
+    }
+
+    /// Whether it holds no items.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many events it holds.
+    pub fn event_count(&self) -> usize {
+        self.read_state().events.values().map(Vec::len).sum()
+    }
+
+    fn read_state(&self) -> RwLockReadGuard<'_, State> {
+        // A panicking writer rolls back before the lock is released, so the state behind a
+        // poisoned lock is consistent.
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_state(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    items: BTreeMap<ItemId, Item>,
+    events: HashMap<ItemId, Vec<Event>>,
+    /// workflow → workstation → items there.
+    places: HashMap<String, HashMap<String, BTreeSet<ItemId>>>,
+    children: HashMap<ItemId, BTreeSet<ItemId>>,
+    dependents: HashMap<ItemId, BTreeSet<ItemId>>,
+    next_id: u64,
+}
+
+impl State {
+    /// Makes `item` the current state of its id, keeping the indexes in step; returns the
+    /// state it replaces.
+    fn put(&mut self, item: Item) -> Option<Item> {
+        let id = item.id();
+        self.index(&item, true);
+        let old = self.items.insert(id, item);
+        if let Some(old) = &old {
+            self.index(old, false);
+        }
+        old
+    }
+
+    fn remove(&mut self, id: ItemId) {
+        if let Some(old) = self.items.remove(&id) {
+            self.index(&old, false);
+        }
+    }
+
+    fn index(&mut self, item: &Item, add: bool) {
+        let id = item.id();
+        if add {
+            self.places
+                .entry(item.workflow().to_owned())
+                .or_default()
+                .entry(item.workstation().to_owned())
+                .or_default()
+                .insert(id);
+            if let Some(parent) = item.parent() {
+                self.children.entry(parent).or_default().insert(id);
+            }
+            for &on in item.deps() {
+                self.dependents.entry(on).or_default().insert(id);
+            }
+            return;
+        }
+        // Removing the entries of an old state: the new state's entries are already in, so
+        // an entry both have must stay.
+        let current = self.items.get(&id);
+        let same_place = current.is_some_and(|c| {
+            c.workflow() == item.workflow() && c.workstation() == item.workstation()
+        });
+        if !same_place
+            && let Some(set) = self
+                .places
+                .get_mut(item.workflow())
+                .and_then(|w| w.get_mut(item.workstation()))
+        {
+            set.remove(&id);
+        }
+        if let Some(parent) = item.parent()
+            && current.and_then(Item::parent) != Some(parent)
+            && let Some(set) = self.children.get_mut(&parent)
+        {
+            set.remove(&id);
+        }
+        for on in item.deps() {
+            if !current.is_some_and(|c| c.deps().contains(on))
+                && let Some(set) = self.dependents.get_mut(on)
+            {
+                set.remove(&id);
+            }
+        }
+    }
+}
+
+enum Guard<'a> {
+    Read(RwLockReadGuard<'a, State>),
+    Write(RwLockWriteGuard<'a, State>),
+}
+
+enum Undo {
+    Append { id: ItemId, prev: Option<Item> },
+    NextId(u64),
+}
+
+/// A transaction on a [`MemoryStore`]: the store's lock, and an undo log that rolls every
+/// append back unless the transaction commits.
+pub struct MemoryTx<'a> {
+    guard: Guard<'a>,
+    undo: Vec<Undo>,
+    committed: bool,
+}
+
+impl MemoryTx<'_> {
+    fn state(&self) -> &State {
+        match &self.guard {
+            Guard::Read(g) => g,
+            Guard::Write(g) => g,
+        }
+    }
+
+    fn state_mut(&mut self) -> Result<&mut State, StoreError> {
+        match &mut self.guard {
+            Guard::Read(_) => Err(StoreError::ReadOnly),
+            Guard::Write(g) => Ok(g),
+        }
+    }
+}
+
+impl Drop for MemoryTx<'_> {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        let undo = std::mem::take(&mut self.undo);
+        let Guard::Write(state) = &mut self.guard else {
+            return;
+        };
+        for step in undo.into_iter().rev() {
+            match step {
+                Undo::Append { id, prev } => {
+                    if let Some(events) = state.events.get_mut(&id) {
+                        events.pop();
+                        if events.is_empty() {
+                            state.events.remove(&id);
+                        }
+                    }
+                    match prev {
+                        Some(prev) => {
+                            state.put(prev);
+                        }
+                        None => state.remove(id),
+                    }
+                }
+                Undo::NextId(n) => state.next_id = n,
+            }
+        }
+    }
+}
+
+impl Reader for MemoryTx<'_> {
+    fn item(&self, id: ItemId) -> Result<Option<Item>, StoreError> {
+        Ok(self.state().items.get(&id).cloned())
+    }
+
+    fn items(&self, query: &Query) -> Result<Vec<Item>, StoreError> {
+        let state = self.state();
+        let limit = query.limit_filter().unwrap_or(usize::MAX);
+        let pick = |ids: &mut dyn Iterator<Item = &ItemId>| -> Vec<Item> {
+            ids.filter_map(|id| state.items.get(id))
+                .filter(|item| query.matches(item))
+                .take(limit)
+                .cloned()
+                .collect()
+        };
+        let found = match (
+            query.workflow_filter(),
+            query.workstation_filter(),
+            query.parent_filter(),
+        ) {
+            (_, _, Some(parent)) => pick(&mut state.children.get(&parent).into_iter().flatten()),
+            (Some(workflow), Some(workstation), None) => pick(
+                &mut state
+                    .places
+                    .get(workflow)
+                    .and_then(|w| w.get(workstation))
+                    .into_iter()
+                    .flatten(),
+            ),
+            _ => state
+                .items
+                .values()
+                .filter(|item| query.matches(item))
+                .take(limit)
+                .cloned()
+                .collect(),
+        };
+        Ok(found)
+    }
+
+    fn count(&self, workflow: &str, workstation: &str) -> Result<usize, StoreError> {
+        Ok(self
+            .state()
+            .places
+            .get(workflow)
+            .and_then(|w| w.get(workstation))
+            .map_or(0, BTreeSet::len))
+    }
+
+    fn dependents(&self, id: ItemId) -> Result<Vec<ItemId>, StoreError> {
+        Ok(self
+            .state()
+            .dependents
+            .get(&id)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default())
+    }
+
+    fn events(&self, id: ItemId, from: u64) -> Result<Vec<Event>, StoreError> {
+        let events = self.state().events.get(&id).map_or(&[][..], Vec::as_slice);
+        let skip = from.saturating_sub(1).min(events.len() as u64) as usize;
+        Ok(events[skip..].to_vec())
+    }
+
+    fn item_ids(&self) -> Result<Vec<ItemId>, StoreError> {
+        Ok(self.state().items.keys().copied().collect())
+    }
+}
+
+impl Tx for MemoryTx<'_> {
+    fn next_id(&mut self) -> Result<ItemId, StoreError> {
+        let state = self.state_mut()?;
+        let before = state.next_id;
+        state.next_id += 1;
+        self.undo.push(Undo::NextId(before));
+        Ok(ItemId(before + 1))
+    }
+
+    fn append(&mut self, event: Event, item: Item) -> Result<(), StoreError> {
+        let state = self.state_mut()?;
+        let id = event.item;
+        check_append(state.items.get(&id), &event, &item)?;
+        // An imported item with an id of its own: never hand that id out again.
+        let bumped = (id.0 > state.next_id).then(|| std::mem::replace(&mut state.next_id, id.0));
+        state.events.entry(id).or_default().push(event);
+        let prev = state.put(item);
+        if let Some(before) = bumped {
+            self.undo.push(Undo::NextId(before));
+        }
+        self.undo.push(Undo::Append { id, prev });
+        Ok(())
+    }
+}
+
+impl Store for MemoryStore {
+    type Tx<'a> = MemoryTx<'a>;
+
+    fn write<R, E>(&self, f: impl FnOnce(&mut MemoryTx<'_>) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut tx = MemoryTx {
+            guard: Guard::Write(self.write_state()),
+            undo: Vec::new(),
+            committed: false,
+        };
+        let result = f(&mut tx);
+        tx.committed = result.is_ok();
+        result
+    }
+
+    fn read<R, E>(&self, f: impl FnOnce(&MemoryTx<'_>) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<StoreError>,
+    {
+        let tx = MemoryTx {
+            guard: Guard::Read(self.read_state()),
+            undo: Vec::new(),
+            committed: true,
+        };
+        f(&tx)
+    }
+}
