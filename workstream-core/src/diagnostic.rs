@@ -345,7 +345,7 @@ impl<'a> Sink<'a> {
 }
 
 /// The text of 1-based line `line`, without its line break; empty when out of range.
-fn line_of(text: &str, line: u32) -> &str {
+pub(crate) fn line_of(text: &str, line: u32) -> &str {
     if line == 0 {
         return "";
     }

@@ -3,13 +3,14 @@
 //! This stage knows the shape of format v1: which keys each map may have, which are required
 //! and what kind of value each takes. It reports every unknown key (with a suggestion), every
 //! missing key and every value of the wrong kind, and keeps going so that one run finds them
-//! all. Names are not resolved here; [`crate::validate`] does that.
+//! all. What could not be read is recorded in [`Gaps`], so that validation can tell "unknown"
+//! from "absent". Names are not resolved here; [`crate::validate`] does that.
 
 use std::time::Duration;
 
 use crate::diagnostic::{Code, Sink, Span};
 use crate::duration::parse_duration;
-use crate::name::did_you_mean;
+use crate::name::closest;
 use crate::yaml::{Key, Kind, Node};
 
 /// A string with the position it was written at.
@@ -17,6 +18,50 @@ use crate::yaml::{Key, Kind, Node};
 pub(crate) struct Named {
     pub(crate) value: String,
     pub(crate) span: Span,
+}
+
+/// What the file says that could not be read: a value of the wrong kind, a missing required
+/// key, or a key misspelt so that it was not recognised. Each is reported where it is found;
+/// validation then treats what it would have said as unknown (never as empty or absent) and
+/// skips the rules that depend on it, so one mistake gives one diagnostic.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Gaps {
+    /// `roles` did not read in full: any role may be declared.
+    pub(crate) roles: bool,
+    /// `checks` did not read in full: any check may be declared.
+    pub(crate) checks: bool,
+    /// `holds` did not read in full: any hold may be declared.
+    pub(crate) holds: bool,
+    /// `workstations` is missing or not a map: any workstation may be declared.
+    pub(crate) workstations: bool,
+    /// Some workstation's `initial` is unknown.
+    pub(crate) initial: bool,
+    /// Some workstation's `terminal` is unknown.
+    pub(crate) terminal: bool,
+    /// Some transition's sources or target are unknown: the graph is not known in full.
+    pub(crate) edges: bool,
+    /// Some `by` or assertion is unknown: a role or check may be used where it cannot be seen.
+    pub(crate) uses: bool,
+}
+
+impl Gaps {
+    /// Nothing is known: the file is not a map of keys.
+    const ALL: Gaps = Gaps {
+        roles: true,
+        checks: true,
+        holds: true,
+        workstations: true,
+        initial: true,
+        terminal: true,
+        edges: true,
+        uses: true,
+    };
+
+    /// Whether the graph of workstations and transitions is known in full, so that graph
+    /// rules (reachability, a path to a terminal workstation) can be checked on it.
+    pub(crate) fn graph_known(&self) -> bool {
+        !(self.workstations || self.initial || self.terminal || self.edges)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -31,6 +76,7 @@ pub(crate) struct RawWorkflow {
     pub(crate) workstations_span: Span,
     pub(crate) transitions: Vec<RawTransition>,
     pub(crate) signals: RawSignals,
+    pub(crate) gaps: Gaps,
 }
 
 #[derive(Debug, Default)]
@@ -44,7 +90,8 @@ pub(crate) struct RawWorkstation {
     pub(crate) name: Named,
     pub(crate) description: Option<String>,
     pub(crate) initial: Option<Span>,
-    pub(crate) terminal: bool,
+    /// `None` when `terminal` did not read: whether the workstation is terminal is unknown.
+    pub(crate) terminal: Option<bool>,
     pub(crate) outcome: Option<Named>,
     pub(crate) entry: Vec<RawAssertion>,
     pub(crate) exit: Vec<RawAssertion>,
@@ -66,6 +113,8 @@ pub(crate) struct RawTransition {
     pub(crate) from: RawFrom,
     pub(crate) to: Option<Named>,
     pub(crate) by: Option<Vec<Named>>,
+    /// Whether every entry of `by` read; when not, an empty list is not an empty `by`.
+    pub(crate) by_complete: bool,
     pub(crate) by_span: Span,
     pub(crate) requires: Vec<RawAssertion>,
     pub(crate) rework: bool,
@@ -108,6 +157,9 @@ pub(crate) enum RawKind {
 /// The entries of a YAML map whose keys have been checked against the keys its place allows.
 struct Fields<'n> {
     entries: Vec<(&'n Key, &'n Node)>,
+    /// Known keys whose value as written was not read: an unknown key is a likely
+    /// misspelling of one, or it is repeated. What they say is unknown, not absent.
+    unread: Vec<&'static str>,
 }
 
 impl<'n> Fields<'n> {
@@ -124,10 +176,16 @@ impl<'n> Fields<'n> {
             .find(|(k, _)| k.name == key)
             .map(|(k, _)| k.span)
     }
+
+    /// Whether a value written for `key` was not read (see [`Fields::unread`]).
+    fn unread(&self, key: &str) -> bool {
+        self.unread.contains(&key)
+    }
 }
 
 pub(crate) struct Reader<'s, 'a> {
     sink: &'s mut Sink<'a>,
+    gaps: Gaps,
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -178,12 +236,21 @@ const ASSERTION_KEYS: &[&str] = &[
 
 impl<'s, 'a> Reader<'s, 'a> {
     pub(crate) fn new(sink: &'s mut Sink<'a>) -> Self {
-        Self { sink }
+        Self {
+            sink,
+            gaps: Gaps::default(),
+        }
     }
 
     /// Reads the whole file.
     pub(crate) fn workflow(&mut self, root: &Node) -> RawWorkflow {
         let mut raw = RawWorkflow::default();
+        self.top(root, &mut raw);
+        raw.gaps = self.gaps;
+        raw
+    }
+
+    fn top(&mut self, root: &Node, raw: &mut RawWorkflow) {
         if root.kind == Kind::Null {
             self.sink.push(
                 Code::MissingKey,
@@ -191,17 +258,19 @@ impl<'s, 'a> Reader<'s, 'a> {
                 "the file is empty: a workflow file is a map with `workflow`, `version`, \
                  `workstations` and `transitions`",
             );
-            return raw;
+            self.gaps = Gaps::ALL;
+            return;
         }
         let Some(top) = self.fields(root, "the workflow file", TOP_KEYS) else {
-            return raw;
+            self.gaps = Gaps::ALL;
+            return;
         };
-        let top_span = Span::new(1, 1, 1);
+        // A missing key is reported where the map of keys starts (after leading comments).
         for required in ["workflow", "version", "workstations", "transitions"] {
             if top.get(required).is_none() {
                 self.sink.push(
                     Code::MissingKey,
-                    top_span,
+                    root.span,
                     format!("the workflow file has no `{required}`"),
                 );
             }
@@ -229,38 +298,62 @@ impl<'s, 'a> Reader<'s, 'a> {
             .get("description")
             .and_then(|n| self.string(n, "`description`"))
             .map(|n| n.value);
-        raw.roles = self.names(top.get("roles"), "`roles`");
-        raw.checks = self.names(top.get("checks"), "`checks`");
-        raw.holds = self.names(top.get("holds"), "`holds`");
-        if let Some(node) = top.get("workstations") {
-            raw.workstations_span = top.key_span("workstations").unwrap_or_default();
-            raw.workstations = self.entries(node, "`workstations`", |r, key, value| {
-                r.workstation(key, value)
-            });
+        (raw.roles, self.gaps.roles) = self.declared(&top, "roles");
+        (raw.checks, self.gaps.checks) = self.declared(&top, "checks");
+        (raw.holds, self.gaps.holds) = self.declared(&top, "holds");
+        if let Some(span) = top.key_span("workstations") {
+            raw.workstations_span = span;
         }
-        if let Some(node) = top.get("transitions") {
-            raw.transitions = self.entries(node, "`transitions`", |r, key, value| {
+        let workstations = top.get("workstations").and_then(|node| {
+            self.entries(node, "`workstations`", |r, key, value| {
+                r.workstation(key, value)
+            })
+        });
+        match workstations {
+            Some(workstations) => raw.workstations = workstations,
+            // Their names are unknown, and so are their entry and exit assertions.
+            None => {
+                self.gaps.workstations = true;
+                self.gaps.uses = true;
+            }
+        }
+        let transitions = top.get("transitions").and_then(|node| {
+            self.entries(node, "`transitions`", |r, key, value| {
                 r.transition(key, value)
-            });
+            })
+        });
+        match transitions {
+            Some(transitions) => raw.transitions = transitions,
+            None => {
+                self.gaps.edges = true;
+                self.gaps.uses = true;
+            }
         }
         if let Some(node) = top.get("signals") {
             raw.signals = self.signals(node);
         }
-        raw
     }
 
-    /// Reads a map of named entries (`workstations`, `transitions`) in file order.
+    /// Reads a declared list of names (`roles`, `checks`, `holds`); the flag tells whether
+    /// some of what was written there is unknown.
+    fn declared(&mut self, top: &Fields<'_>, key: &str) -> (Vec<Named>, bool) {
+        let (names, complete) = self.names(top.get(key), &format!("`{key}`"));
+        (names, !complete || top.unread(key))
+    }
+
+    /// Reads a map of named entries (`workstations`, `transitions`) in file order; `None`
+    /// (reported) when the value is not a map.
     fn entries<T>(
         &mut self,
         node: &Node,
         what: &str,
         mut read: impl FnMut(&mut Self, &Key, &Node) -> T,
-    ) -> Vec<T> {
+    ) -> Option<Vec<T>> {
         match &node.kind {
-            Kind::Map(entries) => entries.iter().map(|(k, v)| read(self, k, v)).collect(),
+            Kind::Map(entries) => Some(entries.iter().map(|(k, v)| read(self, k, v)).collect()),
             _ => {
                 self.wrong_kind(node, what, "a map from names to definitions");
-                Vec::new()
+                None
             }
         }
     }
@@ -271,7 +364,7 @@ impl<'s, 'a> Reader<'s, 'a> {
             name: name.clone(),
             description: None,
             initial: None,
-            terminal: false,
+            terminal: Some(false),
             outcome: None,
             entry: Vec::new(),
             exit: Vec::new(),
@@ -283,17 +376,27 @@ impl<'s, 'a> Reader<'s, 'a> {
         }
         let what = format!("workstation `{}`", name.value);
         let Some(f) = self.fields(node, &what, WORKSTATION_KEYS) else {
+            ws.terminal = None;
+            self.gaps.initial = true;
+            self.gaps.terminal = true;
+            self.gaps.uses = true;
             return ws;
         };
         ws.description = f
             .get("description")
             .and_then(|n| self.string(n, "`description`"))
             .map(|n| n.value);
-        if self.flag(f.get("initial"), "`initial`") {
+        let initial = self.flag(f.get("initial"), "`initial`");
+        self.gaps.initial |= initial.is_none() || f.unread("initial");
+        if initial == Some(true) {
             ws.initial = f.key_span("initial");
         }
-        ws.terminal = self.flag(f.get("terminal"), "`terminal`");
+        ws.terminal = self
+            .flag(f.get("terminal"), "`terminal`")
+            .filter(|_| !f.unread("terminal"));
+        self.gaps.terminal |= ws.terminal.is_none();
         ws.outcome = f.get("outcome").and_then(|n| self.string(n, "`outcome`"));
+        self.gaps.uses |= f.unread("entry") || f.unread("exit");
         ws.entry = self.assertions(f.get("entry"), &format!("{}.entry", name.value));
         ws.exit = self.assertions(f.get("exit"), &format!("{}.exit", name.value));
         ws.sla = f.get("sla").and_then(|n| self.duration(n, "`sla`"));
@@ -306,6 +409,8 @@ impl<'s, 'a> Reader<'s, 'a> {
     fn wip(&mut self, node: &Node) -> Option<RawWip> {
         let f = self.fields(node, "`wip`", WIP_KEYS)?;
         let max = match f.get("max") {
+            // A misspelt `max` is already reported.
+            None if f.unread("max") => None,
             None => {
                 self.sink.push(
                     Code::InvalidWip,
@@ -327,7 +432,7 @@ impl<'s, 'a> Reader<'s, 'a> {
             },
         };
         let per = f.get("per").and_then(|n| self.string(n, "`wip.per`"));
-        let soft = self.flag(f.get("soft"), "`wip.soft`");
+        let soft = self.flag(f.get("soft"), "`wip.soft`").unwrap_or(false);
         Some(RawWip { max, per, soft })
     }
 
@@ -339,6 +444,7 @@ impl<'s, 'a> Reader<'s, 'a> {
             from: RawFrom::Names(Vec::new()),
             to: None,
             by: None,
+            by_complete: true,
             by_span: name.span,
             requires: Vec::new(),
             rework: false,
@@ -347,6 +453,8 @@ impl<'s, 'a> Reader<'s, 'a> {
         };
         let what = format!("transition `{}`", name.value);
         let Some(f) = self.fields(node, &what, TRANSITION_KEYS) else {
+            self.gaps.edges = true;
+            self.gaps.uses = true;
             return tr;
         };
         for required in ["from", "to"] {
@@ -362,29 +470,43 @@ impl<'s, 'a> Reader<'s, 'a> {
             .get("description")
             .and_then(|n| self.string(n, "`description`"))
             .map(|n| n.value);
+        // Where the transition leads from and to: without both, its edges are unknown.
+        let mut from_complete = false;
         if let Some(node) = f.get("from") {
-            tr.from = match &node.kind {
-                Kind::Str(s) if s == "*" => RawFrom::Every,
-                Kind::Str(_) => RawFrom::Names(self.string(node, "`from`").into_iter().collect()),
-                Kind::Seq(_) => RawFrom::Names(self.names(Some(node), "`from`")),
+            (tr.from, from_complete) = match &node.kind {
+                Kind::Str(s) if s == "*" => (RawFrom::Every, true),
+                Kind::Str(_) => (
+                    RawFrom::Names(self.string(node, "`from`").into_iter().collect()),
+                    true,
+                ),
+                Kind::Seq(_) => {
+                    let (names, complete) = self.names(Some(node), "`from`");
+                    (RawFrom::Names(names), complete)
+                }
                 _ => {
                     self.wrong_kind(node, "`from`", "a workstation, a list of them, or \"*\"");
-                    RawFrom::Names(Vec::new())
+                    (RawFrom::Names(Vec::new()), false)
                 }
             };
         }
         tr.to = f.get("to").and_then(|n| self.string(n, "`to`"));
+        self.gaps.edges |= !from_complete || tr.to.is_none();
         if let Some(node) = f.get("by") {
             tr.by_span = node.span;
-            tr.by = Some(match &node.kind {
-                Kind::Str(_) => self.string(node, "`by`").into_iter().collect(),
+            let (by, complete) = match &node.kind {
+                Kind::Str(_) => (self.string(node, "`by`").into_iter().collect(), true),
                 _ => self.names(Some(node), "`by`"),
-            });
+            };
+            tr.by = Some(by);
+            tr.by_complete = complete;
         }
+        self.gaps.uses |= !tr.by_complete || f.unread("by") || f.unread("requires");
         tr.requires = self.assertions(f.get("requires"), &format!("{}.requires", name.value));
-        tr.rework = self.flag(f.get("rework"), "`rework`");
+        tr.rework = self.flag(f.get("rework"), "`rework`").unwrap_or(false);
         tr.outcome = f.get("outcome").and_then(|n| self.string(n, "`outcome`"));
-        tr.allow_held = self.flag(f.get("allow_held"), "`allow_held`");
+        tr.allow_held = self
+            .flag(f.get("allow_held"), "`allow_held`")
+            .unwrap_or(false);
         tr
     }
 
@@ -422,12 +544,23 @@ impl<'s, 'a> Reader<'s, 'a> {
                 .collect(),
             _ => {
                 self.wrong_kind(node, &format!("`{place}`"), "a list of assertions");
+                self.gaps.uses = true;
                 Vec::new()
             }
         }
     }
 
+    /// Reads one assertion; one that does not read is [`RawKind::Invalid`], and what it
+    /// would have used is unknown.
     fn assertion(&mut self, node: &Node, place: &str) -> RawAssertion {
+        let raw = self.read_assertion(node, place);
+        if matches!(raw.kind, RawKind::Invalid) {
+            self.gaps.uses = true;
+        }
+        raw
+    }
+
+    fn read_assertion(&mut self, node: &Node, place: &str) -> RawAssertion {
         let mut raw = RawAssertion {
             id: None,
             message: None,
@@ -442,10 +575,16 @@ impl<'s, 'a> Reader<'s, 'a> {
             .get("message")
             .and_then(|n| self.string(n, "`message`"))
             .map(|n| n.value);
-        let forms: Vec<&str> = ["check", "assert", "all", "any", "not"]
+        const FORMS: [&str; 5] = ["check", "assert", "all", "any", "not"];
+        let forms: Vec<&str> = FORMS.into_iter().filter(|k| f.get(k).is_some()).collect();
+        // A misspelt form, op or value is already reported, and the assertion is unknown.
+        if ["op", "value", "value_from"]
             .into_iter()
-            .filter(|k| f.get(k).is_some())
-            .collect();
+            .chain(FORMS)
+            .any(|k| f.unread(k))
+        {
+            return raw;
+        }
         if forms.len() != 1 {
             let message = if forms.is_empty() {
                 "an assertion has one of `check`, `assert`, `all`, `any` or `not`".to_owned()
@@ -547,20 +686,28 @@ impl<'s, 'a> Reader<'s, 'a> {
     // ---- small readers ---------------------------------------------------------------
 
     /// Checks that `node` is a map and that its keys are among `known`; reports unknown and
-    /// repeated keys.
-    fn fields<'n>(&mut self, node: &'n Node, what: &str, known: &[&str]) -> Option<Fields<'n>> {
+    /// repeated keys, and notes which known keys they stand for.
+    fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        known: &[&'static str],
+    ) -> Option<Fields<'n>> {
         let Kind::Map(entries) = &node.kind else {
             self.wrong_kind(node, what, "a map");
             return None;
         };
         let mut kept: Vec<(&'n Key, &'n Node)> = Vec::with_capacity(entries.len());
+        let mut unread: Vec<&'static str> = Vec::new();
         for (key, value) in entries {
-            if !known.contains(&key.name.as_str()) {
+            let Some(&known_key) = known.iter().find(|k| **k == key.name) else {
+                let meant = closest(&key.name, known.iter().copied());
+                unread.extend(meant);
                 self.sink.push_help(
                     Code::UnknownKey,
                     key.span,
                     format!("{what} has no key `{}`", key.name),
-                    did_you_mean(&key.name, known.iter().copied()).or_else(|| {
+                    meant.map(|m| format!("did you mean `{m}`?")).or_else(|| {
                         Some(format!(
                             "the keys here are {}",
                             known
@@ -571,17 +718,23 @@ impl<'s, 'a> Reader<'s, 'a> {
                         ))
                     }),
                 );
-            } else if kept.iter().any(|(k, _)| k.name == key.name) {
+                continue;
+            };
+            if kept.iter().any(|(k, _)| k.name == key.name) {
                 self.sink.push(
                     Code::DuplicateName,
                     key.span,
                     format!("`{}` is given twice in {what}", key.name),
                 );
+                unread.push(known_key);
             } else {
                 kept.push((key, value));
             }
         }
-        Some(Fields { entries: kept })
+        Some(Fields {
+            entries: kept,
+            unread,
+        })
     }
 
     fn string(&mut self, node: &Node, what: &str) -> Option<Named> {
@@ -597,28 +750,35 @@ impl<'s, 'a> Reader<'s, 'a> {
         }
     }
 
-    /// Reads a list of names (`roles`, `by`, `from`); a missing list is empty.
-    fn names(&mut self, node: Option<&Node>, what: &str) -> Vec<Named> {
+    /// Reads a list of names (`roles`, `by`, `from`); a missing list is empty. Also tells
+    /// whether the list read in full: when not, the names returned are only those that did.
+    fn names(&mut self, node: Option<&Node>, what: &str) -> (Vec<Named>, bool) {
         let Some(node) = node else {
-            return Vec::new();
+            return (Vec::new(), true);
         };
         match &node.kind {
-            Kind::Null => Vec::new(),
-            Kind::Seq(items) => items.iter().filter_map(|n| self.string(n, what)).collect(),
+            Kind::Null => (Vec::new(), true),
+            Kind::Seq(items) => {
+                let names: Vec<Named> = items.iter().filter_map(|n| self.string(n, what)).collect();
+                let complete = names.len() == items.len();
+                (names, complete)
+            }
             _ => {
                 self.wrong_kind(node, what, "a list of names");
-                Vec::new()
+                (Vec::new(), false)
             }
         }
     }
 
-    fn flag(&mut self, node: Option<&Node>, what: &str) -> bool {
+    /// Reads `true` or `false`; a missing flag is `false`, and `None` (reported) means the
+    /// value is not a boolean, so the flag is unknown.
+    fn flag(&mut self, node: Option<&Node>, what: &str) -> Option<bool> {
         match node.map(|n| (n, &n.kind)) {
-            None => false,
-            Some((_, Kind::Bool(b))) => *b,
+            None => Some(false),
+            Some((_, Kind::Bool(b))) => Some(*b),
             Some((n, _)) => {
                 self.wrong_kind(n, what, "`true` or `false`");
-                false
+                None
             }
         }
     }

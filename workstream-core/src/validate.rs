@@ -2,6 +2,10 @@
 //!
 //! Every rule is checked and every violation reported; a file is refused when any error was
 //! found. Graph rules (reachability, a path to a terminal workstation) use petgraph.
+//!
+//! One mistake gives one diagnostic. What failed to read or resolve is unknown, never empty
+//! or absent: [`Gaps`] records it, and the rules that depend on it are skipped. A name that
+//! is declared but invalid still counts as declared, so references to it resolve.
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,7 +17,7 @@ use crate::assertion::{Assertion, AssertionKind, Op, Operand, Path, Root, Wants}
 use crate::diagnostic::{Code, Sink, Span};
 use crate::hash::{Sha256Hash, canonical_json};
 use crate::name::{camel_case, closest, did_you_mean, name_problem};
-use crate::read::{Named, RawAssertion, RawFrom, RawKind, RawWorkflow};
+use crate::read::{Gaps, Named, RawAssertion, RawFrom, RawKind, RawWorkflow, RawWorkstation};
 use crate::workflow::{
     Outcome, SignalConfig, Transition, TransitionId, Wip, Workflow, Workstation, WorkstationId,
 };
@@ -28,6 +32,11 @@ struct Validator<'s, 'a> {
     sink: &'s mut Sink<'a>,
     workstation_index: HashMap<String, WorkstationId>,
     workstation_names: Vec<String>,
+    /// Workstations whose declaration was dropped because its Rust type clashes with an
+    /// earlier one: references to them are neither resolved nor reported.
+    dropped_workstations: HashSet<String>,
+    /// What is unknown: from reading, then from names that did not resolve.
+    gaps: Gaps,
     roles: Vec<String>,
     checks: Vec<String>,
     holds: Vec<String>,
@@ -41,6 +50,8 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
         sink,
         workstation_index: HashMap::new(),
         workstation_names: Vec::new(),
+        dropped_workstations: HashSet::new(),
+        gaps: raw.gaps,
         roles: Vec::new(),
         checks: Vec::new(),
         holds: Vec::new(),
@@ -55,31 +66,36 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
     v.checks = v.declared(&raw.checks, "check");
     v.holds = v.declared(&raw.holds, "hold");
 
-    // Workstation names first: transitions and assertions refer to them.
+    // Workstation names first: transitions and assertions refer to them. `kept_ws` holds the
+    // index in `raw.workstations` of each workstation kept, in the order of their ids.
     let mut kept_ws: Vec<usize> = Vec::new();
     let mut camel: HashMap<String, &Named> = HashMap::new();
-    for ws in &raw.workstations {
-        if !v.check_name(&ws.name, "workstation name") {
-            continue;
-        }
+    for (i, ws) in raw.workstations.iter().enumerate() {
+        // An invalid name is reported, but the workstation is still declared.
+        let valid = v.check_name(&ws.name, "workstation name");
         if let Some(&first) = v.workstation_index.get(&ws.name.value) {
             let at = raw.workstations[kept_ws[first.index()]].name.span;
             v.duplicate(&ws.name, "workstation", at);
+            v.drop_workstation(ws);
             continue;
         }
-        let type_name = camel_case(&ws.name.value);
-        if let Some(other) = camel.get(&type_name) {
-            v.sink.push(
-                Code::DuplicateName,
-                ws.name.span,
-                format!(
-                    "workstations `{}` and `{}` both become the Rust type `{type_name}`",
-                    other.value, ws.name.value
-                ),
-            );
-            continue;
+        if valid {
+            let type_name = camel_case(&ws.name.value);
+            if let Some(other) = camel.get(&type_name) {
+                v.sink.push(
+                    Code::DuplicateName,
+                    ws.name.span,
+                    format!(
+                        "workstations `{}` and `{}` both become the Rust type `{type_name}`",
+                        other.value, ws.name.value
+                    ),
+                );
+                v.drop_workstation(ws);
+                v.dropped_workstations.insert(ws.name.value.clone());
+                continue;
+            }
+            camel.insert(type_name, &ws.name);
         }
-        camel.insert(type_name, &ws.name);
         let id = WorkstationId(kept_ws.len() as u16);
         if kept_ws.len() == MAX_WORKSTATIONS {
             v.sink.push(
@@ -91,10 +107,10 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
         }
         v.workstation_index.insert(ws.name.value.clone(), id);
         v.workstation_names.push(ws.name.value.clone());
-        kept_ws.push(kept_ws.len());
+        kept_ws.push(i);
     }
     let kept_ws: Vec<_> = kept_ws.into_iter().map(|i| &raw.workstations[i]).collect();
-    if raw.workstations.is_empty() && raw.workstations_span.line > 0 {
+    if raw.workstations.is_empty() && raw.workstations_span.line > 0 && !v.gaps.workstations {
         v.sink.push(
             Code::NoInitial,
             raw.workstations_span,
@@ -102,15 +118,15 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
         );
     }
 
-    // Workstation bodies.
+    // Workstation bodies. Every workstation marked initial is kept in `initials`: with more
+    // than one, graph rules start from all of them, as any could be the one meant.
     let mut workstations = Vec::with_capacity(kept_ws.len());
-    let mut initial: Option<(WorkstationId, &Named)> = None;
+    let mut initials: Vec<(WorkstationId, &Named)> = Vec::new();
     for (i, ws) in kept_ws.iter().enumerate() {
         let id = WorkstationId(i as u16);
         if let Some(span) = ws.initial {
-            match initial {
-                None => initial = Some((id, &ws.name)),
-                Some((_, first)) => v.sink.push(
+            if let Some((_, first)) = initials.first() {
+                v.sink.push(
                     Code::MultipleInitial,
                     span,
                     format!(
@@ -118,10 +134,12 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
                          is initial",
                         ws.name.value, first.value
                     ),
-                ),
+                );
             }
+            initials.push((id, &ws.name));
         }
-        let outcome = if ws.terminal {
+        let terminal = ws.terminal.unwrap_or(false);
+        let outcome = if terminal {
             Some(
                 ws.outcome
                     .as_ref()
@@ -129,7 +147,11 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
                     .unwrap_or(Outcome::Done),
             )
         } else {
-            if let Some(o) = &ws.outcome {
+            // Whether a workstation that did not read as terminal may have an outcome is
+            // unknown.
+            if let Some(o) = &ws.outcome
+                && ws.terminal.is_some()
+            {
                 v.sink.push(
                     Code::InvalidOutcome,
                     o.span,
@@ -169,7 +191,7 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
             name: ws.name.value.clone(),
             description: ws.description.clone(),
             initial: ws.initial.is_some(),
-            terminal: ws.terminal,
+            terminal,
             outcome,
             entry,
             exit,
@@ -178,14 +200,14 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
             span: ws.name.span,
         });
     }
-    if initial.is_none() && !kept_ws.is_empty() {
+    if initials.is_empty() && !kept_ws.is_empty() && !v.gaps.initial {
         v.sink.push(
             Code::NoInitial,
             raw.workstations_span,
             "no workstation is marked `initial: true`: exactly one must be",
         );
     }
-    if !kept_ws.is_empty() && !workstations.iter().any(|w| w.terminal) {
+    if !kept_ws.is_empty() && !workstations.iter().any(|w| w.terminal) && !v.gaps.terminal {
         v.sink.push(
             Code::NoTerminal,
             raw.workstations_span,
@@ -197,15 +219,20 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
     let mut transitions: Vec<Transition> = Vec::new();
     let mut transition_index: HashMap<String, TransitionId> = HashMap::new();
     let mut transition_spans: Vec<Span> = Vec::new();
-    // Graph rules on a graph with unresolved edges would only repeat those errors.
-    let mut unresolved = false;
+    // Whether each workstation read as terminal or not; when not, rules that need to know
+    // are skipped for it.
+    let terminal_known: Vec<bool> = kept_ws.iter().map(|ws| ws.terminal.is_some()).collect();
+    // An edge that does not resolve leaves the graph unknown (`v.gaps.edges`): graph rules on
+    // it would only repeat the error.
     for tr in &raw.transitions {
-        if !v.check_name(&tr.name, "transition name") {
-            continue;
-        }
+        // An invalid name is reported, but the transition is still declared.
+        v.check_name(&tr.name, "transition name");
         if let Some(first) = transition_index.get(&tr.name.value) {
             let at = transition_spans[first.index()];
             v.duplicate(&tr.name, "transition", at);
+            // Which of the two is meant is unknown, and so are the edges and uses of this one.
+            v.gaps.edges = true;
+            v.gaps.uses = true;
             continue;
         }
         if transitions.len() == MAX_TRANSITIONS {
@@ -233,10 +260,11 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
                             "`\"*\"` stands alone: write `from: \"*\"` for every non-terminal \
                              workstation",
                         );
+                        v.gaps.edges = true;
                         continue;
                     }
                     let Some(id) = v.workstation(name) else {
-                        unresolved = true;
+                        v.gaps.edges = true;
                         continue;
                     };
                     if from.contains(&id) {
@@ -248,7 +276,7 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
                         continue;
                     }
                     if workstations[id.index()].terminal {
-                        unresolved = true;
+                        v.gaps.edges = true;
                         v.sink.push(
                             Code::TerminalHasTransitions,
                             name.span,
@@ -280,7 +308,11 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
             }
             roles
         });
-        if by.as_ref().is_some_and(Vec::is_empty) && tr.by.as_ref().is_some_and(Vec::is_empty) {
+        // A `by` that did not read in full is not known to be empty.
+        if tr.by_complete
+            && by.as_ref().is_some_and(Vec::is_empty)
+            && tr.by.as_ref().is_some_and(Vec::is_empty)
+        {
             v.sink.push(
                 Code::NeverFires,
                 tr.by_span,
@@ -295,6 +327,7 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
             let outcome = v.outcome(o)?;
             if let Some(to) = to
                 && !workstations[to.index()].terminal
+                && terminal_known[to.index()]
             {
                 v.sink.push(
                     Code::InvalidOutcome,
@@ -312,7 +345,7 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
         });
         let requires = v.assertions(&tr.requires, &format!("{}.requires", tr.name.value));
         let Some(to) = to else {
-            unresolved = true;
+            v.gaps.edges = true;
             continue;
         };
         transition_index.insert(
@@ -334,18 +367,21 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
         });
     }
 
-    if let Some((initial, _)) = initial
-        && !unresolved
-    {
-        v.graph_rules(&workstations, &transitions, initial);
+    if !initials.is_empty() && v.gaps.graph_known() {
+        let roots: Vec<WorkstationId> = initials.iter().map(|&(id, _)| id).collect();
+        v.graph_rules(&workstations, &transitions, &roots);
     }
-    v.warn_unused(&raw);
+    if !v.gaps.uses {
+        v.warn_unused(&raw);
+    }
     v.warn_contradictions(&workstations, &transitions);
 
     if v.sink.has_errors() {
         return None;
     }
-    let (Some(name), Some(version), Some((initial, _))) = (raw.name, raw.version, initial) else {
+    let (Some(name), Some(version), Some(&(initial, _))) =
+        (raw.name, raw.version, initials.first())
+    else {
         return None;
     };
     Some(build(
@@ -405,14 +441,13 @@ impl Validator<'_, '_> {
         );
     }
 
-    /// Checks a declared list of names (`roles`, `checks`, `holds`).
+    /// Checks a declared list of names (`roles`, `checks`, `holds`). An invalid name is
+    /// reported but still declared, so that its uses are not reported too.
     fn declared(&mut self, names: &[Named], what: &str) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         let mut spans: Vec<Span> = Vec::new();
         for name in names {
-            if !self.check_name(name, &format!("{what} name")) {
-                continue;
-            }
+            self.check_name(name, &format!("{what} name"));
             if let Some(i) = out.iter().position(|n| *n == name.value) {
                 self.duplicate(name, what, spans[i]);
                 continue;
@@ -423,9 +458,22 @@ impl Validator<'_, '_> {
         out
     }
 
+    /// Notes what a dropped workstation declaration (a repeat, or a clash of Rust types)
+    /// would have said: its flags and assertions are unknown, not absent.
+    fn drop_workstation(&mut self, ws: &RawWorkstation) {
+        self.gaps.initial |= ws.initial.is_some();
+        self.gaps.terminal |= ws.terminal != Some(false);
+        self.gaps.uses |= !ws.entry.is_empty() || !ws.exit.is_empty();
+    }
+
+    /// Resolves a reference to a workstation; reports it unless it is declared but dropped,
+    /// or the workstations did not read (then what is declared is unknown).
     fn workstation(&mut self, name: &Named) -> Option<WorkstationId> {
         let found = self.workstation_index.get(&name.value).copied();
-        if found.is_none() {
+        if found.is_none()
+            && !self.gaps.workstations
+            && !self.dropped_workstations.contains(&name.value)
+        {
             self.sink.push_help(
                 Code::UnknownWorkstation,
                 name.span,
@@ -439,11 +487,14 @@ impl Validator<'_, '_> {
         found
     }
 
-    /// Records the use of a role; reports it if it is not declared.
+    /// Records the use of a role; reports it if it is not declared (and `roles` read in full).
     fn role(&mut self, name: &Named) -> bool {
         self.used_roles.insert(name.value.clone());
         if self.roles.contains(&name.value) {
             return true;
+        }
+        if self.gaps.roles {
+            return false;
         }
         // A misspelling counts as a use of the role it was meant to be: no follow-on warning.
         let meant = closest(&name.value, self.roles.iter().map(String::as_str)).map(str::to_owned);
@@ -499,6 +550,9 @@ impl Validator<'_, '_> {
             RawKind::Check(name) => {
                 self.used_checks.insert(name.value.clone());
                 if !self.checks.contains(&name.value) {
+                    if self.gaps.checks {
+                        return None;
+                    }
                     let meant = closest(&name.value, self.checks.iter().map(String::as_str))
                         .map(str::to_owned);
                     self.sink.push_help(
@@ -517,7 +571,13 @@ impl Validator<'_, '_> {
                 op,
                 value,
                 value_from,
-            } => self.compare(raw, path, op, value.as_ref(), value_from.as_ref())?,
+            } => {
+                let compared = self.compare(raw, path, op, value.as_ref(), value_from.as_ref());
+                // A comparison that failed may not have looked at its value, which can name
+                // roles: which roles it uses is unknown.
+                self.gaps.uses |= compared.is_none();
+                compared?
+            }
             RawKind::All(members) => AssertionKind::All(self.members(members, &id)?),
             RawKind::Any(members) => AssertionKind::Any(self.members(members, &id)?),
             RawKind::Not(member) => {
@@ -705,6 +765,7 @@ impl Validator<'_, '_> {
                 for item in items {
                     if let Kind::Str(s) = &item.kind
                         && !self.holds.contains(s)
+                        && !self.gaps.holds
                     {
                         self.sink.push_help(
                             Code::UnknownHold,
@@ -743,12 +804,14 @@ impl Validator<'_, '_> {
         ok.then(|| node.to_json())
     }
 
-    /// Reachability from the initial workstation and a path to a terminal one.
+    /// Reachability from the initial workstation and a path to a terminal one. `initials` has
+    /// more than one workstation only when several are marked initial (already reported);
+    /// then a workstation is unreachable only if none of them reaches it.
     fn graph_rules(
         &mut self,
         workstations: &[Workstation],
         transitions: &[Transition],
-        initial: WorkstationId,
+        initials: &[WorkstationId],
     ) {
         let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(workstations.len(), 0);
         for _ in workstations {
@@ -760,9 +823,12 @@ impl Validator<'_, '_> {
             }
         }
         let mut reachable = vec![false; workstations.len()];
-        let mut dfs = Dfs::new(&graph, NodeIndex::new(initial.index()));
-        while let Some(n) = dfs.next(&graph) {
-            reachable[n.index()] = true;
+        let mut dfs = Dfs::empty(&graph);
+        for initial in initials {
+            dfs.move_to(NodeIndex::new(initial.index()));
+            while let Some(n) = dfs.next(&graph) {
+                reachable[n.index()] = true;
+            }
         }
         let mut productive = vec![false; workstations.len()];
         let reversed = Reversed(&graph);
@@ -775,7 +841,11 @@ impl Validator<'_, '_> {
                 }
             }
         }
-        let initial_name = &workstations[initial.index()].name;
+        let initial_names = initials
+            .iter()
+            .map(|i| format!("`{}`", workstations[i.index()].name))
+            .collect::<Vec<_>>()
+            .join(" or ");
         let any_terminal = workstations.iter().any(|w| w.terminal);
         for (i, ws) in workstations.iter().enumerate() {
             if !reachable[i] {
@@ -784,7 +854,7 @@ impl Validator<'_, '_> {
                     ws.span,
                     format!(
                         "workstation `{}` cannot be reached from the initial workstation \
-                         `{initial_name}`: no transition path leads to it",
+                         {initial_names}: no transition path leads to it",
                         ws.name
                     ),
                 );

@@ -11,7 +11,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{DuplicateKeyPolicy, MessageFormatter, Spanned};
 
-use crate::diagnostic::{Code, Sink, Span};
+use crate::diagnostic::{Code, Sink, Span, line_of};
 
 /// The largest workflow file accepted, in bytes.
 pub const MAX_INPUT_BYTES: usize = 4 * 1024 * 1024;
@@ -220,8 +220,11 @@ fn parse_here(text: &str) -> Result<Node, Failure> {
     match serde_saphyr::from_str_with_options::<Spanned<Kind>>(text, parser_options()) {
         Ok(root) => Ok(node_of(root)),
         Err(error) => {
-            let span = error.location().as_ref().map(span_of).unwrap_or_default();
+            let mut span = error.location().as_ref().map(span_of).unwrap_or_default();
             let inner = innermost(&error);
+            if is_tab_in_block_indentation(inner) {
+                span = indentation_tab(text, span.line).unwrap_or(span);
+            }
             let text = serde_saphyr::DefaultMessageFormatter.format_message(inner);
             Err(match inner {
                 serde_saphyr::Error::Budget { .. } => (
@@ -262,6 +265,30 @@ fn parse_with_large_stack(text: &str) -> Option<Result<Node, Failure>> {
             Err(_) => Some(parse_here(text)),
         }
     })
+}
+
+/// Whether the parser refused a tab in the indentation of a block. It reports that error
+/// after the line's leading blanks, at the first character of content, not at the tab.
+fn is_tab_in_block_indentation(error: &serde_saphyr::Error) -> bool {
+    use serde_saphyr::ExternalMessageSource;
+    use serde_saphyr::granit_parser::ErrorKind;
+    match error {
+        serde_saphyr::Error::ExternalMessage { source, .. } => matches!(
+            &**source,
+            ExternalMessageSource::Parser(scan)
+                if matches!(scan.kind(), ErrorKind::TabInBlockIndentation)
+        ),
+        _ => false,
+    }
+}
+
+/// The position of the first tab among the leading blanks of `line`, if there is one.
+fn indentation_tab(text: &str, line: u32) -> Option<Span> {
+    let column = line_of(text, line)
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .position(|c| c == '\t')?;
+    Some(Span::new(line, u32::try_from(column + 1).ok()?, 1))
 }
 
 fn innermost(mut error: &serde_saphyr::Error) -> &serde_saphyr::Error {
@@ -309,6 +336,30 @@ mod tests {
         };
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[1].0.span.line, 2);
+    }
+
+    #[test]
+    fn a_tab_in_indentation_is_pointed_at() {
+        for (text, column) in [
+            ("a:\n  b: { c: 1 }\n\td: 2\n", 1),
+            ("a:\n  b: { c: 1 }\n\t\td: 2\n", 1),
+            ("a:\n  b: { c: 1 }\n \td: 2\n", 2),
+        ] {
+            let mut sink = Sink::new("t", text);
+            assert!(load(text, &mut sink).is_none());
+            let items = sink.into_items();
+            assert_eq!(items[0].code, Code::YamlSyntax, "{text:?}");
+            assert!(
+                items[0].message.contains("tab"),
+                "{text:?}: {}",
+                items[0].message
+            );
+            assert_eq!(
+                (items[0].span.line, items[0].span.column),
+                (3, column),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

@@ -166,3 +166,58 @@ fn warnings_do_not_refuse_a_file() {
         never.message
     );
 }
+
+#[test]
+fn one_mistake_gives_one_diagnostic() {
+    // Each mistake is reported once; what it leaves unknown (a flag, a list, a name) does not
+    // turn into further errors or warnings.
+    let cases: &[(&[(&str, &str)], Code)] = &[
+        (&[("initial: true", "intial: true")], Code::UnknownKey),
+        (&[("terminal: true", "termnal: true")], Code::UnknownKey),
+        (
+            &[("terminal: true", "terminal: \"true\"")],
+            Code::InvalidType,
+        ),
+        (&[("open: { initial: true }", "open: 3")], Code::InvalidType),
+        (&[("roles:", "roels:")], Code::UnknownKey),
+        (&[("[author, reviewer]", "author")], Code::InvalidType),
+        (
+            &[("checks: [tests_pass]", "checks: tests_pass")],
+            Code::InvalidType,
+        ),
+        (
+            &[("{ check: tests_pass }", "{ chek: tests_pass }")],
+            Code::UnknownKey,
+        ),
+        (&[("requires:", "requries:")], Code::UnknownKey),
+        (&[("by: [author]", "by: [3]")], Code::InvalidType),
+        (&[("from: ready", "from: [ready, 3]")], Code::InvalidType),
+        (&[("to: ready", "to: [ready]")], Code::InvalidType),
+        (
+            &[
+                ("[author, reviewer]", "[Author, reviewer]"),
+                ("by: [author]", "by: [Author]"),
+            ],
+            Code::InvalidName,
+        ),
+        (
+            &[("  ready: {}", "  Ready: {}"), ("ready", "Ready")],
+            Code::InvalidName,
+        ),
+        (
+            &[("  prepare:", "  - prepare:"), ("  merge:", "  - merge:")],
+            Code::InvalidType,
+        ),
+    ];
+    for (edits, code) in cases {
+        let text = edits
+            .iter()
+            .fold(BASE.to_owned(), |text, (from, to)| text.replace(from, to));
+        assert_ne!(text, BASE, "{edits:?} changed nothing");
+        let found: Vec<Code> = match parse("review.yaml", &text) {
+            Ok(_) => Vec::new(),
+            Err(diagnostics) => diagnostics.all().iter().map(|d| d.code).collect(),
+        };
+        assert_eq!(found, [*code], "{edits:?}:\n{text}");
+    }
+}
