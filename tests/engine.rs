@@ -847,6 +847,8 @@ fn explain_lists_each_transition_with_all_its_reasons() {
         format!(
             "item {} (board v1) is in `coding`
   held `blocked` by ann: flaky CI
+  signals: blocked
+    blocked: [coding.exit.0] the tests must be green
   submit -> review: blocked
     - [held] the item is held: `blocked` (flaky CI)
     - [coding.exit.0] the tests must be green

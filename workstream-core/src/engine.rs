@@ -17,13 +17,16 @@ use typed_builder::TypedBuilder;
 use crate::assertion::Step;
 use crate::check::{CheckContext, Checks, Verdict};
 use crate::clock::{Clock, SystemClock};
+use crate::dag::{self, CriticalPath};
+use crate::metrics::{FlowReport, ItemMetrics, item_metrics};
+use crate::signals::{self, Signal, Signals};
 use crate::evaluate::{Subject, json_eq};
 use crate::hash::Sha256Hash;
 use crate::item::{Actor, Item, ItemId, ReplayError, merge_patch};
 use crate::ledger::{self, Change, Event, Problem, VerifyError};
 use crate::name::did_you_mean;
 use crate::refusal::{Reason, ReasonKind, Refused};
-use crate::store::{Query, Reader, Store, StoreError, Tx};
+use crate::store::{Query, Reader, Store, StoreError, Tx, Window};
 use crate::workflow::{TransitionId, Workflow, WorkstationId};
 
 /// The result type of engine operations.
@@ -452,6 +455,8 @@ pub struct Explanation {
     pub item: Item,
     /// Each transition that may fire from its workstation, with what blocks it.
     pub transitions: Vec<NextMove>,
+    /// Its signals at the instant of the explanation.
+    pub signals: Signals,
 }
 
 /// One transition out of an item's workstation, as [`Engine::explain`] sees it.
@@ -499,6 +504,12 @@ impl fmt::Display for Explanation {
             write!(f, "\n  held `{kind}` by {}", hold.by)?;
             if let Some(reason) = &hold.reason {
                 write!(f, ": {reason}")?;
+            }
+        }
+        write!(f, "\n  signals: {}", self.signals)?;
+        for reason in &self.signals.blocked {
+            if reason.kind != ReasonKind::Held {
+                write!(f, "\n    blocked: {reason}")?;
             }
         }
         for t in &self.transitions {
@@ -928,7 +939,7 @@ impl<S: Store> Engine<S> {
                     ReasonKind::State,
                     format!("item {id} already depends on {on}"),
                 ));
-            } else if let Some(cycle) = find_path(&*tx, on, id)? {
+            } else if let Some(cycle) = dag::find_path(&*tx, on, id)? {
                 // `cycle` runs from `on` to `id`; the new edge closes it.
                 let mut path = vec![id];
                 path.extend(cycle);
@@ -1026,7 +1037,12 @@ impl<S: Store> Engine<S> {
                     warnings: a.warnings,
                 });
             }
-            Ok(Explanation { item, transitions })
+            let signals = signals::compute(&item, workflow, tx, &self.checks, now)?;
+            Ok(Explanation {
+                item,
+                transitions,
+                signals,
+            })
         })
     }
 
@@ -1045,6 +1061,128 @@ impl<S: Store> Engine<S> {
                 verified.items += 1;
             }
             Ok(verified)
+        })
+    }
+
+    /// An item's signals now (see [`signals`](crate::signals) for their definitions).
+    pub fn signals(&self, id: ItemId) -> Result<Signals> {
+        let now = self.clock.now();
+        self.store.read(|tx| {
+            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            let workflow = self.workflow_of(&item)?;
+            Ok(signals::compute(&item, workflow, tx, &self.checks, now)?)
+        })
+    }
+
+    /// The items that meet `query` and have `signal` on now, with all their signals.
+    pub fn with_signal(&self, signal: Signal, query: &Query) -> Result<Vec<(Item, Signals)>> {
+        let now = self.clock.now();
+        self.store.read(|tx| {
+            let mut found = Vec::new();
+            for item in tx.items(query)? {
+                let workflow = self.workflow_of(&item)?;
+                let signals = signals::compute(&item, workflow, tx, &self.checks, now)?;
+                if signals.has(signal) {
+                    found.push((item, signals));
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    /// The open items that meet `query` whose dependencies are all closed `done` (items
+    /// without dependencies included), in id order.
+    pub fn ready(&self, query: &Query) -> Result<Vec<Item>> {
+        self.store.read(|tx| {
+            let mut ready = Vec::new();
+            let mut done: HashMap<ItemId, bool> = HashMap::new();
+            for item in tx.items(query)? {
+                if item.is_closed() {
+                    continue;
+                }
+                let mut all_done = true;
+                for &dep in item.deps() {
+                    let is_done = match done.get(&dep) {
+                        Some(&d) => d,
+                        None => {
+                            let d = tx
+                                .item(dep)?
+                                .is_some_and(|d| d.outcome() == Some(crate::Outcome::Done));
+                            done.insert(dep, d);
+                            d
+                        }
+                    };
+                    if !is_done {
+                        all_done = false;
+                        break;
+                    }
+                }
+                if all_done {
+                    ready.push(item);
+                }
+            }
+            Ok(ready)
+        })
+    }
+
+    /// The items that meet `query`, each after the items (among them) it depends on.
+    pub fn topological_order(&self, query: &Query) -> Result<Vec<ItemId>> {
+        let items = self.items(query)?;
+        Ok(dag::topological_order(&items)?)
+    }
+
+    /// The chain of dependencies among the items that meet `query` whose weights, the number
+    /// in each item's field `field` (0 when absent), sum highest.
+    pub fn critical_path(&self, query: &Query, field: &str) -> Result<CriticalPath> {
+        let items = self.items(query)?;
+        Ok(dag::critical_path(&items, field)?)
+    }
+
+    /// An item's flow metrics now, from its ledger (see [`metrics`](crate::metrics)).
+    pub fn metrics(&self, id: ItemId) -> Result<ItemMetrics> {
+        let now = self.clock.now();
+        self.store.read(|tx| self.item_metrics(tx, id, now))
+    }
+
+    fn item_metrics(&self, reader: &dyn Reader, id: ItemId, now: DateTime<Utc>) -> Result<ItemMetrics> {
+        let item = reader.item(id)?.ok_or(Error::NotFound(id))?;
+        let workflow = self.workflow_of(&item)?;
+        let events = reader.events(id, 1)?;
+        item_metrics(&events, workflow, now).ok_or_else(|| {
+            Error::Store(StoreError::Corrupt(format!(
+                "item {id}: its chain does not start with its creation"
+            )))
+        })
+    }
+
+    /// Flow over the items that meet `query` during `window`, with rates per `period`
+    /// (see [`FlowReport`]). Items still open are measured up to the window's end.
+    pub fn flow(&self, query: &Query, window: Window, period: chrono::TimeDelta) -> Result<FlowReport> {
+        self.store.read(|tx| {
+            let mut metrics = Vec::new();
+            for item in tx.items(query)? {
+                if item.created() >= window.end {
+                    continue;
+                }
+                metrics.push(self.item_metrics(tx, item.id(), window.end)?);
+            }
+            Ok(FlowReport::from_metrics(&metrics, window, period))
+        })
+    }
+
+    /// How many of the items that meet `query` were open at `at`, from their ledgers.
+    pub fn wip_at(&self, query: &Query, at: DateTime<Utc>) -> Result<usize> {
+        self.store.read(|tx| {
+            let mut open = 0;
+            for item in tx.items(query)? {
+                if item.created() > at {
+                    continue;
+                }
+                if self.item_metrics(tx, item.id(), at)?.open_at(at) {
+                    open += 1;
+                }
+            }
+            Ok(open)
         })
     }
 
@@ -1260,35 +1398,6 @@ fn verify_item(reader: &dyn Reader, id: ItemId) -> Result<usize> {
         .into());
     }
     Ok(events.len())
-}
-
-/// A path of dependencies from `from` to `to` (both included), if there is one.
-fn find_path(reader: &dyn Reader, from: ItemId, to: ItemId) -> Result<Option<Vec<ItemId>>> {
-    let mut came_from: HashMap<ItemId, ItemId> = HashMap::new();
-    let mut stack = vec![from];
-    came_from.insert(from, from);
-    while let Some(at) = stack.pop() {
-        if at == to {
-            let mut path = vec![at];
-            let mut cur = at;
-            while cur != from {
-                cur = came_from[&cur];
-                path.push(cur);
-            }
-            path.reverse();
-            return Ok(Some(path));
-        }
-        let Some(item) = reader.item(at)? else {
-            continue;
-        };
-        for &next in item.deps() {
-            if let std::collections::hash_map::Entry::Vacant(e) = came_from.entry(next) {
-                e.insert(at);
-                stack.push(next);
-            }
-        }
-    }
-    Ok(None)
 }
 
 fn field_at(fields: &Value, steps: &[Step]) -> Value {

@@ -93,6 +93,7 @@ pub struct Item {
     parent: Option<ItemId>,
     deps: BTreeSet<ItemId>,
     created: DateTime<Utc>,
+    entered: DateTime<Utc>,
     updated: DateTime<Utc>,
     seq: u64,
     head: Sha256Hash,
@@ -157,6 +158,10 @@ impl Item {
     /// When it was created.
     pub fn created(&self) -> DateTime<Utc> {
         self.created
+    }
+    /// When it entered the workstation it is in.
+    pub fn entered(&self) -> DateTime<Utc> {
+        self.entered
     }
     /// When its last event happened.
     pub fn updated(&self) -> DateTime<Utc> {
@@ -226,6 +231,7 @@ impl Item {
             parent: *parent,
             deps: BTreeSet::new(),
             created: event.at,
+            entered: event.at,
             updated: event.at,
             seq: 1,
             head: event.hash,
@@ -267,6 +273,7 @@ impl Item {
             } => {
                 self.workstation.clone_from(to);
                 self.outcome = *outcome;
+                self.entered = event.at;
                 if let Some(patch) = patch {
                     merge_patch(&mut self.fields, patch);
                 }

@@ -32,6 +32,7 @@ pub mod assertion;
 mod canonical;
 pub mod check;
 pub mod clock;
+mod dag;
 pub mod diagnostic;
 mod duration;
 pub mod engine;
@@ -40,9 +41,11 @@ mod export;
 mod hash;
 pub mod item;
 pub mod ledger;
+pub mod metrics;
 mod name;
 mod read;
 pub mod refusal;
+pub mod signals;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -63,6 +66,9 @@ pub use engine::{
     BuildError, Engine, EngineBuilder, Error, Explanation, MissingCheck, Move, NewItem, NextMove,
     Verified,
 };
+pub use dag::CriticalPath;
+pub use metrics::{FlowReport, ItemMetrics, Summary, item_metrics};
+pub use signals::{Overdue, Signal, Signals};
 pub use hash::{DefinitionHash, ParseHashError, Sha256Hash, Sha256Hasher, canonical_json};
 pub use item::{Actor, Hold, Item, ItemId, ReplayError, merge_patch};
 pub use ledger::{Change, Event, Problem, VerifyError, artifact_hash};

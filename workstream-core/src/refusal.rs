@@ -28,6 +28,8 @@ pub enum ReasonKind {
     Wip,
     /// The change would close a cycle of dependencies.
     Cycle,
+    /// A dependency ended other than `done` (a `blocked` signal, not a refusal).
+    Dependency,
     /// The change does not fit the item's state (a hold already on, a dependency already
     /// there, a closed item, …).
     State,

@@ -11,7 +11,7 @@
 
 use std::error::Error as StdError;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeDelta, TimeZone, Utc};
 
 use crate::item::{Item, ItemId};
 use crate::ledger::Event;
@@ -74,6 +74,56 @@ impl Window {
     pub fn contains(&self, at: DateTime<Utc>) -> bool {
         self.start <= at && at < self.end
     }
+
+    /// The `span` up to and including `now`: `[now - span, now]`.
+    pub fn last(span: TimeDelta, now: DateTime<Utc>) -> Self {
+        Self::new(now - span, now + TimeDelta::nanoseconds(1))
+    }
+
+    /// The calendar day of `now` at `offset` (use `FixedOffset::east_opt(0)` for UTC):
+    /// from its midnight to the next.
+    pub fn today(now: DateTime<Utc>, offset: FixedOffset) -> Self {
+        let day = now.with_timezone(&offset).date_naive();
+        Self::new(midnight(day, offset), midnight_after(day, 1, offset))
+    }
+
+    /// The week of `now` at `offset`, from Monday's midnight to the next Monday's.
+    pub fn this_week(now: DateTime<Utc>, offset: FixedOffset) -> Self {
+        let day = now.with_timezone(&offset).date_naive();
+        let monday = day - TimeDelta::days(i64::from(day.weekday().num_days_from_monday()));
+        Self::new(midnight(monday, offset), midnight_after(monday, 7, offset))
+    }
+
+    /// The calendar month of `now` at `offset`, from the midnight that starts its first day
+    /// to the one that starts the next month's.
+    pub fn this_month(now: DateTime<Utc>, offset: FixedOffset) -> Self {
+        let day = now.with_timezone(&offset).date_naive();
+        let first = day.with_day(1).unwrap_or(day);
+        let next = if first.month() == 12 {
+            NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+        }
+        .unwrap_or(first);
+        Self::new(midnight(first, offset), midnight(next, offset))
+    }
+
+    /// How long the window lasts.
+    pub fn length(&self) -> TimeDelta {
+        self.end - self.start
+    }
+}
+
+fn midnight(day: NaiveDate, offset: FixedOffset) -> DateTime<Utc> {
+    // A fixed offset has exactly one instant for every local time.
+    offset
+        .from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
+        .single()
+        .map_or(DateTime::<Utc>::MIN_UTC, |t| t.with_timezone(&Utc))
+}
+
+fn midnight_after(day: NaiveDate, days: i64, offset: FixedOffset) -> DateTime<Utc> {
+    midnight(day + TimeDelta::days(days), offset)
 }
 
 /// Which items to list. Every condition set must hold; items come in id order.
@@ -189,6 +239,15 @@ pub trait Reader {
 
     /// The ids of the items that depend on `id`.
     fn dependents(&self, id: ItemId) -> Result<Vec<ItemId>, StoreError>;
+
+    /// The ids of the items `id` depends on (none for an unknown id). Stores may answer
+    /// from an index without reading the whole item.
+    fn deps(&self, id: ItemId) -> Result<Vec<ItemId>, StoreError> {
+        Ok(self
+            .item(id)?
+            .map(|item| item.deps().iter().copied().collect())
+            .unwrap_or_default())
+    }
 
     /// An item's events from sequence number `from` on (1 for all), in order.
     fn events(&self, id: ItemId, from: u64) -> Result<Vec<Event>, StoreError>;

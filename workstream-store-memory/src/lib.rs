@@ -276,6 +276,15 @@ impl Reader for MemoryTx<'_> {
             .unwrap_or_default())
     }
 
+    fn deps(&self, id: ItemId) -> Result<Vec<ItemId>, StoreError> {
+        Ok(self
+            .state()
+            .items
+            .get(&id)
+            .map(|item| item.deps().iter().copied().collect())
+            .unwrap_or_default())
+    }
+
     fn events(&self, id: ItemId, from: u64) -> Result<Vec<Event>, StoreError> {
         let events = self.state().events.get(&id).map_or(&[][..], Vec::as_slice);
         let skip = from.saturating_sub(1).min(events.len() as u64) as usize;

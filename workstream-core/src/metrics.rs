@@ -1,0 +1,319 @@
+//! Flow metrics, computed from the ledger alone (and the definitions that say which
+//! transitions are rework and which workstations have an `sla`).
+//!
+//! Definitions, for one item:
+//! - **lead time**: from creation to the first entry into a terminal workstation (to the
+//!   instant of measurement while the item is open);
+//! - **time per workstation**: the sum of the item's stays in each workstation within its
+//!   lead time;
+//! - **time per hold kind**: the sum of the intervals each hold kind was on;
+//! - **held time**: the time any hold was on (overlapping holds count once);
+//! - **active time**: lead time minus held time; **flow efficiency**: active / lead;
+//! - **rework moves**: moves along transitions marked `rework: true`;
+//! - **SLA breaches**: stays in a workstation longer than its `sla`.
+//!
+//! Over a set of items and a window (see [`FlowReport`]): arrivals (items created in the
+//! window), departures (items closed in it), throughput (items closed `done` in it), each
+//! also as a rate per period; over the items *completed* (closed `done`) in the window: lead
+//! time statistics, predictability (standard deviation / mean of lead times), flow efficiency
+//! (total active / total lead), rework rate (rework moves / completed items) and SLO
+//! compliance (the share that never breached an `sla`); and WIP (items created and not yet
+//! closed) at the window's end.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::item::ItemId;
+use crate::ledger::{Change, Event};
+use crate::store::Window;
+use crate::workflow::{Outcome, Workflow};
+
+/// The flow metrics of one item.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ItemMetrics {
+    /// The item.
+    pub item: ItemId,
+    /// When it was created.
+    pub created: DateTime<Utc>,
+    /// When it first entered a terminal workstation.
+    pub closed: Option<DateTime<Utc>>,
+    /// How it ended.
+    pub outcome: Option<Outcome>,
+    /// Creation to close (or to the instant of measurement).
+    pub lead: TimeDelta,
+    /// Time spent in each workstation, within the lead time.
+    pub per_workstation: BTreeMap<String, TimeDelta>,
+    /// Time each hold kind was on.
+    pub per_hold: BTreeMap<String, TimeDelta>,
+    /// Time any hold was on.
+    pub held: TimeDelta,
+    /// Lead time minus held time.
+    pub active: TimeDelta,
+    /// Moves along `rework` transitions.
+    pub rework_moves: u32,
+    /// Workstations where a stay exceeded the `sla`, once per stay.
+    pub sla_breaches: Vec<String>,
+}
+
+impl ItemMetrics {
+    /// Active time over lead time; `None` for a zero lead time.
+    pub fn flow_efficiency(&self) -> Option<f64> {
+        let lead = self.lead.num_milliseconds();
+        (lead > 0).then(|| self.active.num_milliseconds() as f64 / lead as f64)
+    }
+
+    /// Whether the item closed with outcome `done`.
+    pub fn completed(&self) -> bool {
+        self.outcome == Some(Outcome::Done)
+    }
+
+    /// Whether the item is open at `at` (created, and not closed yet).
+    pub fn open_at(&self, at: DateTime<Utc>) -> bool {
+        self.created <= at && self.closed.is_none_or(|c| c > at)
+    }
+}
+
+/// Computes an item's metrics from its events, in order, at `now`. `workflow` is the
+/// definition the item is locked to.
+pub fn item_metrics(events: &[Event], workflow: &Workflow, now: DateTime<Utc>) -> Option<ItemMetrics> {
+    let first = events.first()?;
+    let Change::Created { workstation, .. } = &first.change else {
+        return None;
+    };
+    let mut m = ItemMetrics {
+        item: first.item,
+        created: first.at,
+        closed: None,
+        outcome: None,
+        lead: TimeDelta::zero(),
+        per_workstation: BTreeMap::new(),
+        per_hold: BTreeMap::new(),
+        held: TimeDelta::zero(),
+        active: TimeDelta::zero(),
+        rework_moves: 0,
+        sla_breaches: Vec::new(),
+    };
+    let mut here = workstation.clone();
+    let mut entered = first.at;
+    let mut holds: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
+    let mut held_since: Option<DateTime<Utc>> = None;
+    let stay = |m: &mut ItemMetrics, here: &str, from: DateTime<Utc>, to: DateTime<Utc>| {
+        let stayed = to - from;
+        *m.per_workstation.entry(here.to_owned()).or_default() += stayed;
+        let sla = workflow
+            .workstation_id(here)
+            .and_then(|w| workflow.workstation(w).sla());
+        if let Some(sla) = sla
+            && stayed.to_std().is_ok_and(|s| s > sla)
+        {
+            m.sla_breaches.push(here.to_owned());
+        }
+    };
+    for event in &events[1..] {
+        if m.closed.is_some() {
+            break;
+        }
+        match &event.change {
+            Change::Transitioned {
+                transition,
+                to,
+                outcome,
+                ..
+            } => {
+                stay(&mut m, &here, entered, event.at);
+                if workflow
+                    .transition_id(transition)
+                    .is_some_and(|t| workflow.transition(t).is_rework())
+                {
+                    m.rework_moves += 1;
+                }
+                here.clone_from(to);
+                entered = event.at;
+                if outcome.is_some() {
+                    m.closed = Some(event.at);
+                    m.outcome = *outcome;
+                }
+            }
+            Change::Held { hold } => {
+                holds.insert(hold.clone(), event.at);
+                held_since.get_or_insert(event.at);
+            }
+            Change::Released { hold } => {
+                if let Some(since) = holds.remove(hold) {
+                    *m.per_hold.entry(hold.clone()).or_default() += event.at - since;
+                }
+                if holds.is_empty()
+                    && let Some(since) = held_since.take()
+                {
+                    m.held += event.at - since;
+                }
+            }
+            _ => {}
+        }
+    }
+    let end = m.closed.unwrap_or(now);
+    if m.closed.is_none() {
+        stay(&mut m, &here, entered, end);
+    }
+    for (hold, since) in holds {
+        *m.per_hold.entry(hold).or_default() += end - since;
+    }
+    if let Some(since) = held_since {
+        m.held += end - since;
+    }
+    m.lead = end - m.created;
+    m.active = m.lead - m.held;
+    Some(m)
+}
+
+/// Statistics of a set of durations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Summary {
+    /// How many.
+    pub count: usize,
+    /// The mean.
+    pub mean: TimeDelta,
+    /// The median (the lower middle for an even count).
+    pub median: TimeDelta,
+    /// The 90th percentile (nearest rank).
+    pub p90: TimeDelta,
+    /// The population standard deviation.
+    pub stdev: TimeDelta,
+}
+
+impl Summary {
+    /// The summary of `values`; `None` when there are none.
+    pub fn of(values: &[TimeDelta]) -> Option<Summary> {
+        if values.is_empty() {
+            return None;
+        }
+        let mut sorted = values.to_vec();
+        sorted.sort();
+        let n = sorted.len();
+        let ms: Vec<f64> = sorted.iter().map(|d| d.num_milliseconds() as f64).collect();
+        let mean = ms.iter().sum::<f64>() / n as f64;
+        let var = ms.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+        let rank = |p: f64| sorted[((p * n as f64).ceil() as usize).clamp(1, n) - 1];
+        Some(Summary {
+            count: n,
+            mean: TimeDelta::milliseconds(mean.round() as i64),
+            median: sorted[(n - 1) / 2],
+            p90: rank(0.9),
+            stdev: TimeDelta::milliseconds(var.sqrt().round() as i64),
+        })
+    }
+
+    /// Standard deviation over mean: lower is more predictable.
+    pub fn variation(&self) -> Option<f64> {
+        let mean = self.mean.num_milliseconds();
+        (mean > 0).then(|| self.stdev.num_milliseconds() as f64 / mean as f64)
+    }
+}
+
+/// Flow over a set of items and a window of time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowReport {
+    /// The window.
+    pub window: Window,
+    /// The period rates are given per.
+    pub period: TimeDelta,
+    /// Items created in the window.
+    pub arrivals: usize,
+    /// Items closed in the window, whatever the outcome.
+    pub departures: usize,
+    /// Items closed `done` in the window (the completed items).
+    pub throughput: usize,
+    /// Arrivals per period.
+    pub arrival_rate: f64,
+    /// Departures per period.
+    pub departure_rate: f64,
+    /// Throughput per period.
+    pub throughput_rate: f64,
+    /// Lead times of the completed items.
+    pub lead_time: Option<Summary>,
+    /// Time per workstation of the completed items.
+    pub per_workstation: BTreeMap<String, Summary>,
+    /// Standard deviation / mean of the completed items' lead times.
+    pub predictability: Option<f64>,
+    /// Total active time / total lead time of the completed items.
+    pub flow_efficiency: Option<f64>,
+    /// Rework moves of the completed items / completed items.
+    pub rework_rate: Option<f64>,
+    /// The share of completed items that never stayed past a workstation's `sla`.
+    pub slo_compliance: Option<f64>,
+    /// Items open at the end of the window.
+    pub wip_at_end: usize,
+}
+
+impl FlowReport {
+    /// Builds the report from the metrics of every item considered.
+    pub fn from_metrics(items: &[ItemMetrics], window: Window, period: TimeDelta) -> FlowReport {
+        let periods = window.length().num_milliseconds() as f64
+            / period.num_milliseconds().max(1) as f64;
+        let rate = |n: usize| if periods > 0.0 { n as f64 / periods } else { 0.0 };
+        let closed_in = |m: &&ItemMetrics| m.closed.is_some_and(|c| window.contains(c));
+        let arrivals = items.iter().filter(|m| window.contains(m.created)).count();
+        let departures = items.iter().filter(closed_in).count();
+        let completed: Vec<&ItemMetrics> = items
+            .iter()
+            .filter(closed_in)
+            .filter(|m| m.completed())
+            .collect();
+        let leads: Vec<TimeDelta> = completed.iter().map(|m| m.lead).collect();
+        let lead_time = Summary::of(&leads);
+        let mut stays: BTreeMap<String, Vec<TimeDelta>> = BTreeMap::new();
+        for m in &completed {
+            for (w, d) in &m.per_workstation {
+                stays.entry(w.clone()).or_default().push(*d);
+            }
+        }
+        let total_lead: i64 = completed.iter().map(|m| m.lead.num_milliseconds()).sum();
+        let total_active: i64 = completed.iter().map(|m| m.active.num_milliseconds()).sum();
+        let n = completed.len();
+        let share = |k: usize| (n > 0).then(|| k as f64 / n as f64);
+        let end = window.end - TimeDelta::nanoseconds(1);
+        FlowReport {
+            window,
+            period,
+            arrivals,
+            departures,
+            throughput: n,
+            arrival_rate: rate(arrivals),
+            departure_rate: rate(departures),
+            throughput_rate: rate(n),
+            predictability: lead_time.as_ref().and_then(Summary::variation),
+            lead_time,
+            per_workstation: stays
+                .into_iter()
+                .filter_map(|(w, v)| Some((w, Summary::of(&v)?)))
+                .collect(),
+            flow_efficiency: (total_lead > 0).then(|| total_active as f64 / total_lead as f64),
+            rework_rate: share(completed.iter().map(|m| m.rework_moves as usize).sum()),
+            slo_compliance: share(completed.iter().filter(|m| m.sla_breaches.is_empty()).count()),
+            wip_at_end: items.iter().filter(|m| m.open_at(end)).count(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(n: i64) -> TimeDelta {
+        TimeDelta::hours(n)
+    }
+
+    #[test]
+    fn summary_by_hand() {
+        let s = Summary::of(&[h(1), h(2), h(3), h(4), h(10)]).unwrap();
+        assert_eq!((s.count, s.mean, s.median, s.p90), (5, h(4), h(3), h(10)));
+        // Deviations 3, 2, 1, 0, 6 hours: variance (9+4+1+0+36)/5 = 10 h², stdev √10 h.
+        let expected = (10f64.sqrt() * 3_600_000.0).round() as i64;
+        assert_eq!(s.stdev.num_milliseconds(), expected);
+        assert!((s.variation().unwrap() - 10f64.sqrt() / 4.0).abs() < 1e-9);
+        assert_eq!(Summary::of(&[]), None);
+        let even = Summary::of(&[h(4), h(1), h(2), h(3)]).unwrap();
+        assert_eq!((even.median, even.p90), (h(2), h(4)));
+    }
+}
