@@ -18,14 +18,14 @@ use crate::assertion::Step;
 use crate::check::{CheckContext, Checks, Verdict};
 use crate::clock::{Clock, SystemClock};
 use crate::dag::{self, CriticalPath};
-use crate::metrics::{FlowReport, ItemMetrics, item_metrics};
-use crate::signals::{self, Signal, Signals};
 use crate::evaluate::{Subject, json_eq};
 use crate::hash::Sha256Hash;
 use crate::item::{Actor, Item, ItemId, ReplayError, merge_patch};
 use crate::ledger::{self, Change, Event, Problem, VerifyError};
+use crate::metrics::{FlowReport, ItemMetrics, item_metrics};
 use crate::name::did_you_mean;
 use crate::refusal::{Reason, ReasonKind, Refused};
+use crate::signals::{self, Signal, Signals};
 use crate::store::{Query, Reader, Store, StoreError, Tx, Window};
 use crate::workflow::{TransitionId, Workflow, WorkstationId};
 
@@ -1144,7 +1144,12 @@ impl<S: Store> Engine<S> {
         self.store.read(|tx| self.item_metrics(tx, id, now))
     }
 
-    fn item_metrics(&self, reader: &dyn Reader, id: ItemId, now: DateTime<Utc>) -> Result<ItemMetrics> {
+    fn item_metrics(
+        &self,
+        reader: &dyn Reader,
+        id: ItemId,
+        now: DateTime<Utc>,
+    ) -> Result<ItemMetrics> {
         let item = reader.item(id)?.ok_or(Error::NotFound(id))?;
         let workflow = self.workflow_of(&item)?;
         let events = reader.events(id, 1)?;
@@ -1157,7 +1162,12 @@ impl<S: Store> Engine<S> {
 
     /// Flow over the items that meet `query` during `window`, with rates per `period`
     /// (see [`FlowReport`]). Items still open are measured up to the window's end.
-    pub fn flow(&self, query: &Query, window: Window, period: chrono::TimeDelta) -> Result<FlowReport> {
+    pub fn flow(
+        &self,
+        query: &Query,
+        window: Window,
+        period: chrono::TimeDelta,
+    ) -> Result<FlowReport> {
         self.store.read(|tx| {
             let mut metrics = Vec::new();
             for item in tx.items(query)? {

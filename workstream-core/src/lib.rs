@@ -60,20 +60,20 @@ pub use assertion::{Assertion, AssertionKind, Op, Operand, Path, Root, Step};
 pub use canonical::FORMAT_VERSION;
 pub use check::{CheckContext, CheckFn, Checks, Verdict};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use dag::CriticalPath;
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity, Span};
 pub use duration::parse_duration;
 pub use engine::{
     BuildError, Engine, EngineBuilder, Error, Explanation, MissingCheck, Move, NewItem, NextMove,
     Verified,
 };
-pub use dag::CriticalPath;
-pub use metrics::{FlowReport, ItemMetrics, Summary, item_metrics};
-pub use signals::{Overdue, Signal, Signals};
 pub use hash::{DefinitionHash, ParseHashError, Sha256Hash, Sha256Hasher, canonical_json};
 pub use item::{Actor, Hold, Item, ItemId, ReplayError, merge_patch};
 pub use ledger::{Change, Event, Problem, VerifyError, artifact_hash};
+pub use metrics::{FlowReport, ItemMetrics, Summary, item_metrics};
 pub use name::{camel_case, is_valid_name, name_problem};
 pub use refusal::{Reason, ReasonKind, Refused};
+pub use signals::{Overdue, Signal, Signals};
 pub use store::{Query, Reader, Store, StoreError, Tx, Window};
 pub use validate::{MAX_TRANSITIONS, MAX_WORKSTATIONS};
 pub use workflow::{

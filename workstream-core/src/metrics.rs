@@ -76,7 +76,11 @@ impl ItemMetrics {
 
 /// Computes an item's metrics from its events, in order, at `now`. `workflow` is the
 /// definition the item is locked to.
-pub fn item_metrics(events: &[Event], workflow: &Workflow, now: DateTime<Utc>) -> Option<ItemMetrics> {
+pub fn item_metrics(
+    events: &[Event],
+    workflow: &Workflow,
+    now: DateTime<Utc>,
+) -> Option<ItemMetrics> {
     let first = events.first()?;
     let Change::Created { workstation, .. } = &first.change else {
         return None;
@@ -249,9 +253,15 @@ pub struct FlowReport {
 impl FlowReport {
     /// Builds the report from the metrics of every item considered.
     pub fn from_metrics(items: &[ItemMetrics], window: Window, period: TimeDelta) -> FlowReport {
-        let periods = window.length().num_milliseconds() as f64
-            / period.num_milliseconds().max(1) as f64;
-        let rate = |n: usize| if periods > 0.0 { n as f64 / periods } else { 0.0 };
+        let periods =
+            window.length().num_milliseconds() as f64 / period.num_milliseconds().max(1) as f64;
+        let rate = |n: usize| {
+            if periods > 0.0 {
+                n as f64 / periods
+            } else {
+                0.0
+            }
+        };
         let closed_in = |m: &&ItemMetrics| m.closed.is_some_and(|c| window.contains(c));
         let arrivals = items.iter().filter(|m| window.contains(m.created)).count();
         let departures = items.iter().filter(closed_in).count();
@@ -290,7 +300,12 @@ impl FlowReport {
                 .collect(),
             flow_efficiency: (total_lead > 0).then(|| total_active as f64 / total_lead as f64),
             rework_rate: share(completed.iter().map(|m| m.rework_moves as usize).sum()),
-            slo_compliance: share(completed.iter().filter(|m| m.sla_breaches.is_empty()).count()),
+            slo_compliance: share(
+                completed
+                    .iter()
+                    .filter(|m| m.sla_breaches.is_empty())
+                    .count(),
+            ),
             wip_at_end: items.iter().filter(|m| m.open_at(end)).count(),
         }
     }
