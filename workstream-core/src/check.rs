@@ -131,6 +131,11 @@ impl Checks {
         self
     }
 
+    /// Registers every check of `other`, replacing checks of the same names.
+    pub fn extend(&mut self, other: Checks) {
+        self.map.extend(other.map);
+    }
+
     /// Whether a check of that name is registered.
     pub fn contains(&self, name: &str) -> bool {
         self.map.contains_key(name)

@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
-use typed_builder::TypedBuilder;
 
 use crate::assertion::Step;
 use crate::check::{CheckContext, Checks, Verdict};
@@ -200,58 +199,70 @@ fn list_missing(missing: &[MissingCheck]) -> String {
         .join(", ")
 }
 
-/// The parts an [`Engine`] is built from; use [`Engine::builder`].
-#[derive(TypedBuilder)]
-#[builder(
-    builder_type(name = EngineBuilder, doc = "Builds an [`Engine`]: a store, workflows (`.workflow(w)`, \
-        repeatable), checks (`.check(name, f)`, repeatable) and a clock (the system clock \
-        unless given). `build()` fails when a workflow names a check that is not registered."),
-    build_method(into = Result<Engine<S>, BuildError>),
-    mutators(
-        /// Loads a workflow (several versions of one workflow may be loaded; new items use
-        /// the newest).
-        #[allow(unreachable_pub)] // public on the builder, which typed-builder generates
-        pub fn workflow(&mut self, workflow: Workflow) {
-            self.workflows.push(workflow);
-        }
-        /// Loads several workflows.
-        #[allow(unreachable_pub)] // public on the builder, which typed-builder generates
-        pub fn workflows(&mut self, workflows: impl IntoIterator<Item = Workflow>) {
-            self.workflows.extend(workflows);
-        }
-        /// Registers a check under `name`.
-        #[allow(unreachable_pub)] // public on the builder, which typed-builder generates
-        pub fn check(
-            &mut self,
-            name: impl Into<String>,
-            check: impl Fn(&CheckContext<'_>) -> Verdict + Send + Sync + 'static,
-        ) {
-            self.checks = std::mem::take(&mut self.checks).add(name, check);
-        }
-        /// Registers every check of a set.
-        #[allow(unreachable_pub)] // public on the builder, which typed-builder generates
-        pub fn checks(&mut self, checks: Checks) {
-            self.checks = checks;
-        }
-    )
-)]
-pub struct EngineParts<S> {
-    /// Where items and events are kept.
+/// Builds an [`Engine`]: a store (required), workflows (`.workflow(w)`, repeatable), checks
+/// (`.check(name, f)`, repeatable) and a clock (the system clock unless given).
+/// [`build`](EngineBuilder::build) exists once a store is given, and fails when a workflow
+/// names a check that is not registered.
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EngineBuilder<S = ()> {
     store: S,
-    #[builder(via_mutators)]
     workflows: Vec<Workflow>,
-    #[builder(via_mutators)]
     checks: Checks,
-    /// The clock events are stamped with.
-    #[builder(
-        default = Arc::new(SystemClock),
-        setter(transform = |clock: impl Clock + 'static| Arc::new(clock) as Arc<dyn Clock>)
-    )]
     clock: Arc<dyn Clock>,
 }
 
-impl<S> From<EngineParts<S>> for Result<Engine<S>, BuildError> {
-    fn from(parts: EngineParts<S>) -> Self {
+impl<S> EngineBuilder<S> {
+    /// The store items and events are kept in.
+    pub fn store<T: Store>(self, store: T) -> EngineBuilder<T> {
+        EngineBuilder {
+            store,
+            workflows: self.workflows,
+            checks: self.checks,
+            clock: self.clock,
+        }
+    }
+
+    /// Loads a workflow. Several versions of one workflow may be loaded; new items use the
+    /// newest.
+    pub fn workflow(mut self, workflow: Workflow) -> Self {
+        self.workflows.push(workflow);
+        self
+    }
+
+    /// Loads several workflows.
+    pub fn workflows(mut self, workflows: impl IntoIterator<Item = Workflow>) -> Self {
+        self.workflows.extend(workflows);
+        self
+    }
+
+    /// Registers a check under `name`.
+    pub fn check(
+        mut self,
+        name: impl Into<String>,
+        check: impl Fn(&CheckContext<'_>) -> Verdict + Send + Sync + 'static,
+    ) -> Self {
+        self.checks = self.checks.add(name, check);
+        self
+    }
+
+    /// Registers every check of a set (replacing checks of the same names).
+    pub fn checks(mut self, checks: Checks) -> Self {
+        self.checks.extend(checks);
+        self
+    }
+
+    /// The clock events are stamped with.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+}
+
+impl<S: Store> EngineBuilder<S> {
+    /// Builds the engine. Fails when a workflow names a check that is not registered (all
+    /// are listed), or when two different definitions claim one workflow version.
+    pub fn build(self) -> Result<Engine<S>, BuildError> {
+        let parts = self;
         let mut workflows: HashMap<String, Vec<Arc<Workflow>>> = HashMap::new();
         let mut missing = Vec::new();
         for workflow in parts.workflows {
@@ -541,10 +552,15 @@ struct Assessment {
     warnings: Vec<String>,
 }
 
-impl<S> Engine<S> {
+impl Engine<()> {
     /// Starts building an engine.
-    pub fn builder() -> EngineBuilder<S> {
-        EngineParts::builder()
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder {
+            store: (),
+            workflows: Vec::new(),
+            checks: Checks::new(),
+            clock: Arc::new(SystemClock),
+        }
     }
 }
 
