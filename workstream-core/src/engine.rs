@@ -128,6 +128,34 @@ pub enum Error {
     /// Fields (or a patch of them) must be a JSON object.
     #[error("fields must be a JSON object, not {0}")]
     InvalidFields(String),
+    /// An item of one workflow was loaded as an item of another (typed API).
+    #[error("item {item} belongs to workflow `{found}`, not `{expected}`")]
+    WrongWorkflow {
+        /// The item.
+        item: ItemId,
+        /// The workflow the caller expected.
+        expected: String,
+        /// The item's workflow.
+        found: String,
+    },
+    /// A definition differs from the one compiled into the program (typed API): the item
+    /// was created, or the engine loaded the workflow, from another file.
+    #[error(
+        "`{workflow}` version {version} was compiled with definition {compiled}, but {what} \
+         has definition {found}"
+    )]
+    NotCompiledDefinition {
+        /// The workflow.
+        workflow: String,
+        /// The version.
+        version: u32,
+        /// What has the other definition: "item #3", "the engine's loaded version".
+        what: String,
+        /// The hash compiled in.
+        compiled: String,
+        /// The hash found.
+        found: Sha256Hash,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -337,8 +365,8 @@ impl<S> fmt::Debug for Engine<S> {
 /// A request to create an item.
 #[derive(Clone, Debug)]
 pub struct NewItem<'a> {
-    workflow: Cow<'a, str>,
-    version: Option<u32>,
+    pub(crate) workflow: Cow<'a, str>,
+    pub(crate) version: Option<u32>,
     fields: Value,
     parent: Option<ItemId>,
     reason: Option<String>,
@@ -373,6 +401,43 @@ impl<'a> NewItem<'a> {
         self
     }
     /// Why it is created, recorded on the event.
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+    /// Data recorded on the event.
+    pub fn payload(mut self, payload: Value) -> Self {
+        self.payload = payload;
+        self
+    }
+}
+
+/// What a move records besides the move itself: a field patch, a reason, a payload. The
+/// typed API's `…_with` methods take one.
+///
+/// ```
+/// use serde_json::json;
+/// let with = workstream_core::With::new().patch(json!({"award": "10.00"})).reason("claimed");
+/// # let _ = with;
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct With {
+    patch: Option<Value>,
+    reason: Option<String>,
+    payload: Value,
+}
+
+impl With {
+    /// Nothing besides the move.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// A merge patch (RFC 7386) applied to the item's fields in the same event.
+    pub fn patch(mut self, patch: Value) -> Self {
+        self.patch = Some(patch);
+        self
+    }
+    /// Why, recorded on the event.
     pub fn reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self
@@ -455,6 +520,13 @@ impl<'a> Move<'a> {
     /// Data recorded on the event.
     pub fn payload(mut self, payload: Value) -> Self {
         self.payload = payload;
+        self
+    }
+    /// Records what `with` holds (its patch, reason and payload replace any set before).
+    pub fn with(mut self, with: With) -> Self {
+        self.patch = with.patch;
+        self.reason = with.reason;
+        self.payload = with.payload;
         self
     }
 }

@@ -49,6 +49,7 @@ pub mod signals;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod typed;
 mod validate;
 pub mod workflow;
 mod yaml;
@@ -65,7 +66,7 @@ pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity, Span};
 pub use duration::parse_duration;
 pub use engine::{
     BuildError, Engine, EngineBuilder, Error, Explanation, MissingCheck, Move, NewItem, NextMove,
-    Verified,
+    Verified, With,
 };
 pub use hash::{DefinitionHash, ParseHashError, Sha256Hash, Sha256Hasher, canonical_json};
 pub use item::{Actor, Hold, Item, ItemId, ReplayError, merge_patch};
@@ -75,6 +76,7 @@ pub use name::{camel_case, is_valid_name, name_problem};
 pub use refusal::{Reason, ReasonKind, Refused};
 pub use signals::{Overdue, Signal, Signals};
 pub use store::{Query, Reader, Store, StoreError, Tx, Window};
+pub use typed::{MoveError, Typed};
 pub use validate::{MAX_TRANSITIONS, MAX_WORKSTATIONS};
 pub use workflow::{
     Outcome, SignalConfig, Transition, TransitionId, Wip, Workflow, Workstation, WorkstationId,

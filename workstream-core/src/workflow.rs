@@ -29,6 +29,12 @@ impl TransitionId {
     pub const fn index(self) -> usize {
         self.0 as usize
     }
+
+    /// The id of the transition at `index` in file order. An id is meaningful only for the
+    /// definition it was taken from; the engine checks it against the item's definition.
+    pub const fn from_index(index: u16) -> Self {
+        Self(index)
+    }
 }
 
 /// How work that reached a terminal workstation ended.

@@ -1,0 +1,251 @@
+//! Stage 4: the module's code.
+//!
+//! Generated code names only `::workstream::__private::…` paths, so it compiles in any crate
+//! that depends on `workstream`, whatever else that crate imports.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+
+use crate::input::Input;
+use crate::load::Loaded;
+use crate::lower::Model;
+
+pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStream {
+    let Input {
+        attrs, vis, name, ..
+    } = input;
+    let path = input.path.value();
+    let absolute = &loaded.absolute;
+    let doc = &model.doc;
+    let wf_name = &model.name;
+    let version = model.version;
+    let hash = &model.hash;
+    let p = quote!(::workstream::__private);
+
+    let types: Vec<_> = model
+        .workstations
+        .iter()
+        .map(|w| format_ident!("{}", w.ty))
+        .collect();
+    let workstation_names: Vec<&str> = model.workstations.iter().map(|w| w.name.as_str()).collect();
+    let workstation_docs: Vec<&str> = model.workstations.iter().map(|w| w.doc.as_str()).collect();
+    let initial = &types[model.initial];
+    let initial_name = workstation_names[model.initial];
+
+    let methods = model.methods.iter().map(|m| {
+        let from = &types[m.from];
+        let to = &types[m.to];
+        let from_name = workstation_names[m.from];
+        let method = format_ident!("{}", m.name);
+        let method_with = format_ident!("{}_with", m.name);
+        let doc = &m.doc;
+        let doc_with = format!(
+            "[`{}`](Self::{}), recording a field patch, a reason or a payload with the move \
+             (see [`With`](::workstream::With)).",
+            m.name, m.name
+        );
+        let index = m.transition;
+        quote! {
+            impl Item<#from> {
+                #[doc = #doc]
+                pub fn #method<St: #p::Store>(
+                    self,
+                    engine: &#p::Engine<St>,
+                    actor: &#p::Actor,
+                ) -> ::core::result::Result<Item<#to>, #p::MoveError<Item<#from>>> {
+                    self.#method_with(engine, actor, #p::With::new())
+                }
+
+                #[doc = #doc_with]
+                pub fn #method_with<St: #p::Store>(
+                    self,
+                    engine: &#p::Engine<St>,
+                    actor: &#p::Actor,
+                    with: #p::With,
+                ) -> ::core::result::Result<Item<#to>, #p::MoveError<Item<#from>>> {
+                    #p::advance(self, engine, actor, #index, #from_name, with)
+                }
+            }
+        }
+    });
+
+    let variant_docs = workstation_names
+        .iter()
+        .map(|n| format!("An item in `{n}`."));
+    quote! {
+        #(#attrs)*
+        #[doc = #doc]
+        #vis mod #name {
+            // Editing the file makes cargo rebuild the crate.
+            const _: &[u8] = ::core::include_bytes!(#absolute);
+
+            /// The workflow file, as compiled in.
+            pub const SOURCE: &str = ::core::include_str!(#absolute);
+            /// The file's path, relative to the crate's directory.
+            pub const PATH: &str = #path;
+            /// The workflow's name.
+            pub const NAME: &str = #wf_name;
+            /// The workflow's version.
+            pub const VERSION: u32 = #version;
+            /// The definition hash computed when the crate was compiled.
+            pub const DEFINITION_HASH: &str = #hash;
+
+            /// The workflow, parsed from the embedded file and checked against
+            /// [`DEFINITION_HASH`]: load it into the engine the typed items move through.
+            pub fn workflow() -> ::core::result::Result<#p::Workflow, #p::Error> {
+                #p::definition(PATH, SOURCE, DEFINITION_HASH)
+            }
+
+            #(
+                #[doc = #workstation_docs]
+                #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+                pub struct #types;
+
+                impl #p::Workstation for #types {
+                    const NAME: &'static str = #workstation_names;
+                }
+            )*
+
+            /// An item of this workflow in workstation `W`. Its methods are the transitions
+            /// that may fire from `W`; each consumes the item and returns it in the target
+            /// workstation, or hands it back with every reason the move was refused. It
+            /// dereferences to the item's current state.
+            pub struct Item<W> {
+                inner: #p::Item,
+                workstation: ::core::marker::PhantomData<W>,
+            }
+
+            impl<W: #p::Workstation> #p::Typed for Item<W> {
+                fn from_item(item: #p::Item) -> Self {
+                    Item { inner: item, workstation: ::core::marker::PhantomData }
+                }
+                fn as_item(&self) -> &#p::Item {
+                    &self.inner
+                }
+                fn into_item(self) -> #p::Item {
+                    self.inner
+                }
+            }
+
+            impl<W> ::core::ops::Deref for Item<W> {
+                type Target = #p::Item;
+                fn deref(&self) -> &#p::Item {
+                    &self.inner
+                }
+            }
+
+            impl<W: #p::Workstation> ::core::fmt::Debug for Item<W> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    f.debug_struct("Item")
+                        .field("workstation", &<W as #p::Workstation>::NAME)
+                        .field("item", &self.inner)
+                        .finish()
+                }
+            }
+
+            #[doc = ::core::concat!("Creates an item in `", #initial_name, "` with these fields.")]
+            pub fn create<St: #p::Store>(
+                engine: &#p::Engine<St>,
+                actor: &#p::Actor,
+                fields: #p::Value,
+            ) -> ::core::result::Result<Item<#initial>, #p::Error> {
+                create_with(engine, actor, #p::NewItem::of(NAME).fields(fields))
+            }
+
+            /// Creates an item as `new` says (a parent, a reason, a payload). `new` must name
+            /// this workflow; the item gets the compiled version, and the engine must have
+            /// loaded exactly the compiled definition.
+            pub fn create_with<St: #p::Store>(
+                engine: &#p::Engine<St>,
+                actor: &#p::Actor,
+                new: #p::NewItem<'_>,
+            ) -> ::core::result::Result<Item<#initial>, #p::Error> {
+                #p::create(engine, actor, NAME, VERSION, DEFINITION_HASH, new)
+            }
+
+            #(#methods)*
+
+            /// An item of this workflow whose workstation is known only at run time:
+            /// `match` on it to get the typed item.
+            #[derive(Debug)]
+            pub enum AnyItem {
+                #(
+                    #[doc = #variant_docs]
+                    #types(Item<#types>),
+                )*
+            }
+
+            impl AnyItem {
+                /// Reads an item, checking that it belongs to this workflow, version and
+                /// definition.
+                pub fn load<St: #p::Store>(
+                    engine: &#p::Engine<St>,
+                    id: #p::ItemId,
+                ) -> ::core::result::Result<Self, #p::Error> {
+                    Self::sort(#p::load(engine, id, NAME, VERSION, DEFINITION_HASH)?)
+                }
+
+                /// Types an item read through the dynamic API, checking it as
+                /// [`load`](Self::load) does.
+                pub fn from_item(item: #p::Item) -> ::core::result::Result<Self, #p::Error> {
+                    Self::sort(#p::adopt(item, NAME, VERSION, DEFINITION_HASH)?)
+                }
+
+                fn sort(item: #p::Item) -> ::core::result::Result<Self, #p::Error> {
+                    match item.workstation() {
+                        #(
+                            #workstation_names => ::core::result::Result::Ok(
+                                AnyItem::#types(<Item<#types> as #p::Typed>::from_item(item)),
+                            ),
+                        )*
+                        _ => ::core::result::Result::Err(#p::unknown_workstation(item)),
+                    }
+                }
+
+                /// The name of the item's workstation.
+                pub fn workstation(&self) -> &'static str {
+                    match self {
+                        #( AnyItem::#types(_) => #workstation_names, )*
+                    }
+                }
+
+                /// The item's current state.
+                pub fn item(&self) -> &#p::Item {
+                    match self {
+                        #( AnyItem::#types(item) => item, )*
+                    }
+                }
+
+                /// The item, untyped.
+                pub fn into_item(self) -> #p::Item {
+                    match self {
+                        #( AnyItem::#types(item) => <Item<#types> as #p::Typed>::into_item(item), )*
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Compile errors on the path literal, and a stub module so that only our errors show.
+pub(crate) fn failure(input: &Input, absolute: Option<&str>, messages: &[String]) -> TokenStream {
+    let Input {
+        attrs, vis, name, ..
+    } = input;
+    let span: Span = input.path.span();
+    let errors = messages
+        .iter()
+        .map(|m| quote_spanned!(span=> ::core::compile_error!(#m);));
+    let track = absolute.map(|a| {
+        quote!(
+            const _: &[u8] = ::core::include_bytes!(#a);
+        )
+    });
+    quote! {
+        #(#errors)*
+        #(#attrs)*
+        #vis mod #name {
+            #track
+        }
+    }
+}
