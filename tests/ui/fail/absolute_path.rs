@@ -1,0 +1,3 @@
+workstream::workflow!(mod review = "/etc/workflows/review.yaml");
+
+fn main() {}

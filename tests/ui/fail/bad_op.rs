@@ -1,0 +1,3 @@
+workstream::workflow!(mod review = "tests/ui/fail/bad_op.yaml");
+
+fn main() {}

@@ -1,0 +1,3 @@
+workstream::workflow!(mod review = "tests/ui/fail/duplicate_name.yaml");
+
+fn main() {}

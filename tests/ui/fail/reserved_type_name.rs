@@ -1,0 +1,3 @@
+workstream::workflow!(mod review = "tests/ui/fail/reserved_type_name.yaml");
+
+fn main() {}

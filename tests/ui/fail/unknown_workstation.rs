@@ -1,0 +1,3 @@
+workstream::workflow!(mod review = "tests/ui/fail/unknown_workstation.yaml");
+
+fn main() {}
