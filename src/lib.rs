@@ -4,8 +4,11 @@ pub use workstream_core::*;
 
 /// Generates typestate types from a workflow file.
 ///
-/// ```ignore
-/// workstream::workflow!(pub mod task = "workflows/evaluation_task.yaml");
+/// ```
+/// workstream::workflow!(pub mod task = "examples/workflows/evaluation_task.yaml");
+///
+/// assert_eq!(task::NAME, "evaluation_task");
+/// let _: task::Item<task::Draft>; // one type per workstation
 /// ```
 ///
 /// The path is relative to the calling crate's directory (`CARGO_MANIFEST_DIR`); absolute

@@ -2,7 +2,7 @@
 //!
 //! Every [`Store`] runs the same checks, so every store behaves like the reference store:
 //!
-//! ```ignore
+//! ```text
 //! // tests/conformance.rs of a store crate
 //! workstream_core::conformance_tests!(make: || MyStore::open_temporary(), race_attempts: 10_000);
 //! ```

@@ -17,7 +17,7 @@ mod lower;
 
 /// Generates typestate types from a workflow file.
 ///
-/// ```ignore
+/// ```text
 /// workstream::workflow!(pub mod task = "workflows/evaluation_task.yaml");
 /// ```
 ///
