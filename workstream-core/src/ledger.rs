@@ -656,7 +656,7 @@ mod tests {
             )
         );
 
-        let err = verify(ItemId(7), &[second.clone()]).unwrap_err();
+        let err = verify(ItemId(7), std::slice::from_ref(&second)).unwrap_err();
         assert_eq!(err.seq, 1);
 
         let mut relinked = second.clone();

@@ -403,7 +403,8 @@ pub fn replay_equals_projection<S: Store>(store: S) {
         "child",
     );
     let other = ok(engine.create(&w, NewItem::of("conformance")), "other");
-    let steps: Vec<(&str, Box<dyn Fn() -> Result<Item, Error> + '_>)> = vec![
+    type Step<'a> = (&'a str, Box<dyn Fn() -> Result<Item, Error> + 'a>);
+    let steps: Vec<Step<'_>> = vec![
         (
             "start",
             Box::new(|| {

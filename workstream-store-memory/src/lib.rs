@@ -155,6 +155,9 @@ enum Guard<'a> {
     Write(RwLockWriteGuard<'a, State>),
 }
 
+// The log lives for one transaction and holds a step or two; boxing the item would cost an
+// allocation on every append.
+#[allow(clippy::large_enum_variant)]
 enum Undo {
     Append { id: ItemId, prev: Option<Item> },
     NextId(u64),
