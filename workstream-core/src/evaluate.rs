@@ -173,75 +173,18 @@ impl<'a> Subject<'a> {
         op: Op,
         operand: &Operand,
     ) -> Result<Option<Failure>, StoreError> {
-        let found = self.resolve(path)?;
         let expected: Option<Cow<'_, Value>> = match operand {
             Operand::None => None,
             Operand::Value(v) => Some(Cow::Borrowed(v)),
-            Operand::From(from) => Some(
-                self.resolve(from)?
-                    .into_iter()
-                    .next()
-                    .map_or(Cow::Owned(Value::Null), |f| f.value),
-            ),
+            Operand::From(from) => Some(self.resolve_one(from)?.unwrap_or(Cow::Owned(Value::Null))),
         };
+        if !op.over_expansion() {
+            let actual = self.resolve_one(path)?;
+            return Ok(self.compare_one(path, op, operand, actual.as_deref(), expected.as_deref()));
+        }
+        let found = self.resolve(path)?;
         let expected_ref = expected.as_deref().unwrap_or(&Value::Null);
         let shown = || describe_operand(operand, expected_ref, path.is_duration());
-
-        if !op.over_expansion() {
-            let actual = found.first().map_or(&Value::Null, |f| &*f.value);
-            // A single-value path that the data made into a list (an `item.holds`-like
-            // attribute is an expansion by kind) is compared as that list.
-            let (ok, phrase) = match op {
-                Op::Exists => (!actual.is_null(), "must be present".to_owned()),
-                Op::NotExists => (actual.is_null(), "must be absent".to_owned()),
-                Op::Eq => (
-                    json_eq(actual, expected_ref),
-                    format!("must equal {}", shown()),
-                ),
-                Op::Ne => (
-                    !json_eq(actual, expected_ref),
-                    format!("must not equal {}", shown()),
-                ),
-                Op::Lt | Op::Lte | Op::Gt | Op::Gte => {
-                    let ord = json_cmp(actual, expected_ref);
-                    let ok = ord.is_some_and(|o| match op {
-                        Op::Lt => o == Ordering::Less,
-                        Op::Lte => o != Ordering::Greater,
-                        Op::Gt => o == Ordering::Greater,
-                        _ => o != Ordering::Less,
-                    });
-                    let word = match op {
-                        Op::Lt => "less than",
-                        Op::Lte => "at most",
-                        Op::Gt => "greater than",
-                        _ => "at least",
-                    };
-                    (ok, format!("must be {word} {}", shown()))
-                }
-                Op::In => (
-                    in_list(actual, expected_ref),
-                    format!("must be one of {}", shown()),
-                ),
-                _ => (
-                    !in_list(actual, expected_ref),
-                    format!("must not be one of {}", shown()),
-                ),
-            };
-            if ok {
-                return Ok(None);
-            }
-            let actual_text = describe_value(actual, path.is_duration());
-            return Ok(Some(Failure {
-                message: format!("`{path}` {phrase}, but it is {actual_text}"),
-                details: json!({
-                    "path": path.as_str(),
-                    "op": op.name(),
-                    "expected": expected_ref,
-                    "actual": actual,
-                }),
-                items: Vec::new(),
-            }));
-        }
 
         let count = found.len();
         let failing: Vec<&Found<'_>> = match op {
@@ -260,30 +203,25 @@ impl<'a> Subject<'a> {
             _ => Vec::new(),
         };
         let n = expected_ref.as_u64().unwrap_or(0) as usize;
-        let (ok, phrase) = match op {
-            Op::AllEq => (
-                failing.is_empty(),
-                format!("every value must equal {}", shown()),
-            ),
-            Op::AllIn => (
-                failing.is_empty(),
-                format!("every value must be one of {}", shown()),
-            ),
-            Op::NoneEq => (
-                failing.is_empty(),
-                format!("no value may equal {}", shown()),
-            ),
-            Op::AnyEq => (
-                found.iter().any(|f| json_eq(&f.value, expected_ref)),
-                format!("some value must equal {}", shown()),
-            ),
-            Op::CountEq => (count == n, format!("there must be exactly {n} values")),
-            Op::CountGte => (count >= n, format!("there must be at least {n} values")),
-            _ => (count <= n, format!("there must be at most {n} values")),
+        let ok = match op {
+            Op::AllEq | Op::AllIn | Op::NoneEq => failing.is_empty(),
+            Op::AnyEq => found.iter().any(|f| json_eq(&f.value, expected_ref)),
+            Op::CountEq => count == n,
+            Op::CountGte => count >= n,
+            _ => count <= n,
         };
         if ok {
             return Ok(None);
         }
+        let phrase = match op {
+            Op::AllEq => format!("every value must equal {}", shown()),
+            Op::AllIn => format!("every value must be one of {}", shown()),
+            Op::NoneEq => format!("no value may equal {}", shown()),
+            Op::AnyEq => format!("some value must equal {}", shown()),
+            Op::CountEq => format!("there must be exactly {n} values"),
+            Op::CountGte => format!("there must be at least {n} values"),
+            _ => format!("there must be at most {n} values"),
+        };
         let mut message = format!("`{path}`: {phrase}");
         if failing.is_empty() {
             message.push_str(&format!(", but there are {count}"));
@@ -327,6 +265,102 @@ impl<'a> Subject<'a> {
             }),
             items,
         }))
+    }
+
+    /// A comparison of one value (not an expansion); `None` when it holds.
+    fn compare_one(
+        &self,
+        path: &Path,
+        op: Op,
+        operand: &Operand,
+        actual: Option<&Value>,
+        expected: Option<&Value>,
+    ) -> Option<Failure> {
+        let expected_ref = expected.unwrap_or(&Value::Null);
+        let shown = || describe_operand(operand, expected_ref, path.is_duration());
+        let actual = actual.unwrap_or(&Value::Null);
+        let ok = match op {
+            Op::Exists => !actual.is_null(),
+            Op::NotExists => actual.is_null(),
+            Op::Eq => json_eq(actual, expected_ref),
+            Op::Ne => !json_eq(actual, expected_ref),
+            Op::Lt | Op::Lte | Op::Gt | Op::Gte => {
+                json_cmp(actual, expected_ref).is_some_and(|o| match op {
+                    Op::Lt => o == Ordering::Less,
+                    Op::Lte => o != Ordering::Greater,
+                    Op::Gt => o == Ordering::Greater,
+                    _ => o != Ordering::Less,
+                })
+            }
+            Op::In => in_list(actual, expected_ref),
+            _ => !in_list(actual, expected_ref),
+        };
+        if ok {
+            return None;
+        }
+        // Messages are made only for assertions that fail.
+        let phrase = match op {
+            Op::Exists => "must be present".to_owned(),
+            Op::NotExists => "must be absent".to_owned(),
+            Op::Eq => format!("must equal {}", shown()),
+            Op::Ne => format!("must not equal {}", shown()),
+            Op::Lt => format!("must be less than {}", shown()),
+            Op::Lte => format!("must be at most {}", shown()),
+            Op::Gt => format!("must be greater than {}", shown()),
+            Op::Gte => format!("must be at least {}", shown()),
+            Op::In => format!("must be one of {}", shown()),
+            _ => format!("must not be one of {}", shown()),
+        };
+        let actual_text = describe_value(actual, path.is_duration());
+        Some(Failure {
+            message: format!("`{path}` {phrase}, but it is {actual_text}"),
+            details: json!({
+                "path": path.as_str(),
+                "op": op.name(),
+                "expected": expected_ref,
+                "actual": actual,
+            }),
+            items: Vec::new(),
+        })
+    }
+
+    /// The one value at a path without `*` (for a list attribute such as `item.holds`, the
+    /// list), without collecting into a vector.
+    fn resolve_one(&self, path: &Path) -> Result<Option<Cow<'_, Value>>, StoreError> {
+        if path.is_expansion() {
+            let all = self.resolve(path)?;
+            let values: Vec<Value> = all.into_iter().map(|f| f.value.into_owned()).collect();
+            return Ok(Some(Cow::Owned(Value::Array(values))));
+        }
+        Ok(match path.root() {
+            Root::Fields => {
+                let mut at = self.item.fields();
+                for step in path.steps() {
+                    let next = match (step, at) {
+                        (Step::Key(key), Value::Object(map)) => map.get(key),
+                        (Step::Key(key), Value::Array(list)) => {
+                            key.parse::<usize>().ok().and_then(|i| list.get(i))
+                        }
+                        _ => None,
+                    };
+                    match next {
+                        Some(next) => at = next,
+                        None => return Ok(None),
+                    }
+                }
+                Some(Cow::Borrowed(at))
+            }
+            Root::Item => {
+                let attr = path.attr().unwrap_or_default();
+                Some(Cow::Owned(match attr {
+                    "workstation" => Value::from(self.item.workstation()),
+                    _ => self.item_attr(self.item, attr),
+                }))
+            }
+            Root::Actor => Some(Cow::Owned(Value::from(self.actor.id()))),
+            // Paths through related items always expand.
+            Root::Children | Root::Deps => None,
+        })
     }
 
     /// Every value at `path`. A path without `*` yields at most one value.

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -83,13 +84,16 @@ pub struct Hold {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     id: ItemId,
-    workflow: String,
+    // Shared strings: copying an item's state (every read does) copies no text.
+    workflow: Arc<str>,
     version: u32,
     definition: DefinitionHash,
-    workstation: String,
+    workstation: Arc<str>,
     outcome: Option<Outcome>,
     holds: BTreeMap<String, Hold>,
-    fields: Value,
+    /// Shared, so a copy of an item's state does not copy its data; written through
+    /// `Arc::make_mut`.
+    fields: Arc<Value>,
     parent: Option<ItemId>,
     deps: BTreeSet<ItemId>,
     created: DateTime<Utc>,
@@ -141,7 +145,7 @@ impl Item {
         &self.fields
     }
     pub(crate) fn fields_mut(&mut self) -> &mut Value {
-        &mut self.fields
+        Arc::make_mut(&mut self.fields)
     }
     /// One field of its data, if present.
     pub fn field(&self, name: &str) -> Option<&Value> {
@@ -221,13 +225,13 @@ impl Item {
         }
         Ok(Item {
             id: event.item,
-            workflow: workflow.clone(),
+            workflow: Arc::from(workflow.as_str()),
             version: *version,
             definition: event.definition,
-            workstation: workstation.clone(),
+            workstation: Arc::from(workstation.as_str()),
             outcome: None,
             holds: BTreeMap::new(),
-            fields: fields.clone(),
+            fields: Arc::new(fields.clone()),
             parent: *parent,
             deps: BTreeSet::new(),
             created: event.at,
@@ -271,14 +275,14 @@ impl Item {
             Change::Transitioned {
                 to, outcome, patch, ..
             } => {
-                self.workstation.clone_from(to);
+                self.workstation = Arc::from(to.as_str());
                 self.outcome = *outcome;
                 self.entered = event.at;
                 if let Some(patch) = patch {
-                    merge_patch(&mut self.fields, patch);
+                    merge_patch(self.fields_mut(), patch);
                 }
             }
-            Change::FieldsUpdated { patch } => merge_patch(&mut self.fields, patch),
+            Change::FieldsUpdated { patch } => merge_patch(self.fields_mut(), patch),
             Change::Held { hold } => {
                 self.holds.insert(
                     hold.clone(),

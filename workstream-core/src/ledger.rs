@@ -7,8 +7,6 @@
 //! digits. Changing, removing or inserting any event breaks the chain at that event, which
 //! [`verify`] names.
 
-use std::fmt;
-
 use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -136,7 +134,8 @@ impl Event {
 
     /// The hash this event should have: `sha256(prev ‖ canonical JSON)`.
     pub fn compute_hash(&self) -> Sha256Hash {
-        let mut out = Vec::with_capacity(256);
+        // Most events fit; one allocation per event.
+        let mut out = Vec::with_capacity(512);
         self.write_canonical(&mut out);
         let mut hasher = Sha256Hasher::new();
         hasher.update(self.prev.as_bytes());
@@ -159,7 +158,9 @@ impl Event {
         w.key("change");
         write_change(&self.change, w.out);
         w.key("definition");
-        write_display(&self.definition, w.out);
+        w.out.push(b'"');
+        w.out.extend_from_slice(&self.definition.text());
+        w.out.push(b'"');
         w.key("item");
         write_u64(self.item.0, w.out);
         w.key("payload");
@@ -322,14 +323,6 @@ fn write_opt_id(id: Option<ItemId>, out: &mut Vec<u8>) {
         Some(id) => write_u64(id.0, out),
         None => out.extend_from_slice(b"null"),
     }
-}
-
-fn write_display(value: &impl fmt::Display, out: &mut Vec<u8>) {
-    use std::io::Write;
-    out.push(b'"');
-    // Writing into a Vec cannot fail.
-    let _ = write!(out, "{value}");
-    out.push(b'"');
 }
 
 /// Writes an instant as `"YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ"`, the form chrono writes with

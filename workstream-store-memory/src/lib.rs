@@ -106,12 +106,22 @@ impl State {
     fn index(&mut self, item: &Item, add: bool) {
         let id = item.id();
         if add {
-            self.places
-                .entry(item.workflow().to_owned())
-                .or_default()
-                .entry(item.workstation().to_owned())
-                .or_default()
-                .insert(id);
+            // Look keys up by `&str` first: building `String` keys for places that exist
+            // would allocate on every move.
+            if !self.places.contains_key(item.workflow()) {
+                self.places
+                    .insert(item.workflow().to_owned(), HashMap::new());
+            }
+            if let Some(by_workstation) = self.places.get_mut(item.workflow()) {
+                match by_workstation.get_mut(item.workstation()) {
+                    Some(set) => {
+                        set.insert(id);
+                    }
+                    None => {
+                        by_workstation.insert(item.workstation().to_owned(), BTreeSet::from([id]));
+                    }
+                }
+            }
             if let Some(parent) = item.parent() {
                 self.children.entry(parent).or_default().insert(id);
             }
