@@ -1,1 +1,2 @@
+//! Benches (being written).
 fn main() {}
