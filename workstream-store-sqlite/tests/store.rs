@@ -10,7 +10,7 @@ use serde_json::json;
 use workstream_core::testing::{start, workflow};
 use workstream_core::{
     Actor, Engine, Error, Event, Item, ItemId, ManualClock, Move, NewItem, Problem, Query, Reader,
-    Sha256Hash, Sha256Hasher, Store, StoreError, VerifyError, Window,
+    Sha256Hasher, Store, StoreError, VerifyError, Window,
 };
 use workstream_store_sqlite::{APPLICATION_ID, OpenError, SCHEMA_VERSION, SqliteStore};
 
