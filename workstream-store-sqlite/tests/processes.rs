@@ -51,8 +51,8 @@ fn main() -> ExitCode {
         Some("--crasher") => return child(&args[2..], true),
         _ => {}
     }
-    let scenarios: [(&str, fn() -> Outcome); 2] =
-        [("processes", concurrent_processes), ("crashes", crashes)];
+    type Scenario = (&'static str, fn() -> Outcome);
+    let scenarios: [Scenario; 2] = [("processes", concurrent_processes), ("crashes", crashes)];
     let (mut passed, mut failed) = (0, 0);
     for (name, scenario) in scenarios {
         let started = Instant::now();
@@ -321,15 +321,11 @@ fn moves_allowed(
                 }
                 at = Some(target);
             }
-            Change::Held { hold } => {
-                if !holds.insert(hold.clone()) {
-                    return fail(format!("hold `{hold}` was put on twice"));
-                }
+            Change::Held { hold } if !holds.insert(hold.clone()) => {
+                return fail(format!("hold `{hold}` was put on twice"));
             }
-            Change::Released { hold } => {
-                if !holds.remove(hold) {
-                    return fail(format!("hold `{hold}` was released but not on"));
-                }
+            Change::Released { hold } if !holds.remove(hold) => {
+                return fail(format!("hold `{hold}` was released but not on"));
             }
             _ => {}
         }
