@@ -192,30 +192,84 @@ impl<'a> SqliteTx<'a> {
         let state = serde_json::to_string(item).map_err(|e| StoreError::Backend(Box::new(e)))?;
         let parent = item.parent().map(|p| key(p.0).ok_or(p)).transpose();
         let parent = parent.map_err(|p| too_large(p, 0))?;
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO items (id, workflow, workstation, parent, created, updated, seq, head, state)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT (id) DO UPDATE SET
-                   workflow = excluded.workflow, workstation = excluded.workstation,
-                   parent = excluded.parent, created = excluded.created,
-                   updated = excluded.updated, seq = excluded.seq, head = excluded.head,
-                   state = excluded.state",
-            )
-            .map_err(|e| self.err(e))?;
-        stmt.execute(params![
-            id,
-            item.workflow(),
-            item.workstation(),
-            parent,
-            instant_key(item.created()),
-            instant_key(item.updated()),
-            seq,
-            item.head().as_bytes(),
-            state,
-        ])
-        .map_err(|e| self.err(e))?;
+        match before {
+            None => {
+                let mut stmt = self
+                    .conn
+                    .prepare_cached(
+                        "INSERT INTO items (id, workflow, workstation, parent, created, updated, seq, head, state)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    )
+                    .map_err(|e| self.err(e))?;
+                stmt.execute(params![
+                    id,
+                    item.workflow(),
+                    item.workstation(),
+                    parent,
+                    instant_key(item.created()),
+                    instant_key(item.updated()),
+                    seq,
+                    item.head().as_bytes(),
+                    state,
+                ])
+                .map_err(|e| self.err(e))?;
+            }
+            Some(before) => {
+                // Only the indexed columns that changed are set, so an event that does not
+                // move the item or change its parent leaves those indexes' pages alone (each
+                // page a commit touches is a page written to the log).
+                let place = before.workstation() != item.workstation()
+                    || before.workflow() != item.workflow();
+                let parent_changed = before.parent() != item.parent();
+                let sql = match (place, parent_changed) {
+                    (false, false) => {
+                        "UPDATE items SET updated = ?2, seq = ?3, head = ?4, state = ?5 WHERE id = ?1"
+                    }
+                    (true, false) => {
+                        "UPDATE items SET updated = ?2, seq = ?3, head = ?4, state = ?5, workflow = ?6, workstation = ?7 WHERE id = ?1"
+                    }
+                    (false, true) => {
+                        "UPDATE items SET updated = ?2, seq = ?3, head = ?4, state = ?5, parent = ?6 WHERE id = ?1"
+                    }
+                    (true, true) => {
+                        "UPDATE items SET updated = ?2, seq = ?3, head = ?4, state = ?5, workflow = ?6, workstation = ?7, parent = ?8 WHERE id = ?1"
+                    }
+                };
+                let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+                let updated = instant_key(item.updated());
+                let head = item.head().as_bytes();
+                let result = match (place, parent_changed) {
+                    (false, false) => stmt.execute(params![id, updated, seq, head, state]),
+                    (true, false) => stmt.execute(params![
+                        id,
+                        updated,
+                        seq,
+                        head,
+                        state,
+                        item.workflow(),
+                        item.workstation()
+                    ]),
+                    (false, true) => stmt.execute(params![id, updated, seq, head, state, parent]),
+                    (true, true) => stmt.execute(params![
+                        id,
+                        updated,
+                        seq,
+                        head,
+                        state,
+                        item.workflow(),
+                        item.workstation(),
+                        parent
+                    ]),
+                };
+                let changed = result.map_err(|e| self.err(e))?;
+                if changed != 1 {
+                    return Err(StoreError::Corrupt(format!(
+                        "item {}: its stored state vanished during the transaction",
+                        item.id()
+                    )));
+                }
+            }
+        }
 
         let empty = BTreeSet::new();
         let old = before.map_or(&empty, Item::deps);
