@@ -92,14 +92,40 @@ fn bench(
     });
 }
 
-fn ratio(what: &str, ours: &str, baseline: &str, target: f64, extra: &str) {
-    if let (Some(a), Some(b)) = (median_ns(ours), median_ns(baseline)) {
-        println!(
-            "ratio {what} = {:.2} (target ≤ {target}; {:.1} µs vs {:.1} µs per op){extra}",
-            a / b,
-            a / 1e3,
-            b / 1e3
-        );
+/// The ratio `a / b` measured in interleaved rounds: each round times `ops` operations of
+/// each side, in the order a, b then b, a (so a change of the machine's speed weighs on
+/// both); the result is the median of the rounds' ratios, and each side's median time per
+/// operation in nanoseconds.
+fn paired(
+    rounds: usize,
+    ops: u64,
+    mut a: impl FnMut(u64) -> Duration,
+    mut b: impl FnMut(u64) -> Duration,
+) -> (f64, f64, f64) {
+    let mut ratios = Vec::with_capacity(rounds);
+    let (mut times_a, mut times_b) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (ta, tb) = if round.is_multiple_of(2) {
+            let ta = a(ops);
+            (ta, b(ops))
+        } else {
+            let tb = b(ops);
+            (a(ops), tb)
+        };
+        ratios.push(ta.as_secs_f64() / tb.as_secs_f64());
+        times_a.push(ta.as_secs_f64() * 1e9 / ops as f64);
+        times_b.push(tb.as_secs_f64() * 1e9 / ops as f64);
+    }
+    (median(ratios), median(times_a), median(times_b))
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len().is_multiple_of(2) {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
     }
 }
 
@@ -120,32 +146,6 @@ fn fresh(dir: &Path, name: &str) -> PathBuf {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
     path
-}
-
-/// Time per `write 4 KiB + fdatasync` on a file in `dir`, in nanoseconds.
-fn fsync_ns(dir: &Path) -> f64 {
-    let path = dir.join("fsync.bin");
-    let mut file = OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .read(true)
-        .write(true)
-        .open(&path)
-        .expect("the fsync file");
-    let page = [7u8; 4096];
-    let rounds = 200;
-    let mut times = Vec::with_capacity(rounds);
-    for i in 0..rounds {
-        let start = Instant::now();
-        file.seek(SeekFrom::Start((i % 16) as u64 * 4096))
-            .expect("seek");
-        file.write_all(&page).expect("write");
-        file.sync_data().expect("fdatasync");
-        times.push(start.elapsed().as_secs_f64() * 1e9);
-    }
-    let _ = std::fs::remove_file(&path);
-    times.sort_by(f64::total_cmp);
-    times[rounds / 2]
 }
 
 // ---------------------------------------------------------------------------------------
@@ -213,7 +213,7 @@ impl Ours {
     fn run(&mut self, iters: u64) -> Duration {
         let start = Instant::now();
         for _ in 0..iters {
-            let name = if self.moves % 2 == 0 { "ping" } else { "pong" };
+            let name = if self.moves.is_multiple_of(2) { "ping" } else { "pong" };
             self.moves += 1;
             let item = self
                 .engine
@@ -353,18 +353,18 @@ impl Baseline {
 }
 
 fn bench_advance(c: &mut Criterion, dir: &Path) {
-    for (durability, label, measure) in [
-        (Durability::Normal, "normal", 3),
-        (Durability::Full, "full", 4),
+    for (durability, label, target, ops) in [
+        (Durability::Normal, "NORMAL", 1.5, 200),
+        (Durability::Full, "FULL", 1.2, 20),
     ] {
-        let name = format!("advance_{label}");
+        let name = format!("advance_{}", label.to_lowercase());
+        let mut baseline = Baseline::new(&fresh(dir, &format!("baseline-{label}.db")), durability);
+        let mut ours = Ours::new(&fresh(dir, &format!("ours-{label}.db")), durability);
         let mut group = c.benchmark_group(&name);
         group
             .sample_size(SAMPLES)
             .warm_up_time(Duration::from_secs(1))
-            .measurement_time(Duration::from_secs(measure));
-        let mut baseline = Baseline::new(&fresh(dir, &format!("baseline-{label}.db")), durability);
-        let mut ours = Ours::new(&fresh(dir, &format!("ours-{label}.db")), durability);
+            .measurement_time(Duration::from_secs(2));
         bench(&mut group, &name, "baseline_rusqlite", 1, |iters| {
             baseline.run(iters)
         });
@@ -372,8 +372,83 @@ fn bench_advance(c: &mut Criterion, dir: &Path) {
             ours.run(iters)
         });
         group.finish();
+        if median_ns(&format!("{name}/engine_sqlite_store")).is_none() {
+            continue; // a filtered run or `cargo test` mode: no ratios
+        }
+        let mut fsync = Fsync::new(dir);
+        let mut fsyncs = Vec::new();
+        let (ratio, a, b) = paired(
+            ROUNDS,
+            ops,
+            |n| ours.run(n),
+            |n| {
+                if durability == Durability::Full {
+                    fsyncs.push(fsync.run(n).as_secs_f64() * 1e9 / n as f64);
+                }
+                baseline.run(n)
+            },
+        );
+        let disk = if fsyncs.is_empty() {
+            String::new()
+        } else {
+            let f = median(fsyncs);
+            format!(
+                "; raw fsync on this disk: {:.1} µs ({:.0}/s)",
+                f / 1e3,
+                1e9 / f
+            )
+        };
+        RATIOS.with(|r| {
+            r.borrow_mut().push(format!(
+                "ratio advance {label} engine/baseline = {ratio:.2} (target ≤ {target}; \
+                 {:.1} µs vs {:.1} µs per move){disk}",
+                a / 1e3,
+                b / 1e3
+            ))
+        });
         // The engine's file holds what it claims.
         ours.engine.verify(ours.id).expect("the chain verifies");
+    }
+}
+
+/// Rounds of each interleaved ratio measurement.
+const ROUNDS: usize = 30;
+
+thread_local! {
+    /// The ratio lines, printed together at the end.
+    static RATIOS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `write 4 KiB + fdatasync` on a file beside the databases.
+struct Fsync {
+    file: std::fs::File,
+    at: u64,
+}
+
+impl Fsync {
+    fn new(dir: &Path) -> Self {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(dir.join("fsync.bin"))
+            .expect("the fsync file");
+        Self { file, at: 0 }
+    }
+
+    fn run(&mut self, iters: u64) -> Duration {
+        let page = [7u8; 4096];
+        let start = Instant::now();
+        for _ in 0..iters {
+            self.at = (self.at + 1) % 16;
+            self.file
+                .seek(SeekFrom::Start(self.at * 4096))
+                .expect("seek");
+            self.file.write_all(&page).expect("write");
+            self.file.sync_data().expect("fdatasync");
+        }
+        start.elapsed()
     }
 }
 
@@ -395,7 +470,7 @@ fn ledger() -> Vec<Event> {
             )
             .expect("create");
         for k in 1..IMPORT_EVENTS_PER_ITEM {
-            let name = if k % 2 == 1 { "ping" } else { "pong" };
+            let name = if !k.is_multiple_of(2) { "ping" } else { "pong" };
             engine
                 .advance(item.id(), &actor, Move::transition(name))
                 .expect("advance");
@@ -522,6 +597,22 @@ fn bench_import(c: &mut Criterion, dir: &Path) {
         time_import(dir, &events, iters)
     });
     group.finish();
+    if median_ns(&format!("{name}/sqlite_store_import")).is_none() {
+        return;
+    }
+    let (ratio, a, b) = paired(
+        ROUNDS,
+        2,
+        |iters| time_import(dir, &events, iters),
+        |iters| time_import_baseline(dir, &events, &items, iters),
+    );
+    RATIOS.with(|r| {
+        r.borrow_mut().push(format!(
+            "ratio import store/batched insert = {ratio:.2} (target ≤ 2; {:.2} ms vs {:.2} ms per {n} events)",
+            a / 1e6,
+            b / 1e6
+        ))
+    });
 }
 
 fn main() {
@@ -530,33 +621,11 @@ fn main() {
     bench_advance(&mut c, &dir);
     bench_import(&mut c, &dir);
     c.final_summary();
-
-    let fsync = fsync_ns(&dir);
     println!();
-    ratio(
-        "advance NORMAL engine/baseline",
-        "advance_normal/engine_sqlite_store",
-        "advance_normal/baseline_rusqlite",
-        1.5,
-        "",
-    );
-    ratio(
-        "advance FULL engine/baseline",
-        "advance_full/engine_sqlite_store",
-        "advance_full/baseline_rusqlite",
-        1.2,
-        &format!(
-            "; raw fsync on this disk: {:.1} µs ({:.0}/s)",
-            fsync / 1e3,
-            1e9 / fsync
-        ),
-    );
-    ratio(
-        "import store/batched insert",
-        "import_1000_events/sqlite_store_import",
-        "import_1000_events/baseline_batched_insert",
-        2.0,
-        "",
-    );
+    RATIOS.with(|r| {
+        for line in r.borrow().iter() {
+            println!("{line}");
+        }
+    });
     let _ = std::fs::remove_dir_all(&dir);
 }
