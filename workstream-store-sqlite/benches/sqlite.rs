@@ -14,10 +14,12 @@
 //!    hand-written batched insert of the same rows (events as serde JSON, one state row per
 //!    item) in one transaction. Target ≤ 2×.
 //!
-//! Every routine is timed with `iter_custom` and its samples are kept, so after
-//! criterion's report the bench prints the ratio of the medians per operation:
-//! `ratio <what> = X.XX (target ≤ T)`. Absolute times on a shared machine are noise; the
-//! ratios, measured in one run, are the result.
+//! Criterion reports each side. The ratios are then measured in 30 interleaved rounds (each
+//! round times both sides, alternating which goes first; the fsync loop runs in the FULL
+//! rounds too), because on a shared machine the disk's speed changes within seconds: one
+//! side measured after the other can be off by 10×. The bench prints the median of the
+//! rounds' ratios: `ratio <what> = X.XX (target ≤ T; …)`. Absolute times are noise; the
+//! ratios are the result.
 //!
 //! Run: `cargo bench -p workstream-store-sqlite --bench sqlite`.
 
