@@ -215,7 +215,11 @@ impl Ours {
     fn run(&mut self, iters: u64) -> Duration {
         let start = Instant::now();
         for _ in 0..iters {
-            let name = if self.moves.is_multiple_of(2) { "ping" } else { "pong" };
+            let name = if self.moves.is_multiple_of(2) {
+                "ping"
+            } else {
+                "pong"
+            };
             self.moves += 1;
             let item = self
                 .engine
