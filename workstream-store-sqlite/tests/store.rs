@@ -528,3 +528,53 @@ fn ids_beyond_sqlite_integers_are_absent_not_errors() {
         })
         .unwrap();
 }
+
+// ---------------------------------------------------------------------------------------
+// Locks
+
+#[test]
+fn a_writer_waits_for_the_busy_timeout_then_fails_clearly() {
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+    use workstream_core::Tx;
+    use workstream_store_sqlite::{Busy, Options};
+
+    let dir = TempDir::new("busy");
+    let path = dir.join("busy.db");
+    let short = || {
+        Options::builder()
+            .busy_timeout(Duration::from_millis(200))
+            .build()
+    };
+    let holder = SqliteStore::open_with(&path, short()).unwrap();
+    let waiter = SqliteStore::open_with(&path, short()).unwrap();
+    let (locked, release) = (mpsc::channel(), mpsc::channel::<()>());
+    let (locked_send, locked_receive) = locked;
+    let (release_send, release_receive) = release;
+    let holding = std::thread::spawn(move || {
+        holder
+            .write(|tx| {
+                tx.next_id()?;
+                let _ = locked_send.send(());
+                let _ = release_receive.recv();
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        holder
+    });
+    locked_receive.recv().unwrap();
+    let started = Instant::now();
+    let result = waiter.write(|tx| tx.next_id());
+    let waited = started.elapsed();
+    release_send.send(()).unwrap();
+    let holder = holding.join().unwrap();
+    let Err(StoreError::Backend(e)) = result else {
+        panic!("expected a busy error, got {result:?}");
+    };
+    assert!(e.downcast_ref::<Busy>().is_some(), "{e}");
+    assert!(e.to_string().contains("busy timeout (200ms)"), "{e}");
+    assert!(waited >= Duration::from_millis(150), "it waited {waited:?}");
+    // Once the lock is free, the waiter writes.
+    assert_eq!(waiter.write(|tx| tx.next_id()).unwrap(), ItemId(2));
+    drop(holder);
+}
