@@ -6,7 +6,10 @@
 //!    same `synchronous`) and prepared statements: in one `BEGIN IMMEDIATE` transaction,
 //!    read the item's row and parse its fields, check the move with a `match`, serialize the
 //!    event with serde_json, hash it onto the chain with sha256, insert the event row and
-//!    update the state row. Under `synchronous=NORMAL` (target ≤ 1.5×) and `FULL`
+//!    update the state row. The baseline's state table keeps the indexes the engine's
+//!    queries need, as the store's does (by workflow and workstation, and by update time),
+//!    and both clocks move a millisecond per move, so each commit writes the same kinds of
+//!    pages on both sides. Under `synchronous=NORMAL` (target ≤ 1.5×) and `FULL`
 //!    (target ≤ 1.2×); beside `FULL` the raw fsync rate of the same disk (write 4 KiB +
 //!    `fdatasync`, in a loop).
 //! 2. Bulk import: [`SqliteStore::import`] of 1,000 events (100 items × 10) in one
@@ -175,17 +178,26 @@ fn toggle() -> Workflow {
 }
 
 fn engine(store: SqliteStore) -> Engine<SqliteStore> {
+    engine_with_clock(store, ManualClock::new(instant()))
+}
+
+fn engine_with_clock(store: SqliteStore, clock: ManualClock) -> Engine<SqliteStore> {
     Engine::builder()
         .store(store)
         .workflow(toggle())
-        .clock(ManualClock::new(instant()))
+        .clock(clock)
         .build()
         .expect("the engine")
 }
 
+/// Both sides' clocks move a millisecond per move, so every commit changes the item's
+/// update time (and the index on it), as it does in use.
+const TICK_NS: i64 = 1_000_000;
+
 /// The engine's side: an item moved `ping`, `pong`, … one commit per move.
 struct Ours {
     engine: Engine<SqliteStore>,
+    clock: ManualClock,
     id: ItemId,
     actor: Actor,
     moves: u64,
@@ -195,7 +207,8 @@ impl Ours {
     fn new(path: &Path, durability: Durability) -> Self {
         let store = SqliteStore::open_with(path, Options::builder().durability(durability).build())
             .expect("open");
-        let engine = engine(store);
+        let clock = ManualClock::new(instant());
+        let engine = engine_with_clock(store, clock.clone());
         let actor = Actor::new("bench", [] as [&str; 0]);
         let id = engine
             .create(
@@ -206,6 +219,7 @@ impl Ours {
             .id();
         Self {
             engine,
+            clock,
             id,
             actor,
             moves: 0,
@@ -221,6 +235,7 @@ impl Ours {
                 "pong"
             };
             self.moves += 1;
+            self.clock.advance(chrono::TimeDelta::nanoseconds(TICK_NS));
             let item = self
                 .engine
                 .advance(self.id, &self.actor, Move::transition(name))
@@ -279,9 +294,11 @@ impl Baseline {
                                   PRIMARY KEY (item, seq)) WITHOUT ROWID;
              CREATE TABLE state (id INTEGER PRIMARY KEY, workflow TEXT NOT NULL,
                                  workstation TEXT NOT NULL, seq INTEGER NOT NULL,
-                                 head BLOB NOT NULL, fields TEXT NOT NULL, state TEXT NOT NULL);
+                                 head BLOB NOT NULL, fields TEXT NOT NULL,
+                                 updated INTEGER NOT NULL, state TEXT NOT NULL);
              CREATE INDEX state_place ON state (workflow, workstation);
-             INSERT INTO state VALUES (1, 'toggle', 'a', 0, zeroblob(32), '{\"n\":3,\"s\":\"ok\"}', '{}');",
+             CREATE INDEX state_updated ON state (updated);
+             INSERT INTO state VALUES (1, 'toggle', 'a', 0, zeroblob(32), '{\"n\":3,\"s\":\"ok\"}', 0, '{}');",
         )
         .expect("schema");
         Self {
@@ -306,7 +323,9 @@ impl Baseline {
             "b" => ("pong", "a"),
             other => panic!("no move from {other}"),
         };
-        let at = "2026-01-05T09:00:00.000000000Z";
+        let now = instant() + chrono::TimeDelta::nanoseconds(TICK_NS * (seq + 1));
+        let at = &now.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        let updated = now.timestamp_nanos_opt().unwrap_or_default();
         let event = BaselineEvent {
             item: 1,
             seq: seq as u64 + 1,
@@ -341,10 +360,10 @@ impl Baseline {
         })
         .expect("state json");
         tx.prepare_cached(
-            "UPDATE state SET workstation = ?2, seq = ?3, head = ?4, state = ?5 WHERE id = ?1",
+            "UPDATE state SET workstation = ?2, seq = ?3, head = ?4, state = ?5, updated = ?6 WHERE id = ?1",
         )
         .expect("prepare")
-        .execute(params![1, to, seq + 1, hash, state])
+        .execute(params![1, to, seq + 1, hash, state, updated])
         .expect("update");
         tx.commit().expect("commit");
     }
