@@ -44,6 +44,13 @@ pub mod __private {
     };
 }
 
+/// The SQLite store, the embedded default (feature `sqlite`, on by default): durable,
+/// safe under concurrent writers and processes, tamper-evident.
+#[cfg(feature = "sqlite")]
+pub use workstream_store_sqlite as sqlite;
+#[cfg(feature = "sqlite")]
+pub use workstream_store_sqlite::SqliteStore;
+
 /// The in-memory reference store (feature `memory`, on by default).
 #[cfg(feature = "memory")]
 pub use workstream_store_memory::{MemoryStore, MemoryTx};

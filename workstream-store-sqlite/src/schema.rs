@@ -1,0 +1,178 @@
+//! The database's schema: how a file is recognised as a workstream database, created and
+//! migrated.
+//!
+//! A workstream database carries [`APPLICATION_ID`] in its header (`PRAGMA application_id`)
+//! and its schema version in `PRAGMA user_version`. Opening checks both, reading only,
+//! before anything is written, so a file that is not one of ours is never changed.
+
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+
+use crate::error::OpenError;
+
+/// The `application_id` in the header of every workstream database: the ASCII bytes `wsT1`.
+pub const APPLICATION_ID: i32 = 0x7773_5431;
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// Version 1: events, the projection of current states, dependencies, and the id counter.
+///
+/// - `events`: one row per event. `body` is the event's canonical JSON (every field but the
+///   two hashes), so `sha256(prev ‖ body)` must equal `hash`; `item` and `seq` repeat what the
+///   body says, as the key the chain is read by.
+/// - `items`: the current state of each item (`state`, the serde JSON of its `Item`), and
+///   the columns the engine's queries filter on. `created` and `updated` are nanoseconds
+///   since the Unix epoch, clamped to the range of an i64 (a monotone key; queries filter
+///   exactly after the index has narrowed the rows).
+/// - `deps`: one row per dependency, indexed both ways.
+/// - `meta`: `next_item`, the last item id handed out.
+const V1: &str = "
+CREATE TABLE events (
+    item INTEGER NOT NULL,
+    seq  INTEGER NOT NULL,
+    body TEXT    NOT NULL,
+    prev BLOB    NOT NULL,
+    hash BLOB    NOT NULL,
+    PRIMARY KEY (item, seq)
+) WITHOUT ROWID;
+CREATE TABLE items (
+    id          INTEGER PRIMARY KEY,
+    workflow    TEXT    NOT NULL,
+    workstation TEXT    NOT NULL,
+    parent      INTEGER,
+    created     INTEGER NOT NULL,
+    updated     INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    head        BLOB    NOT NULL,
+    state       TEXT    NOT NULL
+);
+CREATE INDEX items_place   ON items (workflow, workstation);
+CREATE INDEX items_parent  ON items (parent) WHERE parent IS NOT NULL;
+CREATE INDEX items_created ON items (created);
+CREATE INDEX items_updated ON items (updated);
+CREATE TABLE deps (
+    item    INTEGER NOT NULL,
+    on_item INTEGER NOT NULL,
+    PRIMARY KEY (item, on_item)
+) WITHOUT ROWID;
+CREATE INDEX deps_on ON deps (on_item, item);
+CREATE TABLE meta (
+    key   TEXT    PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO meta (key, value) VALUES ('next_item', 0);
+";
+
+/// The steps from one schema version to the next: `MIGRATIONS[v]` takes a database at
+/// version `v` to `v + 1` (version 0 is an empty file).
+const MIGRATIONS: &[&str] = &[V1];
+
+/// What the header and catalogue of a file say, read without writing.
+struct Found {
+    application_id: i32,
+    user_version: i32,
+    tables: i64,
+}
+
+fn inspect(conn: &Connection) -> rusqlite::Result<Found> {
+    Ok(Found {
+        application_id: conn.pragma_query_value(None, "application_id", |r| r.get(0))?,
+        user_version: conn.pragma_query_value(None, "user_version", |r| r.get(0))?,
+        tables: conn.query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )?,
+    })
+}
+
+/// What to do with a file, from what its header says.
+enum Plan {
+    /// It is a workstream database at the current version.
+    Ready,
+    /// It is an empty SQLite file (or a new one), or a workstream database at an older
+    /// version: bring it to the current version.
+    Migrate,
+}
+
+fn plan(found: &Found, path: &str) -> Result<Plan, OpenError> {
+    match found.application_id {
+        APPLICATION_ID if found.user_version > SCHEMA_VERSION => Err(OpenError::NewerSchema {
+            path: path.to_owned(),
+            found: found.user_version,
+            supported: SCHEMA_VERSION,
+        }),
+        APPLICATION_ID if found.user_version == SCHEMA_VERSION => Ok(Plan::Ready),
+        APPLICATION_ID if found.user_version >= 0 => Ok(Plan::Migrate),
+        APPLICATION_ID => Err(OpenError::NotWorkstream {
+            path: path.to_owned(),
+            detail: format!(
+                "it carries the workstream mark but schema version {}",
+                found.user_version
+            ),
+        }),
+        0 if found.tables == 0 && found.user_version == 0 => Ok(Plan::Migrate),
+        0 => Err(OpenError::NotWorkstream {
+            path: path.to_owned(),
+            detail: format!(
+                "it holds {} table(s) (schema version {}) but not the workstream mark \
+                 (application_id {APPLICATION_ID:#010x})",
+                found.tables, found.user_version
+            ),
+        }),
+        other => Err(OpenError::NotWorkstream {
+            path: path.to_owned(),
+            detail: format!(
+                "its application_id is {other:#010x}, another program's \
+                 (workstream's is {APPLICATION_ID:#010x})"
+            ),
+        }),
+    }
+}
+
+/// Checks that `conn` is a workstream database at the current schema version, creating or
+/// migrating it when it is empty or older. A file that is not SQLite, not ours, or newer is
+/// refused before anything is written to it.
+pub(crate) fn prepare(conn: &mut Connection, path: &str, wal: bool) -> Result<(), OpenError> {
+    let not_sqlite = |e: rusqlite::Error| match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => OpenError::NotSqlite {
+            path: path.to_owned(),
+        },
+        _ => OpenError::Sqlite(e),
+    };
+    let found = inspect(conn).map_err(not_sqlite)?;
+    if let Plan::Ready = plan(&found, path)? {
+        if wal {
+            set_wal(conn)?;
+        }
+        return Ok(());
+    }
+    // Ours (older) or empty: from here on the file may be written.
+    if wal {
+        set_wal(conn)?;
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Another process may have created or migrated it meanwhile: look again, under the
+    // write lock.
+    let found = inspect(&tx)?;
+    if let Plan::Ready = plan(&found, path)? {
+        return Ok(());
+    }
+    let from = usize::try_from(found.user_version).unwrap_or(0);
+    for step in MIGRATIONS.iter().skip(from) {
+        tx.execute_batch(step)?;
+    }
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn set_wal(conn: &Connection) -> Result<(), OpenError> {
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    // An in-memory database answers `memory`; a file must be in WAL mode now.
+    if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
+        return Err(OpenError::JournalMode(mode));
+    }
+    Ok(())
+}

@@ -1,0 +1,702 @@
+//! [`SqliteTx`]: reads and appends inside one SQLite transaction.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Deserialize;
+use serde_json::Value;
+use workstream_core::store::check_append;
+use workstream_core::{
+    Change, DefinitionHash, Event, Item, ItemId, Query, Reader, Sha256Hash, Sha256Hasher,
+    StoreError, Tx,
+};
+
+use crate::error::store_error;
+
+/// A transaction on a [`SqliteStore`](crate::SqliteStore): a write transaction
+/// (`BEGIN IMMEDIATE`, inside [`Store::write`](workstream_core::Store::write)) or a read-only
+/// snapshot (inside [`Store::read`](workstream_core::Store::read)).
+pub struct SqliteTx<'a> {
+    conn: &'a Connection,
+    writable: bool,
+    busy_timeout: Duration,
+    /// The last item this write transaction read or wrote, so an append right after the
+    /// engine's read does not parse the stored state again. Nothing else writes while the
+    /// transaction holds the write lock, and every append of this transaction updates it.
+    recent: RefCell<Option<Recent>>,
+    /// Set when an append failed after it began writing: the transaction must not commit.
+    broken: Cell<bool>,
+}
+
+struct Recent {
+    item: Item,
+    /// Whether the events table's last row for the item was checked against its state in
+    /// this transaction (or written by it).
+    head_checked: bool,
+}
+
+impl<'a> SqliteTx<'a> {
+    pub(crate) fn new(conn: &'a Connection, writable: bool, busy_timeout: Duration) -> Self {
+        Self {
+            conn,
+            writable,
+            busy_timeout,
+            recent: RefCell::new(None),
+            broken: Cell::new(false),
+        }
+    }
+
+    /// Whether an append failed part-way, so the transaction must roll back.
+    pub(crate) fn is_broken(&self) -> bool {
+        self.broken.get()
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        store_error(e, self.busy_timeout)
+    }
+
+    fn read_item(&self, id: ItemId) -> Result<Option<Item>, StoreError> {
+        let Some(key) = key(id.0) else {
+            return Ok(None);
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT state FROM items WHERE id = ?1")
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([key]).map_err(|e| self.err(e))?;
+        match rows.next().map_err(|e| self.err(e))? {
+            Some(row) => parse_item(id, row).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The stored state of `id`, checked against the events table ([`check_head`]).
+    ///
+    /// [`check_head`]: Self::check_head
+    fn stored_head(&self, id: ItemId) -> Result<Option<Item>, StoreError> {
+        let stored = self.read_item(id)?;
+        self.check_head(id, stored.as_ref())?;
+        Ok(stored)
+    }
+
+    /// Checks that the events table ends where the stored state `stored` says the item's
+    /// chain ends: at its sequence number, with its head hash, and that the last row's
+    /// content hashes to that head.
+    fn check_head(&self, id: ItemId, stored: Option<&Item>) -> Result<(), StoreError> {
+        let Some(k) = key(id.0) else {
+            return Ok(());
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, prev, hash, body FROM events WHERE item = ?1 ORDER BY seq DESC LIMIT 1",
+            )
+            .map_err(|e| self.err(e))?;
+        let last = stmt
+            .query_row([k], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    blob32(row.get_ref(1)?),
+                    blob32(row.get_ref(2)?),
+                    row.get_ref(3)?.as_str().ok().map(str::to_owned),
+                ))
+            })
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let corrupt = |what: String| StoreError::Corrupt(format!("item {id}: {what}"));
+        match (stored, last) {
+            (None, None) => {}
+            (None, Some((seq, ..))) => {
+                return Err(corrupt(format!(
+                    "the events table holds events (up to {seq}) but there is no stored state"
+                )));
+            }
+            (Some(item), None) => {
+                return Err(corrupt(format!(
+                    "the stored state is at event {} but the events table holds none",
+                    item.seq()
+                )));
+            }
+            (Some(item), Some((seq, prev, hash, body))) => {
+                if u64::try_from(seq).ok() != Some(item.seq()) || hash != Some(*item.head()) {
+                    return Err(corrupt(format!(
+                        "the stored state is at event {} ({}), but the events table ends at \
+                         event {seq} ({}); the chain was changed outside workstream",
+                        item.seq(),
+                        item.head(),
+                        hash.map_or_else(|| "no valid hash".to_owned(), |h| h.to_string()),
+                    )));
+                }
+                let intact = match (prev, body) {
+                    (Some(prev), Some(body)) => {
+                        let mut hasher = Sha256Hasher::new();
+                        hasher.update(prev.as_bytes());
+                        hasher.update(body.as_bytes());
+                        hasher.finish() == *item.head()
+                    }
+                    _ => false,
+                };
+                if !intact {
+                    return Err(corrupt(format!(
+                        "event {seq}, the head of the chain, does not hash to its stored hash; \
+                         it was changed outside workstream"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `event` and makes `item` the item's state; `before` is the state stored before.
+    /// The caller has checked that the event continues the chain.
+    fn write_append(
+        &self,
+        event: &Event,
+        body: &str,
+        item: &Item,
+        before: Option<&Item>,
+    ) -> Result<(), StoreError> {
+        self.write_event(event, body)?;
+        self.write_item(item, before)
+    }
+
+    fn write_event(&self, event: &Event, body: &str) -> Result<(), StoreError> {
+        let (Some(item), Some(seq)) = (key(event.item.0), key(event.seq)) else {
+            return Err(too_large(event.item, event.seq));
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO events (item, seq, body, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.execute(params![
+            item,
+            seq,
+            body,
+            event.prev.as_bytes(),
+            event.hash.as_bytes()
+        ])
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn write_item(&self, item: &Item, before: Option<&Item>) -> Result<(), StoreError> {
+        let (Some(id), Some(seq)) = (key(item.id().0), key(item.seq())) else {
+            return Err(too_large(item.id(), item.seq()));
+        };
+        let state = serde_json::to_string(item).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let parent = item.parent().map(|p| key(p.0).ok_or(p)).transpose();
+        let parent = parent.map_err(|p| too_large(p, 0))?;
+        match before {
+            None => {
+                let mut stmt = self
+                    .conn
+                    .prepare_cached(
+                        "INSERT INTO items (id, workflow, workstation, parent, created, updated, seq, head, state)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    )
+                    .map_err(|e| self.err(e))?;
+                stmt.execute(params![
+                    id,
+                    item.workflow(),
+                    item.workstation(),
+                    parent,
+                    instant_key(item.created()),
+                    instant_key(item.updated()),
+                    seq,
+                    item.head().as_bytes(),
+                    state,
+                ])
+                .map_err(|e| self.err(e))?;
+            }
+            Some(before) => {
+                // Only the indexed columns that changed are set, so an event that does not
+                // move the item or change its parent leaves those indexes' pages alone (each
+                // page a commit touches is a page written to the log).
+                let place = before.workstation() != item.workstation()
+                    || before.workflow() != item.workflow();
+                let parent_changed = before.parent() != item.parent();
+                let sql = match (place, parent_changed) {
+                    (false, false) => {
+                        "UPDATE items SET updated = ?2, seq = ?3, head = ?4, state = ?5 WHERE id = ?1"
+                    }
+                    (true, false) => {
+                        "UPDATE items SET updated = ?2, seq = ?3, head = ?4, state = ?5, workflow = ?6, workstation = ?7 WHERE id = ?1"
+                    }
+                    (false, true) => {
+                        "UPDATE items SET updated = ?2, seq = ?3, head = ?4, state = ?5, parent = ?6 WHERE id = ?1"
+                    }
+                    (true, true) => {
+                        "UPDATE items SET updated = ?2, seq = ?3, head = ?4, state = ?5, workflow = ?6, workstation = ?7, parent = ?8 WHERE id = ?1"
+                    }
+                };
+                let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+                let updated = instant_key(item.updated());
+                let head = item.head().as_bytes();
+                let result = match (place, parent_changed) {
+                    (false, false) => stmt.execute(params![id, updated, seq, head, state]),
+                    (true, false) => stmt.execute(params![
+                        id,
+                        updated,
+                        seq,
+                        head,
+                        state,
+                        item.workflow(),
+                        item.workstation()
+                    ]),
+                    (false, true) => stmt.execute(params![id, updated, seq, head, state, parent]),
+                    (true, true) => stmt.execute(params![
+                        id,
+                        updated,
+                        seq,
+                        head,
+                        state,
+                        item.workflow(),
+                        item.workstation(),
+                        parent
+                    ]),
+                };
+                let changed = result.map_err(|e| self.err(e))?;
+                if changed != 1 {
+                    return Err(StoreError::Corrupt(format!(
+                        "item {}: its stored state vanished during the transaction",
+                        item.id()
+                    )));
+                }
+            }
+        }
+
+        let empty = BTreeSet::new();
+        let old = before.map_or(&empty, Item::deps);
+        let new = item.deps();
+        if old != new {
+            for on in old.difference(new) {
+                let on = key(on.0).ok_or_else(|| too_large(*on, 0))?;
+                self.conn
+                    .prepare_cached("DELETE FROM deps WHERE item = ?1 AND on_item = ?2")
+                    .and_then(|mut s| s.execute([id, on]))
+                    .map_err(|e| self.err(e))?;
+            }
+            for on in new.difference(old) {
+                let on = key(on.0).ok_or_else(|| too_large(*on, 0))?;
+                self.conn
+                    .prepare_cached("INSERT OR IGNORE INTO deps (item, on_item) VALUES (?1, ?2)")
+                    .and_then(|mut s| s.execute([id, on]))
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        if before.is_none() {
+            // An item new to this store (perhaps imported with an id of its own): never hand
+            // its id out again.
+            self.conn
+                .prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'next_item' AND value < ?1")
+                .and_then(|mut s| s.execute([id]))
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// Runs `f`, marking the transaction broken (it will roll back) if `f` fails: `f` writes.
+    fn writing<T>(&self, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let result = f();
+        if result.is_err() {
+            self.broken.set(true);
+            self.recent.replace(None);
+        }
+        result
+    }
+
+    /// Appends the events of an import, checking each one: its hash matches its content,
+    /// and it continues its item's chain (stored, or imported before it). Each item's state
+    /// is written once, at the end.
+    pub(crate) fn import(
+        &mut self,
+        events: impl IntoIterator<Item = Event>,
+    ) -> Result<Imported, StoreError> {
+        if !self.writable {
+            return Err(StoreError::ReadOnly);
+        }
+        self.recent.replace(None);
+        // item → (state before the import, state now); in the order first seen.
+        let mut touched: Vec<(Option<Item>, Item)> = Vec::new();
+        let mut index: std::collections::HashMap<ItemId, usize> = Default::default();
+        let mut imported = Imported::default();
+        for event in events {
+            let body = event.canonical_json();
+            let mut hasher = Sha256Hasher::new();
+            hasher.update(event.prev.as_bytes());
+            hasher.update(body.as_bytes());
+            let computed = hasher.finish();
+            if computed != event.hash {
+                return Err(StoreError::Corrupt(format!(
+                    "item {}, event {}: its content does not match its hash (stored {}, computed {computed})",
+                    event.item, event.seq, event.hash
+                )));
+            }
+            let slot = match index.get(&event.item) {
+                Some(&i) => Some(i),
+                None => {
+                    let before = self.stored_head(event.item)?;
+                    match before {
+                        Some(before) => {
+                            touched.push((Some(before.clone()), before));
+                            index.insert(event.item, touched.len() - 1);
+                            Some(touched.len() - 1)
+                        }
+                        None => None,
+                    }
+                }
+            };
+            match slot {
+                Some(i) => {
+                    let state = &mut touched[i].1;
+                    let expected = state.seq() + 1;
+                    if event.seq != expected || event.prev != *state.head() {
+                        return Err(StoreError::Conflict {
+                            item: event.item,
+                            expected,
+                            found: event.seq,
+                        });
+                    }
+                    state.apply(&event).map_err(|e| {
+                        StoreError::Corrupt(format!("the imported events do not replay: {e}"))
+                    })?;
+                }
+                None => {
+                    check_created(&event)?;
+                    let item = Item::replay([&event]).map_err(|e| {
+                        StoreError::Corrupt(format!("the imported events do not replay: {e}"))
+                    })?;
+                    touched.push((None, item));
+                    index.insert(event.item, touched.len() - 1);
+                }
+            }
+            self.writing(|| self.write_event(&event, &body))?;
+            imported.events += 1;
+        }
+        for (before, item) in &touched {
+            self.writing(|| self.write_item(item, before.as_ref()))?;
+        }
+        imported.items = touched.len();
+        Ok(imported)
+    }
+}
+
+/// What an import wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Imported {
+    /// Items created or continued.
+    pub items: usize,
+    /// Events appended.
+    pub events: usize,
+}
+
+fn check_created(event: &Event) -> Result<(), StoreError> {
+    if event.seq != 1 || event.prev != Sha256Hash::ZERO {
+        return Err(StoreError::Conflict {
+            item: event.item,
+            expected: 1,
+            found: event.seq,
+        });
+    }
+    if !matches!(event.change, Change::Created { .. }) {
+        return Err(StoreError::Corrupt(format!(
+            "item {}: its first event is not `created`",
+            event.item
+        )));
+    }
+    Ok(())
+}
+
+impl Reader for SqliteTx<'_> {
+    fn item(&self, id: ItemId) -> Result<Option<Item>, StoreError> {
+        let item = self.read_item(id)?;
+        if self.writable
+            && let Some(item) = &item
+        {
+            let mut recent = self.recent.borrow_mut();
+            let checked = recent
+                .as_ref()
+                .is_some_and(|r| r.head_checked && r.item.id() == id && r.item == *item);
+            *recent = Some(Recent {
+                item: item.clone(),
+                head_checked: checked,
+            });
+        }
+        Ok(item)
+    }
+
+    fn items(&self, query: &Query) -> Result<Vec<Item>, StoreError> {
+        let mut sql = String::from("SELECT id, state FROM items WHERE 1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut arg = |sql: &mut String, clause: &str, value: rusqlite::types::Value| {
+            args.push(value);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(workflow) = query.workflow_filter() {
+            arg(&mut sql, " AND workflow = ?", workflow.to_owned().into());
+        }
+        if let Some(workstation) = query.workstation_filter() {
+            arg(
+                &mut sql,
+                " AND workstation = ?",
+                workstation.to_owned().into(),
+            );
+        }
+        if let Some(parent) = query.parent_filter() {
+            let Some(parent) = key(parent.0) else {
+                return Ok(Vec::new());
+            };
+            arg(&mut sql, " AND parent = ?", parent.into());
+        }
+        // The keys are a monotone function of the instants, so these bounds keep every row
+        // in the window; `Query::matches` below makes the window exact.
+        for (column, window) in [
+            ("created", query.created_filter()),
+            ("updated", query.updated_filter()),
+        ] {
+            if let Some(window) = window {
+                arg(
+                    &mut sql,
+                    &format!(" AND {column} >= ?"),
+                    instant_key(window.start).into(),
+                );
+                arg(
+                    &mut sql,
+                    &format!(" AND {column} <= ?"),
+                    instant_key(window.end).into(),
+                );
+            }
+        }
+        sql.push_str(" ORDER BY id");
+        let limit = query.limit_filter().unwrap_or(usize::MAX);
+        let mut found = Vec::new();
+        if limit == 0 {
+            return Ok(found);
+        }
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(args))
+            .map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let id = row.get::<_, i64>(0).map_err(|e| self.err(e))?;
+            let item = parse_item(ItemId(id as u64), row)?;
+            if query.matches(&item) {
+                found.push(item);
+                if found.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn count(&self, workflow: &str, workstation: &str) -> Result<usize, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM items WHERE workflow = ?1 AND workstation = ?2")
+            .and_then(|mut s| s.query_row([workflow, workstation], |r| r.get(0)))
+            .map_err(|e| self.err(e))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    fn dependents(&self, id: ItemId) -> Result<Vec<ItemId>, StoreError> {
+        let Some(k) = key(id.0) else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT item FROM deps WHERE on_item = ?1 ORDER BY item")
+            .map_err(|e| self.err(e))?;
+        let ids = stmt
+            .query_map([k], |r| r.get::<_, i64>(0))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(ids.into_iter().map(|i| ItemId(i as u64)).collect())
+    }
+
+    fn events(&self, id: ItemId, from: u64) -> Result<Vec<Event>, StoreError> {
+        let Some(k) = key(id.0) else {
+            return Ok(Vec::new());
+        };
+        let from = key(from).unwrap_or(i64::MAX);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, body, prev, hash FROM events WHERE item = ?1 AND seq >= ?2 ORDER BY seq",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([k, from]).map_err(|e| self.err(e))?;
+        let mut events = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            events.push(parse_event(id, row)?);
+        }
+        Ok(events)
+    }
+
+    fn item_ids(&self) -> Result<Vec<ItemId>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM items ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, i64>(0))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(ids.into_iter().map(|i| ItemId(i as u64)).collect())
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn next_id(&mut self) -> Result<ItemId, StoreError> {
+        if !self.writable {
+            return Err(StoreError::ReadOnly);
+        }
+        let next: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "UPDATE meta SET value = value + 1 WHERE key = 'next_item' RETURNING value",
+            )
+            .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
+            .map_err(|e| self.err(e))?;
+        match next {
+            Some(n) if n > 0 => Ok(ItemId(n as u64)),
+            _ => Err(StoreError::Corrupt(
+                "the item id counter (meta.next_item) is missing or invalid".into(),
+            )),
+        }
+    }
+
+    fn append(&mut self, event: Event, item: Item) -> Result<(), StoreError> {
+        if !self.writable {
+            return Err(StoreError::ReadOnly);
+        }
+        let id = event.item;
+        let recent = self.recent.get_mut().take();
+        let stored = match recent {
+            Some(r) if r.item.id() == id && r.head_checked => Some(r.item),
+            Some(r) if r.item.id() == id => {
+                // The state was read in this transaction; the events table has not been
+                // checked against it yet.
+                self.check_head(id, Some(&r.item))?;
+                Some(r.item)
+            }
+            _ => self.stored_head(id)?,
+        };
+        check_append(stored.as_ref(), &event, &item)?;
+        let body = event.canonical_json();
+        self.writing(|| self.write_append(&event, &body, &item, stored.as_ref()))?;
+        *self.recent.get_mut() = Some(Recent {
+            item,
+            head_checked: true,
+        });
+        Ok(())
+    }
+}
+
+/// An id or sequence number as SQLite's INTEGER; none above `i64::MAX` can be stored.
+fn key(n: u64) -> Option<i64> {
+    i64::try_from(n).ok()
+}
+
+fn too_large(item: ItemId, seq: u64) -> StoreError {
+    StoreError::Backend(
+        format!(
+            "item {item}, event {seq}: ids and sequence numbers above {} cannot be stored in SQLite",
+            i64::MAX
+        )
+        .into(),
+    )
+}
+
+/// The index key of an instant: nanoseconds since the Unix epoch, clamped to an i64. It
+/// never decreases as the instant grows, so a window's keys bound its rows' keys.
+fn instant_key(at: DateTime<Utc>) -> i64 {
+    at.timestamp_nanos_opt().unwrap_or(if at.timestamp() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
+}
+
+fn blob32(value: ValueRef<'_>) -> Option<Sha256Hash> {
+    let bytes: [u8; 32] = value.as_blob().ok()?.try_into().ok()?;
+    Some(Sha256Hash::from_bytes(bytes))
+}
+
+/// The state in column `state` (index 1 in `items`' queries, 0 in point reads: the last
+/// column) of `row`.
+fn parse_item(id: ItemId, row: &Row<'_>) -> Result<Item, StoreError> {
+    let column = row.as_ref().column_count() - 1;
+    let text = row
+        .get_ref(column)
+        .ok()
+        .and_then(|v| v.as_str().ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("item {id}: its stored state is not text")))?;
+    let item: Item = serde_json::from_str(text).map_err(|e| {
+        StoreError::Corrupt(format!("item {id}: its stored state does not read: {e}"))
+    })?;
+    if item.id() != id {
+        return Err(StoreError::Corrupt(format!(
+            "the stored state in the row of item {id} is that of item {}",
+            item.id()
+        )));
+    }
+    Ok(item)
+}
+
+/// An event's fields but its two hashes, as its `body` column holds them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    item: ItemId,
+    seq: u64,
+    at: DateTime<Utc>,
+    actor: String,
+    change: Change,
+    reason: Option<String>,
+    payload: Value,
+    definition: DefinitionHash,
+}
+
+/// The event in a row of `SELECT seq, body, prev, hash FROM events`. The event is rebuilt
+/// from what the row holds, so a change to any column shows when its chain is verified.
+fn parse_event(id: ItemId, row: &Row<'_>) -> Result<Event, StoreError> {
+    let seq = row.get::<_, i64>(0).unwrap_or(-1);
+    let corrupt = |what: &str| StoreError::Corrupt(format!("item {id}, event {seq}: {what}"));
+    let text = row
+        .get_ref(1)
+        .ok()
+        .and_then(|v| v.as_str().ok())
+        .ok_or_else(|| corrupt("its body is not text"))?;
+    let body: Body = serde_json::from_str(text)
+        .map_err(|e| corrupt(&format!("its body does not read as an event: {e}")))?;
+    let prev = row
+        .get_ref(2)
+        .ok()
+        .and_then(blob32)
+        .ok_or_else(|| corrupt("its previous hash is not 32 bytes"))?;
+    let hash = row
+        .get_ref(3)
+        .ok()
+        .and_then(blob32)
+        .ok_or_else(|| corrupt("its hash is not 32 bytes"))?;
+    Ok(Event {
+        item: body.item,
+        seq: body.seq,
+        at: body.at,
+        actor: body.actor,
+        change: body.change,
+        reason: body.reason,
+        payload: body.payload,
+        definition: body.definition,
+        prev,
+        hash,
+    })
+}

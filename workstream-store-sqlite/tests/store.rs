@@ -1,0 +1,580 @@
+//! Opening files (ours, newer, another program's, not SQLite), tamper evidence, bulk import
+//! and queries at the edges of time.
+
+mod common;
+
+use chrono::{TimeDelta, TimeZone, Utc};
+use common::TempDir;
+use rusqlite::Connection;
+use serde_json::json;
+use workstream_core::testing::{start, workflow};
+use workstream_core::{
+    Actor, Engine, Error, Event, Item, ItemId, ManualClock, Move, NewItem, Problem, Query, Reader,
+    Sha256Hasher, Store, StoreError, VerifyError, Window,
+};
+use workstream_store_sqlite::{APPLICATION_ID, OpenError, SCHEMA_VERSION, SqliteStore};
+
+fn worker() -> Actor {
+    Actor::new("wes", ["worker"])
+}
+
+fn engine(store: SqliteStore) -> (Engine<SqliteStore>, ManualClock) {
+    let clock = ManualClock::new(start());
+    let engine = Engine::builder()
+        .store(store)
+        .workflow(workflow())
+        .clock(clock.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("engine: {e}"));
+    (engine, clock)
+}
+
+fn open(path: &std::path::Path) -> Engine<SqliteStore> {
+    engine(SqliteStore::open(path).unwrap_or_else(|e| panic!("open: {e}"))).0
+}
+
+/// Two items with a few events each: item 1 has 4 events, item 2 has 2.
+fn populate(engine: &Engine<SqliteStore>) -> (ItemId, ItemId) {
+    let w = worker();
+    let a = engine
+        .create(
+            &w,
+            NewItem::of("conformance").fields(json!({"owner": "wes"})),
+        )
+        .unwrap();
+    let b = engine.create(&w, NewItem::of("conformance")).unwrap();
+    engine
+        .advance(a.id(), &w, Move::transition("start"))
+        .unwrap();
+    engine
+        .update_fields(a.id(), &w, json!({"note": "first"}))
+        .unwrap();
+    engine
+        .advance(a.id(), &w, Move::transition("ping"))
+        .unwrap();
+    engine.update_fields(b.id(), &w, json!({"x": 1})).unwrap();
+    (a.id(), b.id())
+}
+
+// ---------------------------------------------------------------------------------------
+// Opening
+
+#[test]
+fn a_new_file_gets_the_schema_and_the_mark() {
+    let dir = TempDir::new("new");
+    let path = dir.join("new.db");
+    {
+        let engine = open(&path);
+        populate(&engine);
+    }
+    let conn = Connection::open(&path).unwrap();
+    let app: i32 = conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .unwrap();
+    let version: i32 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!((app, version), (APPLICATION_ID, SCHEMA_VERSION));
+    assert_eq!(mode, "wal");
+    drop(conn);
+    // Reopened, everything is there.
+    let engine = open(&path);
+    assert_eq!(engine.verify_all().unwrap().events, 6);
+}
+
+#[test]
+fn an_empty_existing_file_gets_the_schema() {
+    let dir = TempDir::new("empty");
+    let path = dir.join("empty.db");
+    std::fs::write(&path, b"").unwrap();
+    let engine = open(&path);
+    populate(&engine);
+    assert_eq!(engine.verify_all().unwrap().items, 2);
+}
+
+/// Opens `path`, expects an error, and checks the file's bytes did not change.
+fn refused(path: &std::path::Path) -> OpenError {
+    let before = std::fs::read(path).unwrap();
+    let err = SqliteStore::open(path).expect_err("the file must be refused");
+    let after = std::fs::read(path).unwrap();
+    assert!(before == after, "the refused file was changed: {err}");
+    let text = err.to_string();
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert!(text.contains("untouched"), "{text}");
+    err
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_left_untouched() {
+    let dir = TempDir::new("newer");
+    let path = dir.join("newer.db");
+    populate(&open(&path));
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+    }
+    let err = refused(&path);
+    assert!(
+        matches!(err, OpenError::NewerSchema { found, supported, .. }
+            if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION),
+        "{err}"
+    );
+}
+
+#[test]
+fn another_programs_database_is_refused_and_left_untouched() {
+    let dir = TempDir::new("other");
+    // Tables, no mark.
+    let path = dir.join("other.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes (text) VALUES ('keep me');")
+            .unwrap();
+    }
+    let err = refused(&path);
+    assert!(matches!(err, OpenError::NotWorkstream { .. }), "{err}");
+    assert!(err.to_string().contains("1 table"), "{err}");
+
+    // Another program's mark, even without tables.
+    let path = dir.join("marked.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "application_id", 0x1234_5678)
+            .unwrap();
+    }
+    let err = refused(&path);
+    assert!(matches!(err, OpenError::NotWorkstream { .. }), "{err}");
+    assert!(err.to_string().contains("0x12345678"), "{err}");
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_is_refused_and_left_untouched() {
+    let dir = TempDir::new("text");
+    let path = dir.join("notes.txt");
+    std::fs::write(&path, "these are my notes, not a database\n".repeat(200)).unwrap();
+    let err = refused(&path);
+    assert!(matches!(err, OpenError::NotSqlite { .. }), "{err}");
+
+    // Bytes that start like nothing at all.
+    let path = dir.join("noise.bin");
+    let noise: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&path, noise).unwrap();
+    let err = refused(&path);
+    assert!(matches!(err, OpenError::NotSqlite { .. }), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------
+// What the rows hold
+
+#[test]
+fn each_event_row_is_its_canonical_json_and_hashes_to_its_hash() {
+    let dir = TempDir::new("rows");
+    let path = dir.join("rows.db");
+    let engine = open(&path);
+    populate(&engine);
+    let conn = Connection::open(&path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT item, seq, body, prev, hash FROM events ORDER BY item, seq")
+        .unwrap();
+    type Row = (i64, i64, String, Vec<u8>, Vec<u8>);
+    let rows: Vec<Row> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len(), 6);
+    for (item, seq, body, prev, hash) in rows {
+        let events = engine.history(ItemId(item as u64)).unwrap();
+        let event = &events[seq as usize - 1];
+        assert_eq!(body, event.canonical_json());
+        let mut hasher = Sha256Hasher::new();
+        hasher.update(&prev);
+        hasher.update(body.as_bytes());
+        assert_eq!(hasher.finish().as_bytes()[..], hash[..]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Tamper evidence
+
+/// A database with two items, changed by `tamper` through a plain connection while the
+/// store is open; returns the engine and item 1's id.
+fn tampered(what: &str, tamper: &str) -> (TempDir, Engine<SqliteStore>, ItemId) {
+    let dir = TempDir::new(what);
+    let path = dir.join("tampered.db");
+    let engine = open(&path);
+    let (a, _) = populate(&engine);
+    assert_eq!(engine.verify_all().unwrap().events, 6);
+    let conn = Connection::open(&path).unwrap();
+    let changed = conn
+        .execute(tamper, [])
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_eq!(changed, 1, "{what}: one row changed");
+    (dir, engine, a)
+}
+
+fn broken(result: Result<impl std::fmt::Debug, Error>) -> VerifyError {
+    match result {
+        Err(Error::Verify(e)) => e,
+        other => panic!("expected a verify error, got {other:?}"),
+    }
+}
+
+#[test]
+fn changing_any_column_of_an_event_row_is_found_at_that_event() {
+    type Case<'a> = (&'a str, &'a str, u64, fn(&Problem) -> bool);
+    let cases: &[Case<'_>] = &[
+        (
+            "body",
+            "UPDATE events SET body = replace(body, '\"note\":\"first\"', '\"note\":\"forged\"') WHERE item = 1 AND seq = 3",
+            3,
+            |p| matches!(p, Problem::HashMismatch { .. }),
+        ),
+        (
+            "hash",
+            "UPDATE events SET hash = zeroblob(32) WHERE item = 1 AND seq = 2",
+            2,
+            |p| matches!(p, Problem::HashMismatch { .. }),
+        ),
+        (
+            "prev",
+            "UPDATE events SET prev = zeroblob(32) WHERE item = 1 AND seq = 3",
+            3,
+            |p| matches!(p, Problem::PrevMismatch { .. }),
+        ),
+        (
+            "seq",
+            "UPDATE events SET seq = 9 WHERE item = 1 AND seq = 2",
+            2,
+            |p| {
+                matches!(
+                    p,
+                    Problem::Gap {
+                        expected: 2,
+                        found: 3
+                    }
+                )
+            },
+        ),
+        (
+            "item",
+            "UPDATE events SET item = 7 WHERE item = 1 AND seq = 2",
+            2,
+            |p| {
+                matches!(
+                    p,
+                    Problem::Gap {
+                        expected: 2,
+                        found: 3
+                    }
+                )
+            },
+        ),
+        (
+            "delete",
+            "DELETE FROM events WHERE item = 1 AND seq = 2",
+            2,
+            |p| matches!(p, Problem::Gap { .. }),
+        ),
+        (
+            "delete last",
+            "DELETE FROM events WHERE item = 1 AND seq = 4",
+            3,
+            |p| matches!(p, Problem::ProjectionMismatch(_)),
+        ),
+        (
+            "insert a copy",
+            "INSERT INTO events SELECT item, 5, body, prev, hash FROM events WHERE item = 1 AND seq = 4",
+            5,
+            |p| {
+                matches!(
+                    p,
+                    Problem::Gap {
+                        expected: 5,
+                        found: 4
+                    }
+                )
+            },
+        ),
+        (
+            "change the state",
+            "UPDATE items SET state = replace(state, '\"review\"', '\"done\"') WHERE id = 1",
+            4,
+            |p| matches!(p, Problem::ProjectionMismatch(_)),
+        ),
+    ];
+    for (what, tamper, seq, problem) in cases {
+        let (_dir, engine, a) = tampered(what, tamper);
+        let err = broken(engine.verify(a));
+        assert_eq!((err.item, err.seq), (a, *seq), "{what}: {err}");
+        assert!(problem(&err.problem), "{what}: {err}");
+        let all = broken(engine.verify_all());
+        assert_eq!(all, err, "{what}: verify_all names the same event");
+        assert!(
+            err.to_string().contains(&format!("item {a}, event {seq}")),
+            "{what}: {err}"
+        );
+    }
+}
+
+#[test]
+fn an_inserted_event_that_hashes_correctly_is_found_by_the_projection() {
+    let dir = TempDir::new("forged");
+    let path = dir.join("forged.db");
+    let engine = open(&path);
+    let (a, _) = populate(&engine);
+    let events = engine.history(a).unwrap();
+    let last = events.last().unwrap();
+    let forged = Event {
+        seq: last.seq + 1,
+        actor: "mallory".into(),
+        change: workstream_core::Change::FieldsUpdated {
+            patch: json!({"paid": true}),
+        },
+        prev: last.hash,
+        ..last.clone()
+    }
+    .seal();
+    let conn = Connection::open(&path).unwrap();
+    conn.execute(
+        "INSERT INTO events (item, seq, body, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+        rusqlite::params![
+            a.0 as i64,
+            forged.seq as i64,
+            forged.canonical_json(),
+            forged.prev.as_bytes(),
+            forged.hash.as_bytes()
+        ],
+    )
+    .unwrap();
+    let err = broken(engine.verify(a));
+    assert_eq!((err.item, err.seq), (a, 5), "{err}");
+    assert!(
+        matches!(err.problem, Problem::ProjectionMismatch(_)),
+        "{err}"
+    );
+}
+
+#[test]
+fn appending_onto_a_chain_changed_from_outside_is_refused() {
+    let cases = [
+        (
+            "the last event deleted",
+            "DELETE FROM events WHERE item = 1 AND seq = 4",
+        ),
+        (
+            "the last event changed",
+            "UPDATE events SET body = replace(body, '\"wes\"', '\"eve\"') WHERE item = 1 AND seq = 4",
+        ),
+        (
+            "the last hash changed",
+            "UPDATE events SET hash = zeroblob(32) WHERE item = 1 AND seq = 4",
+        ),
+        (
+            "an event added",
+            "INSERT INTO events SELECT item, 5, body, prev, hash FROM events WHERE item = 1 AND seq = 4",
+        ),
+        ("the state removed", "DELETE FROM items WHERE id = 1"),
+    ];
+    for (what, tamper) in cases {
+        let (_dir, engine, a) = tampered(what, tamper);
+        let before = engine.store().read(|tx| tx.events(a, 1)).unwrap();
+        let result = engine.advance(a, &worker(), Move::transition("pong"));
+        assert!(
+            matches!(
+                result,
+                Err(Error::Store(StoreError::Corrupt(_))) | Err(Error::NotFound(_))
+            ),
+            "{what}: the append must be refused, got {result:?}"
+        );
+        if let Err(Error::Store(StoreError::Corrupt(message))) = &result {
+            assert!(message.contains(&a.to_string()), "{what}: {message}");
+        }
+        let after = engine.store().read(|tx| tx.events(a, 1)).unwrap();
+        assert_eq!(before, after, "{what}: nothing was written");
+        // The other item is untouched and still works.
+        engine
+            .update_fields(ItemId(2), &worker(), json!({"y": 2}))
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Import
+
+fn all_events(engine: &Engine<SqliteStore>) -> Vec<Event> {
+    let ids = engine.store().read(|tx| tx.item_ids()).unwrap();
+    ids.into_iter()
+        .flat_map(|id| engine.history(id).unwrap())
+        .collect()
+}
+
+#[test]
+fn import_rebuilds_the_same_items_and_refuses_bad_events_whole() {
+    let source = SqliteStore::open_in_memory().unwrap();
+    let (source, _) = engine(source);
+    let (a, b) = populate(&source);
+    let events = all_events(&source);
+
+    let (target, _) = engine(SqliteStore::open_in_memory().unwrap());
+    let imported = target.store().import(events.clone()).unwrap();
+    assert_eq!((imported.items, imported.events), (2, 6));
+    for id in [a, b] {
+        assert_eq!(target.item(id).unwrap(), source.item(id).unwrap());
+    }
+    assert_eq!(target.verify_all().unwrap().events, 6);
+    // New ids come after the imported ones.
+    let c = target
+        .create(&worker(), NewItem::of("conformance"))
+        .unwrap();
+    assert!(c.id() > b, "{} after {b}", c.id());
+
+    // A changed event, a gap, a repeat: refused, nothing written.
+    let (fresh, _) = engine(SqliteStore::open_in_memory().unwrap());
+    let mut changed = events.clone();
+    changed[2].actor = "mallory".into();
+    let mut gap = events.clone();
+    gap.remove(1);
+    let mut again = events.clone();
+    again.push(events[0].clone());
+    for (what, bad) in [("changed", changed), ("gap", gap), ("repeat", again)] {
+        let result = fresh.store().import(bad);
+        assert!(
+            matches!(
+                result,
+                Err(StoreError::Corrupt(_)) | Err(StoreError::Conflict { .. })
+            ),
+            "{what}: {result:?}"
+        );
+        assert!(
+            fresh.store().read(|tx| tx.item_ids()).unwrap().is_empty(),
+            "{what}: nothing was written"
+        );
+    }
+
+    // An import may continue a stored chain.
+    let (half, _) = engine(SqliteStore::open_in_memory().unwrap());
+    half.store().import(events[..3].to_vec()).unwrap();
+    half.store().import(events[3..].to_vec()).unwrap();
+    assert_eq!(half.item(a).unwrap(), source.item(a).unwrap());
+    assert_eq!(half.verify_all().unwrap().events, 6);
+}
+
+// ---------------------------------------------------------------------------------------
+// Queries
+
+#[test]
+fn time_windows_hold_far_past_and_future_instants() {
+    let (engine, clock) = engine(SqliteStore::open_in_memory().unwrap());
+    let instants = [
+        Utc.with_ymd_and_hms(1200, 1, 1, 0, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap(),
+        start() + TimeDelta::nanoseconds(1),
+        Utc.with_ymd_and_hms(2500, 1, 1, 0, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(3000, 6, 1, 0, 0, 0).unwrap(),
+    ];
+    let mut ids = Vec::new();
+    for at in instants {
+        clock.set(at);
+        ids.push(
+            engine
+                .create(&worker(), NewItem::of("conformance"))
+                .unwrap()
+                .id(),
+        );
+    }
+    let created = |start, end| -> Vec<ItemId> {
+        engine
+            .items(&Query::new().created_in(Window::new(start, end)))
+            .unwrap()
+            .iter()
+            .map(Item::id)
+            .collect()
+    };
+    assert_eq!(created(instants[0], instants[1]), ids[..1]);
+    assert_eq!(created(instants[2], instants[3]), ids[2..3]);
+    assert_eq!(created(instants[3], instants[4]), ids[3..4]);
+    assert_eq!(
+        created(instants[3], instants[4] + TimeDelta::nanoseconds(1)),
+        ids[3..]
+    );
+    assert_eq!(created(instants[0], instants[4]), ids[..4]);
+    // Stored instants read back exactly.
+    for (id, at) in ids.iter().zip(instants) {
+        assert_eq!(engine.item(*id).unwrap().created(), at);
+        assert_eq!(engine.history(*id).unwrap()[0].at, at);
+    }
+}
+
+#[test]
+fn ids_beyond_sqlite_integers_are_absent_not_errors() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    let huge = ItemId(u64::MAX);
+    store
+        .read(|tx| {
+            assert_eq!(tx.item(huge)?, None);
+            assert!(tx.events(huge, 1)?.is_empty());
+            assert!(tx.dependents(huge)?.is_empty());
+            assert!(tx.items(&Query::new().parent(huge))?.is_empty());
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+// Locks
+
+#[test]
+fn a_writer_waits_for_the_busy_timeout_then_fails_clearly() {
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+    use workstream_core::Tx;
+    use workstream_store_sqlite::{Busy, Options};
+
+    let dir = TempDir::new("busy");
+    let path = dir.join("busy.db");
+    let short = || {
+        Options::builder()
+            .busy_timeout(Duration::from_millis(200))
+            .build()
+    };
+    let holder = SqliteStore::open_with(&path, short()).unwrap();
+    let waiter = SqliteStore::open_with(&path, short()).unwrap();
+    let (locked, release) = (mpsc::channel(), mpsc::channel::<()>());
+    let (locked_send, locked_receive) = locked;
+    let (release_send, release_receive) = release;
+    let holding = std::thread::spawn(move || {
+        holder
+            .write(|tx| {
+                tx.next_id()?;
+                let _ = locked_send.send(());
+                let _ = release_receive.recv();
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        holder
+    });
+    locked_receive.recv().unwrap();
+    let started = Instant::now();
+    let result = waiter.write(|tx| tx.next_id());
+    let waited = started.elapsed();
+    release_send.send(()).unwrap();
+    let holder = holding.join().unwrap();
+    let Err(StoreError::Backend(e)) = result else {
+        panic!("expected a busy error, got {result:?}");
+    };
+    assert!(e.downcast_ref::<Busy>().is_some(), "{e}");
+    assert!(e.to_string().contains("busy timeout (200ms)"), "{e}");
+    assert!(waited >= Duration::from_millis(150), "it waited {waited:?}");
+    // Once the lock is free, the waiter writes.
+    assert_eq!(waiter.write(|tx| tx.next_id()).unwrap(), ItemId(2));
+    drop(holder);
+}
