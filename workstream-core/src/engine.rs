@@ -290,12 +290,11 @@ impl<S: Store> EngineBuilder<S> {
     /// Builds the engine. Fails when a workflow names a check that is not registered (all
     /// are listed), or when two different definitions claim one workflow version.
     pub fn build(self) -> Result<Engine<S>, BuildError> {
-        let parts = self;
         let mut workflows: HashMap<String, Vec<Arc<Workflow>>> = HashMap::new();
         let mut missing = Vec::new();
-        for workflow in parts.workflows {
+        for workflow in self.workflows {
             for check in workflow.checks() {
-                if !parts.checks.contains(check) {
+                if !self.checks.contains(check) {
                     missing.push(MissingCheck {
                         workflow: workflow.name().to_owned(),
                         version: workflow.version(),
@@ -325,10 +324,10 @@ impl<S: Store> EngineBuilder<S> {
             return Err(BuildError::MissingChecks(missing));
         }
         Ok(Engine {
-            store: parts.store,
+            store: self.store,
             workflows,
-            checks: parts.checks,
-            clock: parts.clock,
+            checks: self.checks,
+            clock: self.clock,
         })
     }
 }
@@ -767,7 +766,7 @@ impl<S: Store> Engine<S> {
                     workflow: workflow.name().to_owned(),
                     version: workflow.version(),
                     workstation: initial.name().to_owned(),
-                    fields,
+                    fields: Arc::new(fields),
                     parent: new.parent,
                 },
                 reason: new.reason,

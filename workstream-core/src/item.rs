@@ -231,7 +231,7 @@ impl Item {
             workstation: Arc::from(workstation.as_str()),
             outcome: None,
             holds: BTreeMap::new(),
-            fields: Arc::new(fields.clone()),
+            fields: Arc::clone(fields),
             parent: *parent,
             deps: BTreeSet::new(),
             created: event.at,

@@ -7,6 +7,8 @@
 //! digits. Changing, removing or inserting any event breaks the chain at that event, which
 //! [`verify`] names.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -54,8 +56,8 @@ pub enum Change {
         version: u32,
         /// The initial workstation.
         workstation: String,
-        /// The item's first data.
-        fields: Value,
+        /// The item's first data (shared with the item's state, so it is kept once).
+        fields: Arc<Value>,
         /// The item it belongs to, if any.
         parent: Option<ItemId>,
     },
@@ -525,7 +527,7 @@ mod tests {
                 workflow: "task".into(),
                 version: 2,
                 workstation: "draft".into(),
-                fields: json!({"b": 1, "a": "é\n"}),
+                fields: Arc::new(json!({"b": 1, "a": "é\n"})),
                 parent: None,
             },
             reason: Some("new".into()),

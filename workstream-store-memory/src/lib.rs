@@ -321,7 +321,12 @@ impl Tx for MemoryTx<'_> {
         check_append(state.items.get(&id), &event, &item)?;
         // An imported item with an id of its own: never hand that id out again.
         let bumped = (id.0 > state.next_id).then(|| std::mem::replace(&mut state.next_id, id.0));
-        state.events.entry(id).or_default().push(event);
+        // Most items have few events: start a chain's vector at one, not at four.
+        state
+            .events
+            .entry(id)
+            .or_insert_with(|| Vec::with_capacity(1))
+            .push(event);
         let prev = state.put(item);
         if let Some(before) = bumped {
             self.undo.push(Undo::NextId(before));

@@ -1,0 +1,218 @@
+//! Ledger benchmarks: `verify` and replay against sha256 over the same bytes, and the memory
+//! an item takes in the memory store, at 1k, 10k, 100k and 1M events or items.
+//!
+//! 1. **verify**: `ledger::verify` re-serializes each event to its canonical JSON and hashes
+//!    `prev ‖ json`. Its baseline hashes the very same bytes, prepared beforehand: the work
+//!    verify cannot avoid. Target: verify's throughput ≥ 0.8× the baseline's. Measured
+//!    interleaved (a sample of one, then of the other, alternating which goes first).
+//! 2. **replay**: `Item::replay` over the same chains, reported per event.
+//! 3. **memory**: the resident memory the memory store gains per item created through the
+//!    engine (one `created` event each, small fields), read from `/proc/self/statm`. Target:
+//!    under 1 KiB per item beyond its fields.
+//!
+//! Run: `cargo bench --bench ledger`. Pass `--quick` to stop at 100k.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use chrono::{TimeDelta, TimeZone, Utc};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use workstream::ledger::verify;
+use workstream::prelude::*;
+use workstream::{Change, Event, Sha256Hash};
+
+/// Events per chain.
+const CHAIN: usize = 100;
+
+/// `n` events in chains of `CHAIN`: each chain is one item created, then moved and updated.
+fn chains(n: usize) -> Vec<Vec<Event>> {
+    let t0 = Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap();
+    let definition = Sha256Hash::of(b"definition");
+    (0..n.div_ceil(CHAIN))
+        .map(|c| {
+            let mut prev = Sha256Hash::ZERO;
+            (0..CHAIN.min(n - c * CHAIN))
+                .map(|i| {
+                    let change = match i {
+                        0 => Change::Created {
+                            workflow: "task".into(),
+                            version: 1,
+                            workstation: "todo".into(),
+                            fields: std::sync::Arc::new(json!({"title": "a task", "effort": 3})),
+                            parent: None,
+                        },
+                        i if i % 2 == 1 => Change::Transitioned {
+                            transition: "start".into(),
+                            from: "todo".into(),
+                            to: "doing".into(),
+                            outcome: None,
+                            patch: None,
+                            warnings: Vec::new(),
+                        },
+                        _ => Change::FieldsUpdated {
+                            patch: json!({"note": i}),
+                        },
+                    };
+                    let event = Event {
+                        item: ItemId(c as u64 + 1),
+                        seq: i as u64 + 1,
+                        at: t0 + TimeDelta::seconds(i as i64),
+                        actor: "ann".into(),
+                        change,
+                        reason: None,
+                        payload: Value::Null,
+                        definition,
+                        prev,
+                        hash: Sha256Hash::ZERO,
+                    }
+                    .seal();
+                    prev = event.hash;
+                    event
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn time_verify(chains: &[Vec<Event>]) -> Duration {
+    let start = Instant::now();
+    for chain in chains {
+        verify(chain[0].item, black_box(chain)).expect("the chain verifies");
+    }
+    start.elapsed()
+}
+
+fn time_sha256(bytes: &[Vec<u8>]) -> Duration {
+    let start = Instant::now();
+    for b in bytes {
+        black_box(Sha256::digest(black_box(b)));
+    }
+    start.elapsed()
+}
+
+fn time_replay(chains: &[Vec<Event>]) -> Duration {
+    let start = Instant::now();
+    for chain in chains {
+        black_box(Item::replay(black_box(chain)).expect("the chain replays"));
+    }
+    start.elapsed()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+fn memory_per_item(n: usize) -> Option<f64> {
+    let engine = Engine::builder()
+        .store(MemoryStore::new())
+        .workflow(
+            parse(
+                "task.yaml",
+                "workflow: task\nversion: 1\nworkstations:\n  todo: { initial: true }\n  done: { terminal: true }\ntransitions:\n  finish: { from: todo, to: done }\n",
+            )
+            .expect("the workflow parses"),
+        )
+        .clock(ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap()))
+        .build()
+        .expect("the engine builds");
+    let actor = Actor::new("ann", [] as [&str; 0]);
+    // Warm the allocator and the maps' first growth before reading the baseline.
+    engine
+        .create(&actor, NewItem::of("task").fields(json!({"n": 0})))
+        .expect("created");
+    let before = resident_bytes()?;
+    for i in 0..n {
+        let item = engine
+            .create(&actor, NewItem::of("task").fields(json!({"n": i})))
+            .expect("created");
+        black_box(item);
+    }
+    let after = resident_bytes()?;
+    black_box(&engine);
+    Some((after.saturating_sub(before)) as f64 / n as f64)
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    // `cargo test --benches` runs bench binaries with `--bench` absent; do a small smoke run.
+    let bench_mode = std::env::args().any(|a| a == "--bench");
+    let sizes: &[usize] = if !bench_mode {
+        &[1_000]
+    } else if quick {
+        &[1_000, 10_000, 100_000]
+    } else {
+        &[1_000, 10_000, 100_000, 1_000_000]
+    };
+    println!("== memory store: resident bytes per item (one `created` event, fields {{\"n\": i}})");
+    // Resident memory grows in pages and the allocator reuses what it freed, so small
+    // counts read as nothing: measure from 100k items, before anything else is allocated.
+    for &n in sizes.iter().filter(|&&n| n >= 100_000) {
+        match memory_per_item(n) {
+            Some(b) => {
+                let verdict = if b < 1024.0 { "met" } else { "MISSED" };
+                println!("{n:>9} items: {b:.0} bytes per item (target < 1024) {verdict}");
+            }
+            None => println!("{n:>9} items: /proc/self/statm is not readable here"),
+        }
+    }
+    println!();
+    println!("== ledger verify and replay (interleaved medians)");
+    for &n in sizes {
+        let chains = chains(n);
+        let bytes: Vec<Vec<u8>> = chains
+            .iter()
+            .flatten()
+            .map(|e| {
+                let mut b = e.prev.as_bytes().to_vec();
+                b.extend_from_slice(e.canonical_json().as_bytes());
+                b
+            })
+            .collect();
+        let total: usize = bytes.iter().map(Vec::len).sum();
+        let samples = if n >= 1_000_000 {
+            5
+        } else if n >= 100_000 {
+            9
+        } else {
+            21
+        };
+        let (mut v, mut h, mut r, mut ratios) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        time_verify(&chains);
+        time_sha256(&bytes);
+        for i in 0..samples {
+            let (tv, th) = if i % 2 == 0 {
+                let tv = time_verify(&chains);
+                (tv, time_sha256(&bytes))
+            } else {
+                let th = time_sha256(&bytes);
+                (time_verify(&chains), th)
+            };
+            ratios.push(th.as_secs_f64() / tv.as_secs_f64());
+            v.push(tv.as_secs_f64());
+            h.push(th.as_secs_f64());
+            r.push(time_replay(&chains).as_secs_f64());
+        }
+        let (tv, th, tr) = (median(&mut v), median(&mut h), median(&mut r));
+        let ratio = median(&mut ratios);
+        let verdict = if ratio >= 0.8 { "met" } else { "MISSED" };
+        println!(
+            "{n:>9} events ({:.0} bytes each): verify {:.0} ns/event, sha256 of the same bytes {:.0} ns/event, replay {:.0} ns/event",
+            total as f64 / n as f64,
+            tv * 1e9 / n as f64,
+            th * 1e9 / n as f64,
+            tr * 1e9 / n as f64,
+        );
+        println!(
+            "ratio verify/sha256 throughput at {n} = {ratio:.2} (target ≥ 0.8) {verdict}; verify {:.1} MB/s",
+            total as f64 / tv / 1e6
+        );
+    }
+}
