@@ -1,0 +1,127 @@
+//! Building an engine: a store, workflows, checks and a clock.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{BuildError, Engine, MissingCheck};
+use crate::check::{CheckContext, Checks, Verdict};
+use crate::clock::{Clock, SystemClock};
+use crate::store::Store;
+use crate::workflow::Workflow;
+
+/// Builds an [`Engine`]: a store (required), workflows (`.workflow(w)`, repeatable), checks
+/// (`.check(name, f)`, repeatable) and a clock (the system clock unless given).
+/// [`build`](EngineBuilder::build) exists once a store is given, and fails when a workflow
+/// names a check that is not registered.
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EngineBuilder<S = ()> {
+    store: S,
+    workflows: Vec<Workflow>,
+    checks: Checks,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S> EngineBuilder<S> {
+    /// The store items and events are kept in.
+    pub fn store<T: Store>(self, store: T) -> EngineBuilder<T> {
+        EngineBuilder {
+            store,
+            workflows: self.workflows,
+            checks: self.checks,
+            clock: self.clock,
+        }
+    }
+
+    /// Loads a workflow. Several versions of one workflow may be loaded; new items use the
+    /// newest.
+    pub fn workflow(mut self, workflow: Workflow) -> Self {
+        self.workflows.push(workflow);
+        self
+    }
+
+    /// Loads several workflows.
+    pub fn workflows(mut self, workflows: impl IntoIterator<Item = Workflow>) -> Self {
+        self.workflows.extend(workflows);
+        self
+    }
+
+    /// Registers a check under `name`.
+    pub fn check(
+        mut self,
+        name: impl Into<String>,
+        check: impl Fn(&CheckContext<'_>) -> Verdict + Send + Sync + 'static,
+    ) -> Self {
+        self.checks = self.checks.add(name, check);
+        self
+    }
+
+    /// Registers every check of a set (replacing checks of the same names).
+    pub fn checks(mut self, checks: Checks) -> Self {
+        self.checks.extend(checks);
+        self
+    }
+
+    /// The clock events are stamped with.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+}
+
+impl<S: Store> EngineBuilder<S> {
+    /// Builds the engine. Fails when a workflow names a check that is not registered (all
+    /// are listed), or when two different definitions claim one workflow version.
+    pub fn build(self) -> Result<Engine<S>, BuildError> {
+        let mut workflows: HashMap<String, Vec<Arc<Workflow>>> = HashMap::new();
+        let mut missing = Vec::new();
+        for workflow in self.workflows {
+            for check in workflow.checks() {
+                if !self.checks.contains(check) {
+                    missing.push(MissingCheck {
+                        workflow: workflow.name().to_owned(),
+                        version: workflow.version(),
+                        check: check.clone(),
+                    });
+                }
+            }
+            let versions = workflows.entry(workflow.name().to_owned()).or_default();
+            match versions.binary_search_by_key(&workflow.version(), |w| w.version()) {
+                Ok(i) if versions[i].definition_hash() == workflow.definition_hash() => {}
+                Ok(i) => {
+                    return Err(BuildError::ConflictingVersions {
+                        workflow: workflow.name().to_owned(),
+                        version: workflow.version(),
+                        first: *versions[i].definition_hash(),
+                        second: *workflow.definition_hash(),
+                    });
+                }
+                Err(i) => versions.insert(i, Arc::new(workflow)),
+            }
+        }
+        if !missing.is_empty() {
+            missing.sort_by(|a, b| {
+                (&a.workflow, a.version, &a.check).cmp(&(&b.workflow, b.version, &b.check))
+            });
+            missing.dedup();
+            return Err(BuildError::MissingChecks(missing));
+        }
+        Ok(Engine {
+            store: self.store,
+            workflows,
+            checks: self.checks,
+            clock: self.clock,
+        })
+    }
+}
+
+impl Engine<()> {
+    /// Starts building an engine.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder {
+            store: (),
+            workflows: Vec::new(),
+            checks: Checks::new(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}

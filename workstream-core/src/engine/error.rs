@@ -1,0 +1,206 @@
+//! What can go wrong in the engine, and in building one.
+
+use crate::hash::Sha256Hash;
+use crate::item::{ItemId, ReplayError};
+use crate::ledger::VerifyError;
+use crate::refusal::Refused;
+use crate::store::StoreError;
+
+/// The result type of engine operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong in an engine operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The change is not allowed now; the item comes back with every reason. Nothing was
+    /// written.
+    #[error("{0}")]
+    Refused(Box<Refused>),
+    /// No item has this id.
+    #[error("there is no item {0}")]
+    NotFound(ItemId),
+    /// No workflow of this name is loaded.
+    #[error("no workflow `{name}` is loaded{}", help_suffix(.help))]
+    UnknownWorkflow {
+        /// The name asked for.
+        name: String,
+        /// A close name that is loaded.
+        help: Option<String>,
+    },
+    /// The item keeps a workflow version this engine has not loaded. The item is never moved
+    /// under another version.
+    #[error(
+        "item {item} keeps `{workflow}` version {version}, which this engine has not loaded \
+         (loaded: {loaded}); load that version to work on it"
+    )]
+    VersionNotLoaded {
+        /// The item.
+        item: ItemId,
+        /// Its workflow.
+        workflow: String,
+        /// The version it keeps.
+        version: u32,
+        /// The versions loaded, e.g. `1, 2`.
+        loaded: String,
+    },
+    /// The item's definition hash differs from the loaded definition of its version: the file
+    /// changed without its version being raised.
+    #[error(
+        "item {item} was created under `{workflow}` version {version} with definition \
+         {expected}, but the loaded version {version} has definition {loaded}; raise the \
+         version when a definition changes"
+    )]
+    DefinitionMismatch {
+        /// The item.
+        item: ItemId,
+        /// Its workflow.
+        workflow: String,
+        /// The version.
+        version: u32,
+        /// The hash the item keeps.
+        expected: Sha256Hash,
+        /// The hash of the loaded definition.
+        loaded: Sha256Hash,
+    },
+    /// The workflow has no transition of this name.
+    #[error("workflow `{workflow}` has no transition `{name}`{}", help_suffix(.help))]
+    UnknownTransition {
+        /// The workflow.
+        workflow: String,
+        /// The name asked for.
+        name: String,
+        /// A close name that exists.
+        help: Option<String>,
+    },
+    /// The workflow has no workstation of this name.
+    #[error("workflow `{workflow}` has no workstation `{name}`{}", help_suffix(.help))]
+    UnknownWorkstation {
+        /// The workflow.
+        workflow: String,
+        /// The name asked for.
+        name: String,
+        /// A close name that exists.
+        help: Option<String>,
+    },
+    /// The workflow declares no hold of this kind.
+    #[error("workflow `{workflow}` declares no hold `{name}`{}", help_suffix(.help))]
+    UnknownHold {
+        /// The workflow.
+        workflow: String,
+        /// The hold asked for.
+        name: String,
+        /// A close name that is declared.
+        help: Option<String>,
+    },
+    /// The item is not where the caller expected: another writer moved it since it was read.
+    #[error("item {item} is in `{actual}`, not `{expected}`: it changed since it was read")]
+    Conflict {
+        /// The item.
+        item: ItemId,
+        /// Where the caller expected it.
+        expected: String,
+        /// Where it is.
+        actual: String,
+    },
+    /// Fields (or a patch of them) must be a JSON object.
+    #[error("fields must be a JSON object, not {0}")]
+    InvalidFields(String),
+    /// An item of one workflow was loaded as an item of another (typed API).
+    #[error("item {item} belongs to workflow `{found}`, not `{expected}`")]
+    WrongWorkflow {
+        /// The item.
+        item: ItemId,
+        /// The workflow the caller expected.
+        expected: String,
+        /// The item's workflow.
+        found: String,
+    },
+    /// A definition differs from the one compiled into the program (typed API): the item
+    /// was created, or the engine loaded the workflow, from another file.
+    #[error(
+        "`{workflow}` version {version} was compiled with definition {compiled}, but {what} \
+         has definition {found}"
+    )]
+    NotCompiledDefinition {
+        /// The workflow.
+        workflow: String,
+        /// The version.
+        version: u32,
+        /// What has the other definition: "item #3", "the engine's loaded version".
+        what: String,
+        /// The hash compiled in.
+        compiled: String,
+        /// The hash found.
+        found: Sha256Hash,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A chain or a projection did not check out.
+    #[error("the ledger does not verify: {0}")]
+    Verify(#[from] VerifyError),
+}
+
+fn help_suffix(help: &Option<String>) -> String {
+    help.as_ref().map_or_else(String::new, |h| format!("; {h}"))
+}
+
+impl Error {
+    /// The refusal, if this is one.
+    pub fn refused(&self) -> Option<&Refused> {
+        match self {
+            Error::Refused(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+impl From<ReplayError> for Error {
+    fn from(e: ReplayError) -> Self {
+        Error::Store(StoreError::Corrupt(e.to_string()))
+    }
+}
+
+/// Why an engine could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Workflows name checks that are not registered.
+    #[error("{} check(s) named by the workflows are not registered: {}", .0.len(), list_missing(.0))]
+    MissingChecks(Vec<MissingCheck>),
+    /// Two different definitions claim the same workflow name and version.
+    #[error(
+        "two different definitions of `{workflow}` version {version} were given ({first} and \
+         {second}); raise the version of the changed one"
+    )]
+    ConflictingVersions {
+        /// The workflow.
+        workflow: String,
+        /// The version.
+        version: u32,
+        /// One definition hash.
+        first: Sha256Hash,
+        /// The other.
+        second: Sha256Hash,
+    },
+}
+
+/// A check a workflow names that no function was registered for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MissingCheck {
+    /// The workflow.
+    pub workflow: String,
+    /// Its version.
+    pub version: u32,
+    /// The check's name.
+    pub check: String,
+}
+
+fn list_missing(missing: &[MissingCheck]) -> String {
+    missing
+        .iter()
+        .map(|m| format!("`{}` (workflow `{}` v{})", m.check, m.workflow, m.version))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,94 @@
+//! What the engine says about an item: where it is and what it could do next.
+
+use std::fmt;
+
+use crate::item::Item;
+use crate::refusal::{Reason, ReasonKind};
+use crate::signals::Signals;
+
+/// Where an item is and what it could do next.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Explanation {
+    /// The item.
+    pub item: Item,
+    /// Each transition that may fire from its workstation, with what blocks it.
+    pub transitions: Vec<NextMove>,
+    /// Its signals at the instant of the explanation.
+    pub signals: Signals,
+}
+
+/// One transition out of an item's workstation, as [`Engine::explain`] sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NextMove {
+    /// The transition.
+    pub transition: String,
+    /// Where it leads.
+    pub to: String,
+    /// Every reason it is blocked; empty when it is allowed.
+    pub reasons: Vec<Reason>,
+    /// Soft limits it would go past.
+    pub warnings: Vec<String>,
+}
+
+impl NextMove {
+    /// Whether the transition would fire.
+    pub fn allowed(&self) -> bool {
+        self.reasons.is_empty()
+    }
+}
+
+impl Explanation {
+    /// The explanation of one transition.
+    pub fn transition(&self, name: &str) -> Option<&NextMove> {
+        self.transitions.iter().find(|t| t.transition == name)
+    }
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let item = &self.item;
+        write!(
+            f,
+            "item {} ({} v{}) is in `{}`",
+            item.id(),
+            item.workflow(),
+            item.version(),
+            item.workstation()
+        )?;
+        if let Some(outcome) = item.outcome() {
+            write!(f, ", closed: {outcome}")?;
+        }
+        for (kind, hold) in item.holds() {
+            write!(f, "\n  held `{kind}` by {}", hold.by)?;
+            if let Some(reason) = &hold.reason {
+                write!(f, ": {reason}")?;
+            }
+        }
+        write!(f, "\n  signals: {}", self.signals)?;
+        for reason in &self.signals.blocked {
+            if reason.kind != ReasonKind::Held {
+                write!(f, "\n    blocked: {reason}")?;
+            }
+        }
+        for t in &self.transitions {
+            let verdict = if t.allowed() { "allowed" } else { "blocked" };
+            write!(f, "\n  {} -> {}: {verdict}", t.transition, t.to)?;
+            for reason in &t.reasons {
+                write!(f, "\n    - {reason}")?;
+            }
+            for warning in &t.warnings {
+                write!(f, "\n    ! {warning}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The result of verifying every chain in a store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Verified {
+    /// Items whose chains were walked.
+    pub items: usize,
+    /// Events checked.
+    pub events: usize,
+}
