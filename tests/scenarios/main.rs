@@ -1,0 +1,37 @@
+//! The reference scenarios of the four seed systems, replayed step by step on the memory
+//! store and on a SQLite file: each refusal with its reasons (and nothing written), each
+//! signal, each metric, and every chain verified at the end.
+//!
+//! - S1, an evaluation task through a revision round to payment (`evaluation_task.yaml`);
+//! - S2, checker remediation, a guide version locked into a task, the revision limit;
+//! - S3, a stream of AI jobs with gates, jump-backs, pauses and review (`ai_job.yaml`);
+//! - S4, a task board with dependencies, WIP and preemption (`flowos_task.yaml`);
+//! - S5, workstreams with exit assertions, attention signals and time windows
+//!   (`state_hub_workstream.yaml`).
+
+mod common;
+mod s4_flowos;
+mod s5_state_hub;
+
+use common::on_sqlite;
+use workstream::MemoryStore;
+
+#[test]
+fn s4_memory() {
+    s4_flowos::run(MemoryStore::new());
+}
+
+#[test]
+fn s4_sqlite() {
+    on_sqlite("s4", s4_flowos::run);
+}
+
+#[test]
+fn s5_memory() {
+    s5_state_hub::run(MemoryStore::new());
+}
+
+#[test]
+fn s5_sqlite() {
+    on_sqlite("s5", s5_state_hub::run);
+}
