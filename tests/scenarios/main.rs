@@ -10,11 +10,22 @@
 //!   (`state_hub_workstream.yaml`).
 
 mod common;
+mod s3_ai_stream;
 mod s4_flowos;
 mod s5_state_hub;
 
 use common::on_sqlite;
 use workstream::MemoryStore;
+
+#[test]
+fn s3_memory() {
+    s3_ai_stream::run(MemoryStore::new());
+}
+
+#[test]
+fn s3_sqlite() {
+    on_sqlite("s3", s3_ai_stream::run);
+}
 
 #[test]
 fn s4_memory() {
