@@ -138,7 +138,11 @@ impl<S: Store> Scenario<S> {
 
     fn one_more(&self, before: &Item, after: &Item, actor: &Actor) -> Event {
         let history = self.history(after.id());
-        assert_eq!(history.len() as u64, before.seq() + 1, "one event per change");
+        assert_eq!(
+            history.len() as u64,
+            before.seq() + 1,
+            "one event per change"
+        );
         let event = history.last().unwrap().clone();
         assert_eq!(event.seq, before.seq() + 1);
         assert_eq!(&event.prev, before.head(), "linked to the previous head");
@@ -184,7 +188,11 @@ impl<S: Store> Scenario<S> {
     /// Every chain verifies, and the store holds exactly the events the scenario wrote.
     pub(crate) fn verified(&self) -> Verified {
         let verified = self.engine.verify_all().unwrap();
-        assert_eq!(verified.events, self.written(), "one event per step, no more");
+        assert_eq!(
+            verified.events,
+            self.written(),
+            "one event per step, no more"
+        );
         verified
     }
 }
@@ -263,7 +271,11 @@ pub(crate) fn on_sqlite(name: &str, scenario: impl FnOnce(SqliteStore) -> Verifi
     let options = Options::builder().durability(Durability::Normal).build();
     let store = SqliteStore::open_with(&file, options).unwrap_or_else(|e| panic!("open: {e}"));
     let verified = scenario(store);
-    assert_eq!(reopened(&file), verified, "the file holds what was verified");
+    assert_eq!(
+        reopened(&file),
+        verified,
+        "the file holds what was verified"
+    );
 }
 
 fn reopened(file: &Path) -> Verified {
@@ -275,7 +287,11 @@ fn reopened(file: &Path) -> Verified {
                 let events = tx.events(id, 1)?;
                 workstream::ledger::verify(id, &events)?;
                 let replayed = Item::replay(&events).unwrap();
-                assert_eq!(tx.item(id)?, Some(replayed), "{id}: state equals its replay");
+                assert_eq!(
+                    tx.item(id)?,
+                    Some(replayed),
+                    "{id}: state equals its replay"
+                );
                 verified.items += 1;
                 verified.events += events.len();
             }

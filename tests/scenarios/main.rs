@@ -10,12 +10,35 @@
 //!   (`state_hub_workstream.yaml`).
 
 mod common;
+mod evaluation;
+mod s1_evaluation;
+mod s2_remediation;
 mod s3_ai_stream;
 mod s4_flowos;
 mod s5_state_hub;
 
 use common::on_sqlite;
 use workstream::MemoryStore;
+
+#[test]
+fn s1_memory() {
+    s1_evaluation::run(MemoryStore::new());
+}
+
+#[test]
+fn s1_sqlite() {
+    on_sqlite("s1", s1_evaluation::run);
+}
+
+#[test]
+fn s2_memory() {
+    s2_remediation::run(MemoryStore::new());
+}
+
+#[test]
+fn s2_sqlite() {
+    on_sqlite("s2", s2_remediation::run);
+}
 
 #[test]
 fn s3_memory() {

@@ -77,7 +77,9 @@ fn operator() -> Actor {
 }
 
 fn text<'a>(item: &'a Item, field: &str) -> &'a str {
-    item.field(field).and_then(Value::as_str).unwrap_or_default()
+    item.field(field)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 /// Creates a task of `stream`, depending on the task before it.
@@ -128,7 +130,12 @@ fn jump_back<S: Store>(sc: &Scenario<S>, job: ItemId) -> Item {
         "feedback": item.field("gate").unwrap()["feedback"],
         "jump_backs": item.field("jump_backs").and_then(Value::as_u64).unwrap() + 1,
     });
-    sc.go(job, &runner(), Move::transition("fail_verify").patch(patch), "implement")
+    sc.go(
+        job,
+        &runner(),
+        Move::transition("fail_verify").patch(patch),
+        "implement",
+    )
 }
 
 /// An approved job's output becomes its task's output, and the task is done.
@@ -199,7 +206,12 @@ pub(crate) fn run<S: Store + 'static>(store: S) -> Verified {
     at(2);
     produce(&sc, j1, "layout v2");
     gate(&sc, j1, true, "ok");
-    sc.refuse(j1, &runner(), Move::transition("fail_verify"), &["gate_failed"]);
+    sc.refuse(
+        j1,
+        &runner(),
+        Move::transition("fail_verify"),
+        &["gate_failed"],
+    );
     sc.go(j1, &runner(), Move::transition("pass_verify"), "review");
     // Review passes: the job is done, and the next task is queued with this output.
     at(3);
@@ -211,7 +223,12 @@ pub(crate) fn run<S: Store + 'static>(store: S) -> Verified {
     let t1 = complete(&sc, designer, j1);
     assert_eq!(t1.field("output"), Some(&json!("layout v2")));
     sc.go(copywriter, &runner(), Move::transition("run"), "running");
-    let j2 = queue(&sc, copywriter, t1.field("output").cloned().unwrap(), Some(j1));
+    let j2 = queue(
+        &sc,
+        copywriter,
+        t1.field("output").cloned().unwrap(),
+        Some(j1),
+    );
     assert_eq!(sc.item(j2).field("input"), Some(&json!("layout v2")));
     sc.go(j2, &runner(), Move::transition("start"), "implement");
 
@@ -276,7 +293,12 @@ pub(crate) fn run<S: Store + 'static>(store: S) -> Verified {
 
     // 5. Task 3's job (version 2) waits in review until approved.
     sc.go(developer, &runner(), Move::transition("run"), "running");
-    let j3 = queue(&sc, developer, t2.field("output").cloned().unwrap(), Some(j2));
+    let j3 = queue(
+        &sc,
+        developer,
+        t2.field("output").cloned().unwrap(),
+        Some(j2),
+    );
     assert_eq!(sc.item(j3).version(), 2);
     assert_eq!(sc.item(j3).field("input"), Some(&json!("casual copy")));
     sc.go(j3, &runner(), Move::transition("start"), "implement");
@@ -304,7 +326,10 @@ pub(crate) fn run<S: Store + 'static>(store: S) -> Verified {
     );
     let note = Move::transition("approve").patch(json!({"review_note": "ship it"}));
     sc.go(j3, &reviewer(), note, "done");
-    assert_eq!(sc.engine.metrics(j3).unwrap().per_workstation["review"], h(30));
+    assert_eq!(
+        sc.engine.metrics(j3).unwrap().per_workstation["review"],
+        h(30)
+    );
     complete(&sc, developer, j3);
     let landing = sc
         .engine
@@ -359,7 +384,8 @@ pub(crate) fn run<S: Store + 'static>(store: S) -> Verified {
     produce(&sc, k2, "banner, brand blue, long headline");
     gate(&sc, k2, true, "ok");
     sc.go(k2, &runner(), Move::transition("pass_verify"), "review");
-    let rework = Move::transition("request_rework").patch(json!({"review_note": "shorter headline"}));
+    let rework =
+        Move::transition("request_rework").patch(json!({"review_note": "shorter headline"}));
     let reworked = sc.go(k2, &reviewer(), rework, "implement");
     assert_eq!(text(&reworked, "review_note"), "shorter headline");
     produce(&sc, k2, "banner, brand blue, short headline");
@@ -401,7 +427,11 @@ pub(crate) fn run<S: Store + 'static>(store: S) -> Verified {
     sc.refuse(b1, &runner(), fourth, &["jump_backs_left"]);
     let failed = sc.go(b1, &runner(), Move::transition("give_up"), "failed");
     assert_eq!(failed.outcome(), Some(Outcome::Failed));
-    assert_eq!(failed.version(), 1, "the billing job kept version 1 throughout");
+    assert_eq!(
+        failed.version(),
+        1,
+        "the billing job kept version 1 throughout"
+    );
     assert_eq!(sc.engine.metrics(b1).unwrap().rework_moves, 3);
     sc.hold(
         billing,

@@ -22,7 +22,9 @@ fn t0() -> DateTime<Utc> {
 fn lowest_priority(current: &[Item]) -> ItemId {
     let key = |i: &&Item| {
         (
-            i.field("priority").and_then(|p| p.as_str()).map(str::to_owned),
+            i.field("priority")
+                .and_then(|p| p.as_str())
+                .map(str::to_owned),
             i.field("key").and_then(|k| k.as_str()).map(str::to_owned),
         )
     };
@@ -65,7 +67,12 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
 
     // 2. backlog -> next needs an effort estimate and the DRI's sign-off.
     at(2);
-    let r = sc.refuse(t1, &dri, Move::transition("prioritize"), &["effort_estimated"]);
+    let r = sc.refuse(
+        t1,
+        &dri,
+        Move::transition("prioritize"),
+        &["effort_estimated"],
+    );
     assert_eq!(
         r.reasons[0].message,
         "a task needs an effort estimate before it is prioritized"
@@ -140,7 +147,12 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
         (s.blocked[0].id.as_str(), &s.blocked[0].items),
         ("dependency_not_done", &vec![t1])
     );
-    let r = sc.refuse(t2, &agent, Move::transition("start"), &["no_cancelled_deps"]);
+    let r = sc.refuse(
+        t2,
+        &agent,
+        Move::transition("start"),
+        &["no_cancelled_deps"],
+    );
     assert_eq!(r.reasons[0].items, [t1]);
     let ready = sc.engine.ready(&board()).unwrap();
     assert_eq!(ids(&ready), [t3, t4, t5, t6, t7], "0002 is not ready");
@@ -151,7 +163,11 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
         .into_iter()
         .map(|(i, _)| i.id())
         .collect();
-    assert_eq!(blocked, [t2, t3, t6], "a cancelled dependency, a blocker, a pause");
+    assert_eq!(
+        blocked,
+        [t2, t3, t6],
+        "a cancelled dependency, a blocker, a pause"
+    );
 
     // 8. 0003 is integrated and closed, skipping learning (allowed, and recorded).
     at(8);
@@ -215,7 +231,10 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
     assert_eq!((flow.arrivals, flow.departures, flow.throughput), (7, 2, 1));
     assert_eq!(flow.lead_time.unwrap().median, h(11));
     assert_eq!(flow.flow_efficiency, Some(9.0 / 11.0));
-    assert_eq!((flow.rework_rate, flow.slo_compliance), (Some(0.0), Some(1.0)));
+    assert_eq!(
+        (flow.rework_rate, flow.slo_compliance),
+        (Some(0.0), Some(1.0))
+    );
     assert_eq!(flow.wip_at_end, 5);
     assert_eq!(sc.engine.wip_at(&board(), t0() + h(7)).unwrap(), 6);
     assert_eq!(

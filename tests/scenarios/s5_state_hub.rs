@@ -47,7 +47,10 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
 
     // 1. An active workstream with tasks to do, in progress and done.
     let w1 = sc
-        .create(&cora, NewItem::of("workstream").fields(json!({"title": "docs"})))
+        .create(
+            &cora,
+            NewItem::of("workstream").fields(json!({"title": "docs"})),
+        )
         .id();
     let todo = child(w1, "write the guide");
     let doing = child(w1, "review the API docs");
@@ -55,7 +58,10 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
     sc.go(doing, &wes, Move::transition("start"), "progress");
     sc.go(done, &wes, Move::transition("finish"), "done");
     let w2 = sc
-        .create(&cora, NewItem::of("workstream").fields(json!({"title": "ops"})))
+        .create(
+            &cora,
+            NewItem::of("workstream").fields(json!({"title": "ops"})),
+        )
         .id();
     let lone = child(w2, "pick a monitoring tool");
 
@@ -65,11 +71,17 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
         let next = why.transition(way).unwrap();
         assert_eq!(next.reasons.len(), 1, "{why}");
         let reason = &next.reasons[0];
-        assert_eq!((reason.id.as_str(), reason.kind), ("open_tasks", ReasonKind::Exit));
+        assert_eq!(
+            (reason.id.as_str(), reason.kind),
+            ("open_tasks", ReasonKind::Exit)
+        );
         assert_eq!(reason.items, [todo, doing], "the failing children, by id");
     }
     assert_eq!(why.signals.active(), [Signal::Blocked]);
-    assert!(why.to_string().contains("accept -> completed: blocked"), "{why}");
+    assert!(
+        why.to_string().contains("accept -> completed: blocked"),
+        "{why}"
+    );
     let r = sc.refuse(w1, &cora, Move::to("completed"), &["open_tasks"]);
     assert_eq!(
         r.reasons[0].message,
@@ -80,7 +92,8 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
     // 2. Eight days without an event: the first workstream (done and open tasks) is
     // stalled, the second (8 days old, nothing done) is an oldie. A second before the
     // 7-day thresholds, neither is.
-    sc.clock.set(t0() + TimeDelta::days(7) - TimeDelta::seconds(1));
+    sc.clock
+        .set(t0() + TimeDelta::days(7) - TimeDelta::seconds(1));
     assert_eq!(with_signal(Signal::Stalled), [] as [ItemId; 0]);
     assert_eq!(with_signal(Signal::Oldie), [] as [ItemId; 0]);
     sc.clock.set(t0() + TimeDelta::days(8));
@@ -124,7 +137,10 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
     // edges of the week of Monday 19 January; "now" is Wednesday 21 January, 10:00.
     sc.clock.set(at(2026, 1, 14, 12, 0, 0));
     let w3 = sc
-        .create(&cora, NewItem::of("workstream").fields(json!({"title": "edges"})))
+        .create(
+            &cora,
+            NewItem::of("workstream").fields(json!({"title": "edges"})),
+        )
         .id();
     let edges = [
         ("sunday, last second", at(2026, 1, 18, 23, 59, 59)),
@@ -146,11 +162,20 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
         unreachable!()
     };
     let utc = FixedOffset::east_opt(0).unwrap();
-    let found = |query: Query| ids(&sc.engine.items(&query.workflow("hub_task").parent(w3)).unwrap());
+    let found = |query: Query| {
+        ids(&sc
+            .engine
+            .items(&query.workflow("hub_task").parent(w3))
+            .unwrap())
+    };
     let last_24h = Window::last(h(24), sc.now());
     let today = Window::today(sc.now(), utc);
     let week = Window::this_week(sc.now(), utc);
-    assert_eq!(week.start, at(2026, 1, 19, 0, 0, 0), "the week starts on Monday");
+    assert_eq!(
+        week.start,
+        at(2026, 1, 19, 0, 0, 0),
+        "the week starts on Monday"
+    );
     assert_eq!(
         found(Query::new().updated_in(last_24h)),
         [at24, yesterday, midnight, now]
