@@ -52,10 +52,10 @@ fn gate_passed(cx: &CheckContext<'_>) -> Verdict {
     Verdict::require(gate["passed"] == json!(true), "the gate failed")
 }
 
-fn engine<S: Store>(store: S, clock: &ManualClock, jobs: &[Workflow]) -> Engine<S> {
+fn engine<S: Store>(store: S, clock: &ManualClock, jobs: &[&Workflow]) -> Engine<S> {
     Engine::builder()
         .store(store)
-        .workflows(jobs.iter().cloned())
+        .workflows(jobs.iter().map(|&w| w.clone()))
         .workflow(workflow("stream_task.yaml", STREAM_TASK))
         .check("gate_passed", gate_passed)
         .clock(clock.clone())
@@ -149,7 +149,7 @@ pub(crate) fn run<S: Store + 'static>(store: S) -> Verified {
     let store = Shared(Arc::new(store));
     let clock = ManualClock::new(t0());
     let v1 = workflow("ai_job.yaml", AI_JOB);
-    let sc = Scenario::new(engine(store.clone(), &clock, &[v1.clone()]), clock.clone());
+    let sc = Scenario::new(engine(store.clone(), &clock, &[&v1]), clock.clone());
     let at = |hour: i64| clock.set(t0() + h(hour));
 
     // 1. A stream of three tasks, each depending on the one before.
@@ -238,7 +238,7 @@ pub(crate) fn run<S: Store + 'static>(store: S) -> Verified {
     let written = sc.written();
     drop(sc);
     let sc = Scenario::resume(
-        engine(store.clone(), &clock, &[v1.clone(), v2.clone()]),
+        engine(store.clone(), &clock, &[&v1, &v2]),
         clock.clone(),
         written,
     );
@@ -248,7 +248,7 @@ pub(crate) fn run<S: Store + 'static>(store: S) -> Verified {
         (1, v1.definition_hash())
     );
     // A runner that loaded only version 2 refuses to touch it, and writes nothing.
-    let only_v2 = engine(store.clone(), &clock, &[v2.clone()]);
+    let only_v2 = engine(store.clone(), &clock, &[&v2]);
     let err = only_v2
         .advance(j2, &runner(), Move::transition("submit_for_verify"))
         .unwrap_err();
