@@ -1,0 +1,181 @@
+//! State Hub workstreams (scenario S5): an exit assertion over child tasks, `explain`
+//! naming the tasks that hold a workstream open, the attention signals (`blocked`,
+//! `stalled`, `oldie`, `finished`), acceptance as an explicit step, time-window filters,
+//! and archiving that keeps the whole history.
+//!
+//! ```sh
+//! cargo run --example state_hub
+//! ```
+//!
+//! Workstreams are items of `examples/workflows/state_hub_workstream.yaml`, their tasks
+//! items of `examples/workflows/state_hub_task.yaml`. It runs on a SQLite database in a
+//! temporary directory (removed at the end), with a manual clock, and prints every step.
+
+mod narrate;
+
+use chrono::{DateTime, FixedOffset, TimeDelta, TimeZone, Utc};
+use serde_json::json;
+use workstream::prelude::*;
+use workstream::sqlite::{Durability, Options};
+use workstream::{Signal, SqliteStore, Window};
+
+use narrate::Narrator;
+
+fn at(y: i32, mo: u32, d: u32, hh: u32, mm: u32, ss: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, hh, mm, ss).unwrap()
+}
+
+/// A directory of its own under the system's temporary directory, removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir =
+        TempDir(std::env::temp_dir().join(format!("workstream-state-hub-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0)?;
+    let db = dir.0.join("state_hub.db");
+    // The database is thrown away at the end, so commits need not wait for the disk.
+    let store = SqliteStore::open_with(
+        &db,
+        Options::builder().durability(Durability::Normal).build(),
+    )?;
+    println!("database: {}", db.display());
+
+    let t0 = at(2026, 1, 5, 9, 0, 0); // a Monday
+    let clock = ManualClock::new(t0);
+    let engine = Engine::builder()
+        .store(store)
+        .workflow(parse(
+            "state_hub_workstream.yaml",
+            include_str!("workflows/state_hub_workstream.yaml"),
+        )?)
+        .workflow(parse(
+            "state_hub_task.yaml",
+            include_str!("workflows/state_hub_task.yaml"),
+        )?)
+        .clock(clock.clone())
+        .build()?;
+    let n = Narrator::new(engine, clock);
+    let cora = Actor::new("cora", ["custodian"]);
+    let wes = Actor::new("wes", [] as [&str; 0]);
+    let none = With::new;
+    let task = |parent: ItemId, title: &str| {
+        let new = NewItem::of("hub_task")
+            .parent(parent)
+            .fields(json!({ "title": title }));
+        n.create(&wes, new, title)
+    };
+    let streams = || Query::new().workflow("workstream");
+    let show = |signal: Signal| -> Result<(), workstream::Error> {
+        let found = n.engine.with_signal(signal, &streams())?;
+        let names: Vec<String> = found.iter().map(|(i, _)| n.name(i.id())).collect();
+        n.note(format!("workstreams {signal}: [{}]", names.join(", ")));
+        Ok(())
+    };
+
+    n.section("1. An active workstream with tasks to do, in progress and done");
+    let docs = n.create(
+        &cora,
+        NewItem::of("workstream").fields(json!({"title": "docs"})),
+        "docs",
+    );
+    let guide = task(docs, "write the guide");
+    let api = task(docs, "review the API docs");
+    let links = task(docs, "fix the links");
+    n.go(api, &wes, "start", none());
+    n.go(links, &wes, "finish", none());
+    let ops = n.create(
+        &cora,
+        NewItem::of("workstream").fields(json!({"title": "ops"})),
+        "ops",
+    );
+    let tool = task(ops, "pick a monitoring tool");
+    n.explain(docs, &cora);
+    n.refused(docs, &cora, "accept", none(), &["open_tasks"]);
+
+    n.section("2. Eight days without an event");
+    n.at(t0 + TimeDelta::days(8));
+    n.signals(docs);
+    n.signals(ops);
+    show(Signal::Stalled)?;
+    show(Signal::Oldie)?;
+
+    n.section("3. Every task done: finished, while still active");
+    n.go(guide, &wes, "finish", none());
+    n.go(api, &wes, "finish", none());
+    n.signals(docs);
+    n.note(format!("docs is in `{}`", n.item(docs).workstation()));
+
+    n.section("4. Acceptance is an explicit step; a new task reopens a finished workstream");
+    n.at(t0 + TimeDelta::days(8) + TimeDelta::hours(1));
+    n.go(
+        docs,
+        &cora,
+        "accept",
+        With::new().reason("deliverables reviewed against the scope"),
+    );
+    n.go(tool, &wes, "finish", none());
+    n.signals(ops);
+    let alerts = task(ops, "document the alerts");
+    n.signals(ops);
+
+    n.section("5. Time windows, at their boundaries");
+    let edges = n.create(
+        &cora,
+        NewItem::of("workstream").fields(json!({"title": "edges"})),
+        "edges",
+    );
+    for (title, t) in [
+        ("Sun 23:59:59", at(2026, 1, 18, 23, 59, 59)),
+        ("Mon 00:00:00", at(2026, 1, 19, 0, 0, 0)),
+        ("Tue 09:59:59", at(2026, 1, 20, 9, 59, 59)),
+        ("Tue 10:00:00", at(2026, 1, 20, 10, 0, 0)),
+        ("Tue 23:59:59", at(2026, 1, 20, 23, 59, 59)),
+        ("Wed 00:00:00", at(2026, 1, 21, 0, 0, 0)),
+        ("Wed 10:00:00", at(2026, 1, 21, 10, 0, 0)),
+    ] {
+        n.at(t);
+        task(edges, title);
+    }
+    let now = n.engine.now();
+    let utc = FixedOffset::east_opt(0).expect("UTC");
+    n.note(format!("now: {}", now.format("%a %d %b %H:%M:%S")));
+    for (label, query) in [
+        (
+            "updated in the last 24h",
+            Query::new().updated_in(Window::last(TimeDelta::hours(24), now)),
+        ),
+        (
+            "updated today",
+            Query::new().updated_in(Window::today(now, utc)),
+        ),
+        (
+            "created this week (from Monday)",
+            Query::new().created_in(Window::this_week(now, utc)),
+        ),
+    ] {
+        let found = n.engine.items(&query.workflow("hub_task").parent(edges))?;
+        let names: Vec<String> = found.iter().map(|i| n.name(i.id())).collect();
+        n.note(format!("{label}: {}", names.join(", ")));
+    }
+
+    n.section("6. Archiving keeps the whole history");
+    n.hold(ops, &cora, "blocked", "no budget this quarter");
+    n.refused(ops, &cora, "archive", none(), &["open_tasks"]);
+    n.go(alerts, &wes, "drop", none());
+    n.go(ops, &cora, "archive", none());
+    n.history(ops);
+    let kept = n.engine.items(&Query::new().parent(ops))?;
+    n.note(format!(
+        "its {} tasks are kept, with their histories",
+        kept.len()
+    ));
+
+    n.verify();
+    Ok(())
+}
