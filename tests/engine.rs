@@ -13,6 +13,10 @@ fn workflow(text: &str) -> Workflow {
     parse("test.yaml", text).unwrap_or_else(|d| panic!("{d}"))
 }
 
+fn engine_for(text: &str) -> (Engine<MemoryStore>, ManualClock) {
+    engine(text, Checks::new())
+}
+
 fn engine(text: &str, checks: Checks) -> (Engine<MemoryStore>, ManualClock) {
     let clock = ManualClock::new(t0());
     let engine = Engine::builder()
@@ -571,6 +575,24 @@ transitions:
         format!(
             "`children.*.workstation`: every value must be one of [\"done\",\"cancel\"]; 2 of 3 do not: {} (\"active\"), {} (\"active\")",
             kids[1], kids[2]
+        )
+    );
+    // A file message replaces the engine's, but the printed reason still names the items.
+    let with_message = text.replace(
+        "id: children_closed }",
+        "id: children_closed, message: close every child first }",
+    );
+    let (other, _) = engine_for(&with_message);
+    let s = other.create(&a, NewItem::of("stream")).unwrap();
+    let kid = other
+        .create(&a, NewItem::of("stream").parent(s.id()))
+        .unwrap();
+    let refused = refusal(other.advance(s.id(), &a, Move::transition("complete")));
+    assert_eq!(
+        refused.reasons[0].to_string(),
+        format!(
+            "[children_closed] close every child first (items {})",
+            kid.id()
         )
     );
     for &k in &kids[1..] {

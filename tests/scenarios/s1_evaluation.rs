@@ -108,7 +108,12 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
         Move::transition("submit").patch(unhashed),
         &["submitted.entry.0", "submitted.entry.1"],
     );
-    assert_eq!(r.reasons[0].details, json!({"unbound": ["method.md"]}));
+    assert_eq!(r.reasons[0].details["unbound"], json!(["method.md"]));
+    // The file's message replaces the check's own, which stays in the details.
+    assert_eq!(
+        r.reasons[0].details["cause"],
+        json!("artifacts without a hash")
+    );
     // Someone else's packet: not signed by the contributor, and not theirs to submit.
     let theirs = Move::transition("submit").patch(submission(1, "cy", &v1, json!({})));
     sc.refuse(
@@ -206,7 +211,7 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
         Move::transition("resubmit").patch(submission(2, "cai", &v2, answers_a)),
         &["resubmit.requires.0"],
     );
-    assert_eq!(r.reasons[0].details, json!({"unanswered": ["B"]}));
+    assert_eq!(r.reasons[0].details["unanswered"], json!(["B"]));
     let answers = json!({"A": "relabelled img-014 as van", "B": "cited the city archive"});
     let resubmit = Move::transition("resubmit")
         .patch(submission(2, "cai", &v2, answers))

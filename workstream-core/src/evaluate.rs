@@ -133,7 +133,17 @@ impl<'a> Subject<'a> {
         };
         Ok(failure.map(|mut f| {
             if let Some(message) = &assertion.message {
-                message.clone_into(&mut f.message);
+                // The file's message is what people read; the engine's own account (which
+                // values, which children) stays in the details as `cause`.
+                let cause = std::mem::replace(&mut f.message, message.clone());
+                f.details = match f.details {
+                    Value::Object(mut map) => {
+                        map.insert("cause".to_owned(), Value::String(cause));
+                        Value::Object(map)
+                    }
+                    Value::Null => json!({ "cause": cause }),
+                    other => json!({ "cause": cause, "details": other }),
+                };
             }
             f
         }))

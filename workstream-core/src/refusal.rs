@@ -75,8 +75,20 @@ impl Reason {
 }
 
 impl fmt::Display for Reason {
+    /// `[id] message`, followed by the related items when there are any:
+    /// `[open_tasks] every task must be done or cancelled (items #4, #7)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}] {}", self.id, self.message)
+        write!(f, "[{}] {}", self.id, self.message)?;
+        if !self.items.is_empty()
+            && !self
+                .items
+                .iter()
+                .all(|i| self.message.contains(&i.to_string()))
+        {
+            let items: Vec<String> = self.items.iter().map(ToString::to_string).collect();
+            write!(f, " (items {})", items.join(", "))?;
+        }
+        Ok(())
     }
 }
 
