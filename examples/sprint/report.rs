@@ -33,6 +33,8 @@ pub(crate) struct Report {
     pub(crate) lead: BTreeMap<String, Summary>,
     /// `Engine::flow` over the sprint's tasks and its window.
     pub(crate) flow: FlowReport,
+    /// The flow's time per workstation, in the order of the workflow file.
+    pub(crate) stays: Vec<(String, Summary)>,
     /// Review decisions (accept, request_changes, reject) by reviewer.
     pub(crate) reviewer_load: BTreeMap<String, u64>,
     pub(crate) reputation: BTreeMap<String, i64>,
@@ -74,6 +76,7 @@ pub(crate) fn build<S: Store>(engine: &Engine<S>, run: &SprintRun) -> Result<Rep
         rounds: BTreeMap::new(),
         lead: BTreeMap::new(),
         flow: engine.flow(&tasks_query, window, TimeDelta::days(1))?,
+        stays: Vec::new(),
         reviewer_load: BTreeMap::new(),
         reputation: BTreeMap::new(),
         contributions: BTreeMap::new(),
@@ -178,6 +181,18 @@ pub(crate) fn build<S: Store>(engine: &Engine<S>, run: &SprintRun) -> Result<Rep
                 .or_default()
                 .push(metrics.lead);
         }
+    }
+    if let Some(workflow) = engine.workflow(task::NAME) {
+        report.stays = workflow
+            .workstations()
+            .iter()
+            .filter_map(|w| {
+                Some((
+                    w.name().to_owned(),
+                    *report.flow.per_workstation.get(w.name())?,
+                ))
+            })
+            .collect();
     }
     report.lead = leads
         .into_iter()
@@ -394,7 +409,7 @@ pub(crate) fn render(report: &Report, run: &SprintRun, perf: &Perf) -> String {
         o,
         "\nTime per workstation, accepted tasks (Engine::flow)   median       p90"
     );
-    for (workstation, s) in &report.flow.per_workstation {
+    for (workstation, s) in &report.stays {
         let _ = writeln!(
             o,
             "  {workstation:<50} {:>8}  {:>8}",

@@ -490,11 +490,12 @@ impl<S: Store> Sim<'_, S> {
                 self.stats.events += 1;
                 Ok(item)
             }
-            Err(e) => Err(SimError::Unexpected(format!(
-                "`{what}` of item {} failed: {}",
+            Err(e) if e.refused().is_some() => Err(SimError::Unexpected(format!(
+                "`{what}` of item {} was refused: {}",
                 e.item.as_item().id(),
                 e.error
             ))),
+            Err(e) => Err(SimError::Engine(e.error)),
         }
     }
 
@@ -509,7 +510,10 @@ impl<S: Store> Sim<'_, S> {
                 self.stats.events += 1;
                 Ok(value)
             }
-            Err(e) => Err(SimError::Unexpected(format!("`{what}` failed: {e}"))),
+            Err(e) if e.refused().is_some() => {
+                Err(SimError::Unexpected(format!("`{what}` was refused: {e}")))
+            }
+            Err(e) => Err(SimError::Engine(e)),
         }
     }
 
@@ -556,10 +560,11 @@ impl<S: Store> Sim<'_, S> {
                     self.record(situation, refused);
                     Ok(Err(e.into_item()))
                 }
-                _ => Err(SimError::Unexpected(format!(
+                Some(_) => Err(SimError::Unexpected(format!(
                     "{situation}: expected a refusal for {allowed:?}, got: {}",
                     e.error
                 ))),
+                None => Err(SimError::Engine(e.error)),
             },
         }
     }
@@ -805,7 +810,7 @@ impl<S: Store> Sim<'_, S> {
             let draft = self.moved("return_to_draft", returned)?;
             return Ok((A::Draft(draft), self.rng.range(120, 720)));
         }
-        if !self.tasks[i].lock_forgotten && self.rng.chance(15) {
+        if !self.tasks[i].lock_forgotten && self.rng.chance(25) {
             self.tasks[i].lock_forgotten = true;
             let published = item.publish(self.engine, &self.operator);
             let back = self.refused(
@@ -927,7 +932,7 @@ impl<S: Store> Sim<'_, S> {
             return Ok((A::from_item(held)?, self.rng.range(120, 1440)));
         }
         let packet = self.packet(i, 1, Map::new(), None);
-        if !self.tasks[i].upload_tried && self.rng.chance(30) {
+        if !self.tasks[i].upload_tried && self.rng.chance(50) {
             self.tasks[i].upload_tried = true;
             let mut corrupted = packet.clone();
             if let Some(content) = corrupted.pointer_mut("/artifacts/0/content")
@@ -947,7 +952,7 @@ impl<S: Store> Sim<'_, S> {
             )?;
             return Ok((A::InProgress(back), self.rng.range(15, 90)));
         }
-        if !self.tasks[i].signature_tried && self.rng.chance(30) {
+        if !self.tasks[i].signature_tried && self.rng.chance(50) {
             self.tasks[i].signature_tried = true;
             let patch = submission_patch(person.id(), &packet, true);
             let submitted = item.submit_with(self.engine, &person, With::new().patch(patch));
@@ -1452,7 +1457,7 @@ impl<S: Store> Sim<'_, S> {
             .take()
             .ok_or_else(|| SimError::Unexpected(format!("payment {j} is not pending")))?;
         let mut receipt = self.receipt_for(j);
-        if !self.payments[j].conflict_tried && self.rng.chance(40) {
+        if !self.payments[j].conflict_tried && self.rng.chance(60) {
             // The provider's receipt names another amount.
             self.payments[j].conflict_tried = true;
             receipt["amount"] = Value::from(format_cents(AWARD_CENTS / 10));
@@ -1497,9 +1502,10 @@ impl<S: Store> Sim<'_, S> {
                 }
                 Ok(())
             }
-            Err(e) => Err(SimError::Unexpected(format!(
+            Err(e) if e.refused().is_some() => Err(SimError::Unexpected(format!(
                 "a second receipt for payment {id}: {e}"
             ))),
+            Err(e) => Err(SimError::Engine(e)),
             Ok(_) => Err(SimError::Unexpected(format!(
                 "payment {id} took a second receipt"
             ))),
