@@ -167,6 +167,12 @@ fn run(
     ) {
         bar.set_style(style.progress_chars("=> "));
     }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    // The disk's speed changes on a shared machine: measure fsync before and after the run.
+    let fsync_before = db::fsync_cost(dir, 32).ok();
     let config = sim::Config { tasks, seed };
     let started = Instant::now();
     let ran = sim::run(&engine, &clock, &config, &mut |p| {
@@ -189,17 +195,13 @@ fn run(
     let read = reading.elapsed();
     drop(engine);
 
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let fsync = db::fsync_cost(dir, 64).ok();
+    let fsync_after = db::fsync_cost(dir, 32).ok();
     let perf = report::Perf {
         db: path.display().to_string(),
         durability: level,
         run: elapsed,
         report: read,
-        fsync,
+        fsync: [fsync_before, fsync_after],
     };
     print!("{}", report::render(&report, &ran, &perf));
     Ok(())

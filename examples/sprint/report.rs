@@ -283,8 +283,9 @@ pub(crate) struct Perf {
     pub(crate) run: Duration,
     /// Wall time of reading the report back.
     pub(crate) report: Duration,
-    /// The median time of one 4 KiB write + fdatasync beside the database.
-    pub(crate) fsync: Option<Duration>,
+    /// The median time of one 4 KiB write + fdatasync beside the database, measured before
+    /// and after the run.
+    pub(crate) fsync: [Option<Duration>; 2],
 }
 
 fn human(d: TimeDelta) -> String {
@@ -316,7 +317,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -378,6 +379,12 @@ pub(crate) fn render(report: &Report, run: &SprintRun, perf: &Perf) -> String {
         let _ = writeln!(o, "  still open {open:>6}");
     }
     let _ = writeln!(o, "  total      {n:>6}");
+    let versions: Vec<String> = report
+        .guide_versions
+        .iter()
+        .map(|(v, c)| format!("v{v} {c}"))
+        .collect();
+    let _ = writeln!(o, "  guide versions locked in: {}", versions.join(", "));
 
     let _ = writeln!(
         o,
@@ -523,16 +530,6 @@ pub(crate) fn render(report: &Report, run: &SprintRun, perf: &Perf) -> String {
         situation("a receipt that conflicts with the payment"),
         situation("a second receipt for a fulfilled payment")
     );
-    let versions: Vec<String> = report
-        .guide_versions
-        .iter()
-        .map(|(v, c)| format!("v{v} {c}"))
-        .collect();
-    let _ = writeln!(
-        o,
-        "  guide versions locked into tasks: {}",
-        versions.join(", ")
-    );
 
     let _ = writeln!(
         o,
@@ -577,37 +574,47 @@ pub(crate) fn render(report: &Report, run: &SprintRun, perf: &Perf) -> String {
         "  report read back from the ledger in {:.2} s",
         perf.report.as_secs_f64()
     );
-    match perf.fsync {
-        Some(fsync) => {
-            let cost = fsync.as_secs_f64();
-            let synced = commits as f64 * cost;
+    let probes: Vec<f64> = perf
+        .fsync
+        .iter()
+        .flatten()
+        .map(Duration::as_secs_f64)
+        .collect();
+    if probes.is_empty() {
+        let _ = writeln!(o, "  fsync: not measured");
+    } else {
+        let cost = probes.iter().sum::<f64>() / probes.len() as f64;
+        let shown = |d: Option<Duration>| {
+            d.map_or("-".to_owned(), |d| {
+                format!("{:.2} ms", d.as_secs_f64() * 1e3)
+            })
+        };
+        let synced = commits as f64 * cost;
+        let _ = writeln!(
+            o,
+            "  fsync, estimated: one 4 KiB write + fdatasync beside the database takes {} before \
+             the run, {} after (medians of 32)",
+            shown(perf.fsync[0]),
+            shown(perf.fsync[1])
+        );
+        if perf.durability == "FULL" {
             let _ = writeln!(
                 o,
-                "  fsync, estimated: one 4 KiB write + fdatasync beside the database takes {:.2} ms",
-                cost * 1e3
+                "  FULL syncs the write-ahead log at every commit: {} × {:.2} ms ≈ {:.1} s, \
+                 ≈ {:.0}% of the run's wall time (estimate)",
+                thousands(commits),
+                cost * 1e3,
+                synced,
+                (synced / secs * 100.0).min(100.0)
             );
-            if perf.durability == "FULL" {
-                let _ = writeln!(
-                    o,
-                    "  FULL syncs the write-ahead log at every commit: {} × {:.2} ms ≈ {:.1} s, \
-                     ≈ {:.0}% of the run's wall time (estimate)",
-                    thousands(commits),
-                    cost * 1e3,
-                    synced,
-                    (synced / secs * 100.0).min(100.0)
-                );
-            } else {
-                let _ = writeln!(
-                    o,
-                    "  NORMAL does not sync at commits, only at WAL checkpoints: ≈ 0% of the \
-                     wall time per commit (estimate); under FULL the {} commits would add ≈ {:.1} s",
-                    thousands(commits),
-                    synced
-                );
-            }
-        }
-        None => {
-            let _ = writeln!(o, "  fsync: not measured");
+        } else {
+            let _ = writeln!(
+                o,
+                "  NORMAL does not sync at commits, only at WAL checkpoints: ≈ 0% of the \
+                 wall time per commit (estimate); under FULL the {} commits would add ≈ {:.1} s",
+                thousands(commits),
+                synced
+            );
         }
     }
     out

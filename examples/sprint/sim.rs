@@ -396,7 +396,7 @@ pub(crate) fn run<S: Store>(
             Job::NewGuide => sim.activate_guide(true)?,
         }
         steps += 1;
-        if sim.closed != closed || steps % 64 == 0 {
+        if sim.closed != closed || steps.is_multiple_of(64) {
             progress(Progress {
                 closed: sim.closed,
                 events: sim.stats.events,
