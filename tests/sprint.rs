@@ -142,10 +142,13 @@ fn another_seed_writes_another_ledger() {
 }
 
 #[test]
-fn every_planned_mistake_is_met_and_refused() {
+fn the_default_sprint_meets_every_planned_mistake_and_the_readme_shows_it() {
+    // The README's command: seed 7, 200 tasks. (The database is in memory here; the ledger
+    // does not depend on where it is kept.)
+    let (_, run, report) = in_memory(200, 7);
+
     // The simulation stops with an error if a planned mistake goes through or a refusal
     // has reasons it did not plan for; here every kind of mistake must have happened.
-    let (_, run, report) = in_memory(100, 3);
     let situations = &run.stats.situations;
     for situation in [
         "publish without locking the guide and policy",
@@ -178,9 +181,38 @@ fn every_planned_mistake_is_met_and_refused() {
         "{}",
         partial.example
     );
-    assert!(report.cancelled_at_limit > 0);
+    assert!(report.cancelled_at_limit > 0 && report.cancelled_early > 0);
     assert!(report.outcomes.get("rejected").is_some_and(|&n| n > 0));
     assert!(report.holds > 0);
+
+    // The README's excerpt is this run's report, line for line (but for wall-clock times).
+    let perf = report::Perf {
+        db: "sprint.db".to_owned(),
+        durability: "FULL",
+        run: Duration::from_secs(1),
+        report: Duration::from_secs(1),
+        fsync: [None, None],
+        cpu: None,
+    };
+    let rendered = report::render(&report, &run, &perf);
+    let readme = include_str!("../README.md");
+    let excerpt = readme
+        .split("## The sprint")
+        .nth(1)
+        .and_then(|rest| rest.split("```text\n").nth(1))
+        .and_then(|block| block.split("```").next())
+        .expect("a text block in the README's sprint section");
+    let deterministic = excerpt.split("\nPerformance").next().unwrap_or_default();
+    for line in deterministic
+        .lines()
+        .filter(|l| !l.trim().is_empty() && l.trim() != "…")
+    {
+        assert!(
+            rendered.lines().any(|r| r == line),
+            "README.md's sprint excerpt is out of date: `{line}` is not in the report of \
+             `cargo run --release --example sprint`; replace the excerpt from:\n{rendered}"
+        );
+    }
 }
 
 #[test]

@@ -174,12 +174,20 @@ fn run(
     // The disk's speed changes on a shared machine: measure fsync before and after the run.
     let fsync_before = db::fsync_cost(dir, 32).ok();
     let config = sim::Config { tasks, seed };
+    let scheduled = schedstat();
     let started = Instant::now();
     let ran = sim::run(&engine, &clock, &config, &mut |p| {
         bar.set_position(u64::from(p.closed));
         bar.set_message(format!("{} events", p.events));
     });
     let elapsed = started.elapsed();
+    let cpu = match (scheduled, schedstat()) {
+        (Some((run0, wait0)), Some((run1, wait1))) => Some((
+            Duration::from_nanos(run1.saturating_sub(run0)),
+            Duration::from_nanos(wait1.saturating_sub(wait0)),
+        )),
+        _ => None,
+    };
     bar.finish_and_clear();
     let ran = ran.map_err(|e| {
         format!(
@@ -202,7 +210,16 @@ fn run(
         run: elapsed,
         report: read,
         fsync: [fsync_before, fsync_after],
+        cpu,
     };
     print!("{}", report::render(&report, &ran, &perf));
     Ok(())
+}
+
+/// The process's time on a CPU and waiting for one, in nanoseconds, where Linux tells it
+/// (`/proc/self/schedstat`; the simulation runs on one thread).
+fn schedstat() -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/self/schedstat").ok()?;
+    let mut fields = text.split_whitespace().map(str::parse::<u64>);
+    Some((fields.next()?.ok()?, fields.next()?.ok()?))
 }

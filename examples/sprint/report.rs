@@ -286,6 +286,8 @@ pub(crate) struct Perf {
     /// The median time of one 4 KiB write + fdatasync beside the database, measured before
     /// and after the run.
     pub(crate) fsync: [Option<Duration>; 2],
+    /// Time the run spent on a CPU, and waiting for one, where the system tells it.
+    pub(crate) cpu: Option<(Duration, Duration)>,
 }
 
 fn human(d: TimeDelta) -> String {
@@ -569,6 +571,15 @@ pub(crate) fn render(report: &Report, run: &SprintRun, perf: &Perf) -> String {
         commits as f64 / secs,
         thousands(commits)
     );
+    if let Some((on, waiting)) = perf.cpu {
+        let (on, waiting) = (on.as_secs_f64(), waiting.as_secs_f64());
+        let _ = writeln!(
+            o,
+            "  of its wall time: {on:.1} s on a CPU, {waiting:.1} s waiting for one (a shared \
+             machine), {:.1} s waiting on the disk",
+            (secs - on - waiting).max(0.0)
+        );
+    }
     let _ = writeln!(
         o,
         "  report read back from the ledger in {:.2} s",
