@@ -1,7 +1,8 @@
 //! Hostile input is refused quickly. These tests time the parser, so they live in a test
-//! binary of their own: tests in one binary run in parallel, and the property tests of
-//! `hostile_input.rs` would otherwise compete with them for the machine.
+//! binary of their own (the property tests of `hostile_input.rs` would otherwise compete
+//! with them for the machine) and take turns with each other.
 
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use workstream_core::{Code, MAX_INPUT_BYTES, parse};
@@ -22,9 +23,13 @@ fn alias_bomb(size: usize) -> String {
     text
 }
 
+/// Tests in one binary run in parallel; these time themselves, so they take turns.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// Parses `text` three times, checks each time that it is refused with `code`, and returns
 /// the fastest time: the least disturbed by whatever else the machine is doing.
 fn assert_refused(text: &str, code: Code) -> Duration {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     (0..3)
         .map(|_| {
             let start = Instant::now();
