@@ -163,7 +163,7 @@ fn run(
 
     let bar = ProgressBar::with_draw_target(Some(u64::from(tasks)), ProgressDrawTarget::stderr());
     if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} sprint [{bar:32}] {pos}/{len} tasks closed  {msg}  {elapsed_precise}",
+        "{spinner} [{bar:24}] {pos}/{len} tasks closed, {msg}, {elapsed}",
     ) {
         bar.set_style(style.progress_chars("=> "));
     }
