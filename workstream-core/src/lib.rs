@@ -62,6 +62,8 @@ pub use canonical::FORMAT_VERSION;
 pub use check::{CheckContext, CheckFn, Checks, Verdict};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dag::CriticalPath;
+#[doc(hidden)]
+pub use dag::dependency_path;
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity, Span};
 pub use duration::parse_duration;
 pub use engine::{

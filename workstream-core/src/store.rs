@@ -249,6 +249,20 @@ pub trait Reader {
             .unwrap_or_default())
     }
 
+    /// The item's rank in an order of the items the store keeps up to date as dependencies
+    /// change, if it keeps one: whenever `a` depends on `b`, `b` ranks below `a` (a
+    /// topological order, dependencies first). `None` when the store keeps no such order (the
+    /// default) or has no rank for this item.
+    ///
+    /// The engine's cycle check uses it to bound its search: a new dependency of `a` on `b`
+    /// that already agrees with the order (`b` ranks below `a`) cannot close a cycle, and any
+    /// path that would close one only passes through ranks between the two. A store that
+    /// reports ranks must keep them true for every dependency it stores, whoever wrote it.
+    fn dependency_rank(&self, id: ItemId) -> Result<Option<u64>, StoreError> {
+        let _ = id;
+        Ok(None)
+    }
+
     /// An item's events from sequence number `from` on (1 for all), in order.
     fn events(&self, id: ItemId, from: u64) -> Result<Vec<Event>, StoreError>;
 

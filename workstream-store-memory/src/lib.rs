@@ -29,7 +29,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use workstream_core::store::check_append;
@@ -73,6 +74,31 @@ impl MemoryStore {
     }
 }
 
+/// A map keyed by item id, hashed with [`IdHasher`].
+type IdMap<V> = HashMap<ItemId, V, BuildHasherDefault<IdHasher>>;
+
+/// Hashes item ids for the maps the dependency graph is walked through: an id is one
+/// integer, and a multiplication spreads integers well enough for a hash table (as rustc's
+/// own hasher does), at a fraction of the cost of the default SipHash.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     items: BTreeMap<ItemId, Item>,
@@ -80,7 +106,14 @@ struct State {
     /// workflow → workstation → items there.
     places: HashMap<String, HashMap<String, BTreeSet<ItemId>>>,
     children: HashMap<ItemId, BTreeSet<ItemId>>,
-    dependents: HashMap<ItemId, BTreeSet<ItemId>>,
+    dependents: IdMap<BTreeSet<ItemId>>,
+    /// A topological rank per item: whenever `a` depends on `b`, `b` ranks below `a` (see
+    /// [`Reader::dependency_rank`] and [`State::order`]).
+    ranks: IdMap<u64>,
+    next_rank: u64,
+    /// Set if the stored dependencies ever formed a cycle (only appends that bypass the
+    /// engine's check can make one): no order exists, so no ranks are reported from then on.
+    cyclic: bool,
     next_id: u64,
 }
 
@@ -94,12 +127,115 @@ impl State {
         if let Some(old) = &old {
             self.index(old, false);
         }
+        self.rank(id, old.as_ref());
         old
     }
 
     fn remove(&mut self, id: ItemId) {
         if let Some(old) = self.items.remove(&id) {
             self.index(&old, false);
+        }
+        // Removing an item (and its dependencies) leaves the others' order true.
+        self.ranks.remove(&id);
+    }
+
+    /// Keeps the ranks true after `id` was stored (replacing `old`): a new item ranks above
+    /// every other; each dependency that is new, or that names an item stored only now, is
+    /// ordered. Dependencies removed need nothing.
+    fn rank(&mut self, id: ItemId, old: Option<&Item>) {
+        if self.cyclic {
+            return;
+        }
+        let new_item = !self.ranks.contains_key(&id);
+        if new_item {
+            self.ranks.insert(id, self.next_rank);
+            self.next_rank += 1;
+        }
+        let mut edges = Vec::new();
+        if let Some(item) = self.items.get(&id)
+            && old.is_none_or(|old| old.deps() != item.deps())
+        {
+            edges.extend(
+                item.deps()
+                    .iter()
+                    .filter(|on| old.is_none_or(|old| !old.deps().contains(on)))
+                    .map(|&on| (id, on)),
+            );
+        }
+        if new_item && let Some(dependents) = self.dependents.get(&id) {
+            edges.extend(dependents.iter().map(|&d| (d, id)));
+        }
+        for (a, b) in edges {
+            self.order(a, b);
+        }
+    }
+
+    /// Makes `b` rank below `a`, which depends on it (Pearce and Kelly, "A dynamic
+    /// topological sort algorithm for directed acyclic graphs", 2006). When `b` already ranks
+    /// below, nothing moves. Otherwise only items ranked between the two can be out of order:
+    /// `a` with the items that depend on it up to `b`'s rank, and `b` with the items it
+    /// depends on down to `a`'s rank. The second group takes the lowest of their ranks,
+    /// pooled, and the first the highest, each group in its old order. Reaching `b` from `a`
+    /// means the dependencies form a cycle: ranks are then dropped for good.
+    fn order(&mut self, a: ItemId, b: ItemId) {
+        let (Some(&low), Some(&high)) = (self.ranks.get(&a), self.ranks.get(&b)) else {
+            // `b` is not stored (yet): it is ordered when it is.
+            return;
+        };
+        if high < low {
+            return;
+        }
+        let mut seen: HashSet<ItemId, BuildHasherDefault<IdHasher>> = HashSet::default();
+        seen.extend([a, b]);
+        // `a` and what depends on it, ranked below `b`.
+        let mut above = vec![(low, a)];
+        let mut stack = vec![a];
+        while let Some(x) = stack.pop() {
+            for &d in self.dependents.get(&x).into_iter().flatten() {
+                if d == b {
+                    self.cyclic = true;
+                    self.ranks = IdMap::default();
+                    return;
+                }
+                if let Some(&r) = self.ranks.get(&d)
+                    && r < high
+                    && seen.insert(d)
+                {
+                    above.push((r, d));
+                    stack.push(d);
+                }
+            }
+        }
+        // `b` and what it depends on, ranked above `a`.
+        let mut below = vec![(high, b)];
+        let mut stack = vec![b];
+        while let Some(x) = stack.pop() {
+            for &d in self.items.get(&x).map(Item::deps).into_iter().flatten() {
+                if let Some(&r) = self.ranks.get(&d)
+                    && r > low
+                    && seen.insert(d)
+                {
+                    below.push((r, d));
+                    stack.push(d);
+                }
+            }
+        }
+        below.sort_unstable();
+        above.sort_unstable();
+        // The pooled ranks in order: a merge of the two sorted groups.
+        let mut slots = Vec::with_capacity(below.len() + above.len());
+        let (mut i, mut j) = (0, 0);
+        while i < below.len() || j < above.len() {
+            if j == above.len() || (i < below.len() && below[i].0 < above[j].0) {
+                slots.push(below[i].0);
+                i += 1;
+            } else {
+                slots.push(above[j].0);
+                j += 1;
+            }
+        }
+        for (&(_, x), slot) in below.iter().chain(&above).zip(slots) {
+            self.ranks.insert(x, slot);
         }
     }
 
@@ -293,6 +429,15 @@ impl Reader for MemoryTx<'_> {
             .get(&id)
             .map(|item| item.deps().iter().copied().collect())
             .unwrap_or_default())
+    }
+
+    fn dependency_rank(&self, id: ItemId) -> Result<Option<u64>, StoreError> {
+        let state = self.state();
+        Ok(if state.cyclic {
+            None
+        } else {
+            state.ranks.get(&id).copied()
+        })
     }
 
     fn events(&self, id: ItemId, from: u64) -> Result<Vec<Event>, StoreError> {
