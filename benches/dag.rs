@@ -18,8 +18,9 @@
 //!    on it, directly or not (refused: it would close a cycle). The kind of every add is
 //!    known in advance, and both sides are checked to agree with it.
 //! 2. `ready()` over all items, 3. the signals of every item (`with_signal`), 4. flow
-//!    metrics over all items (`Engine::flow` over a window holding the whole history): time
-//!    per item at each size, and the growth of that time from size to size. The three sizes
+//!    metrics over all items (`Engine::flow` over a window holding the whole history), 5. a
+//!    query by workstation (`Engine::items`, the items in `doing`, a fifth of all): time
+//!    per item of the store at each size, and the growth of that time from size to size. The three sizes
 //!    are measured in rotation, each sample doing the same number of item visits, and the
 //!    growth factors are medians of per-round ratios.
 //!
@@ -29,7 +30,7 @@
 //!
 //! Run: `cargo bench --bench dag`. A filter selects sections by name, as criterion does:
 //! `add_dependency/100k`, `growth/signals`, `ready/10k` (criterion's own groups: `ready`,
-//! `signals`, `metrics`).
+//! `signals`, `metrics`, `query`).
 
 use std::collections::BTreeSet;
 use std::hint::black_box;
@@ -488,7 +489,9 @@ fn timer_floor() -> f64 {
     percentile(&times, None, 50.0)
 }
 
-fn print_pair(label: &str, lat: &Latencies) {
+/// Prints a pair's ratios; `target` says whether PERFORMANCE.md's target (p50 ≤ 2×, set at
+/// 100k items) applies to this line, or whether it is shown for reference.
+fn print_pair(label: &str, lat: &Latencies, target: bool) {
     let row = |kind: Option<Kind>, what: &str| {
         let (o50, o99) = (
             percentile(&lat.ours, kind, 50.0),
@@ -502,9 +505,13 @@ fn print_pair(label: &str, lat: &Latencies) {
     };
     let (o50, o99, p50, p99, _) = row(None, "all");
     let ratio = o50 / p50;
-    let verdict = if ratio <= 2.0 { "met" } else { "MISSED" };
+    let verdict = match (target, ratio <= 2.0) {
+        (true, true) => "(target p50 ≤ 2) met",
+        (true, false) => "(target p50 ≤ 2) MISSED",
+        (false, _) => "(reference)",
+    };
     println!(
-        "ratio {label} = {ratio:.2} p50, {:.2} p99 (target p50 ≤ 2) {verdict}",
+        "ratio {label} = {ratio:.2} p50, {:.2} p99 {verdict}",
         o99 / p99
     );
     println!(
@@ -545,9 +552,17 @@ fn add_dependency_section(world: &mut World) {
     let append = measure_adds(world, &adds, check_and_append, true);
     let adds = world.plan();
     let end_to_end = measure_adds(world, &adds, engine_add, true);
-    print_pair(&format!("check/petgraph ({size})"), &check);
-    print_pair(&format!("check+append/petgraph ({size})"), &append);
-    print_pair(&format!("add_dependency/petgraph ({size})"), &end_to_end);
+    // PERFORMANCE.md sets the target at 100k items / 300k edges; the check and the whole
+    // add are both held to it there. The check with the store's append alone, and the
+    // smaller sizes, are shown for reference.
+    let at_target = world.n == 100_000;
+    print_pair(&format!("check/petgraph ({size})"), &check, at_target);
+    print_pair(&format!("check+append/petgraph ({size})"), &append, false);
+    print_pair(
+        &format!("add_dependency/petgraph ({size})"),
+        &end_to_end,
+        at_target,
+    );
     println!(
         "    timer floor (an empty timed call, p50): {}",
         show_ns(timer_floor())
@@ -562,16 +577,18 @@ enum Op {
     Ready,
     Signals,
     Metrics,
+    Query,
 }
 
 impl Op {
-    const ALL: [Op; 3] = [Op::Ready, Op::Signals, Op::Metrics];
+    const ALL: [Op; 4] = [Op::Ready, Op::Signals, Op::Metrics, Op::Query];
 
     fn name(self) -> &'static str {
         match self {
             Op::Ready => "ready",
             Op::Signals => "signals",
             Op::Metrics => "metrics",
+            Op::Query => "query",
         }
     }
 
@@ -603,6 +620,13 @@ impl Op {
                     .expect("metrics");
                 report.arrivals + report.wip_at_end
             }
+            // The items at one workstation (a fifth of them), read through the store's
+            // index by (workflow, workstation).
+            Op::Query => world
+                .engine
+                .items(&Query::new().workflow("task").workstation("doing"))
+                .expect("query")
+                .len(),
         }
     }
 }

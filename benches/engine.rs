@@ -6,7 +6,8 @@
 //!    push and a state update. Target: engine ≤ 1.5× the baseline.
 //! 2. Definition lookup, "may transition T fire from W, and to where", on the 12-workstation
 //!    `evaluation_task` workflow: `Workflow::target` against rust-fsm 0.8 `consume` on the
-//!    same machine, and a hand-written `match` for reference. Target: ≤ 3× rust-fsm. Two
+//!    same machine, statig 0.4 `handle` (blocking, no macro) on the same machine, and a
+//!    hand-written `match` for reference. Target: ≤ 3× rust-fsm (and statig). Two
 //!    mixes of questions: every (workstation, transition) pair once (mostly "no"), and a walk
 //!    round the review loop (always "yes", each move starting where the last ended).
 //!
@@ -534,6 +535,56 @@ fn fsm_lookup(from: FsmState, t: FsmInput) -> Option<FsmState> {
     machine.consume(&t).ok().map(|_| *machine.state())
 }
 
+/// The same machine in statig (blocking, without its macro): one state enum (rust-fsm's,
+/// reused), a handler per event. statig's handlers are code the user writes; here each is the
+/// reference `match`, and a refused event is left to the (empty) superstate, as statig
+/// leaves an event no state handles. What statig adds is its own dispatch: the outcome,
+/// entry and exit actions, and superstate depth on each transition.
+#[derive(Default)]
+struct StatigTask {
+    /// Set by the handler when the event moved the machine.
+    moved: bool,
+}
+
+impl statig::blocking::IntoStateMachine for StatigTask {
+    type Event<'evt> = FsmInput;
+    type Context<'ctx> = ();
+    type State = FsmState;
+    type Superstate<'sub> = ();
+
+    fn initial() -> FsmState {
+        FsmState::Draft
+    }
+}
+
+impl statig::blocking::State<StatigTask> for FsmState {
+    fn call_handler(
+        &mut self,
+        shared: &mut StatigTask,
+        event: &FsmInput,
+        _: &mut (),
+    ) -> statig::Outcome<Self> {
+        match match_step(*self, *event) {
+            Some(to) => {
+                shared.moved = true;
+                statig::Outcome::Transition(to)
+            }
+            None => statig::Outcome::Super,
+        }
+    }
+}
+
+/// statig: a machine set to `from` handles `t`; where it ends up, if it moved.
+#[inline(never)]
+fn statig_lookup(from: FsmState, t: FsmInput) -> Option<FsmState> {
+    use statig::blocking::IntoStateMachineExt;
+    let mut machine = StatigTask::default().uninitialized_state_machine();
+    *machine.state_mut() = from;
+    let mut machine = machine.init();
+    machine.handle(&t);
+    machine.moved.then(|| *machine.state())
+}
+
 /// The engine's interned lookup.
 #[inline(never)]
 fn engine_lookup(
@@ -600,7 +651,9 @@ fn lookup_benches(c: &mut Criterion) {
         let engine = engine_lookup(&workflow, w, t).map(|to| workflow.workstation(to).name());
         let fsm = fsm_lookup(s, i).map(fsm_name);
         let hand = match_lookup(s, i).map(fsm_name);
+        let statig = statig_lookup(s, i).map(fsm_name);
         assert_eq!(engine, fsm, "{s:?} + {i:?}");
+        assert_eq!(engine, statig, "{s:?} + {i:?}");
         assert_eq!(engine, hand, "{s:?} + {i:?}");
         allowed += usize::from(engine.is_some());
     }
@@ -618,6 +671,15 @@ fn lookup_benches(c: &mut Criterion) {
         for _ in 0..iters {
             for &(s, i) in black_box(&fsm_q) {
                 black_box(fsm_lookup(black_box(s), black_box(i)));
+            }
+        }
+        start.elapsed()
+    });
+    bench(&mut group, name, "statig_handle", ops, |iters| {
+        let start = Instant::now();
+        for _ in 0..iters {
+            for &(s, i) in black_box(&fsm_q) {
+                black_box(statig_lookup(black_box(s), black_box(i)));
             }
         }
         start.elapsed()
@@ -680,6 +742,22 @@ fn lookup_benches(c: &mut Criterion) {
         for _ in 0..iters {
             for input in black_box(&fsm_walk) {
                 black_box(machine.consume(input).expect("the move is allowed"));
+                black_box(machine.state());
+            }
+        }
+        let elapsed = start.elapsed();
+        assert_eq!(*machine.state(), FsmState::Submitted);
+        elapsed
+    });
+    bench(&mut group, name, "statig_handle", ops, |iters| {
+        use statig::blocking::IntoStateMachineExt;
+        let mut machine = StatigTask::default().uninitialized_state_machine();
+        *machine.state_mut() = FsmState::Submitted;
+        let mut machine = machine.init();
+        let start = Instant::now();
+        for _ in 0..iters {
+            for input in black_box(&fsm_walk) {
+                machine.handle(input);
                 black_box(machine.state());
             }
         }
@@ -838,6 +916,13 @@ fn main() {
             &format!("engine/rust-fsm ({group})"),
             &format!("{group}/engine_target"),
             &format!("{group}/rust_fsm_consume"),
+            LOOKUP_SAMPLES,
+            Some(3.0),
+        );
+        print_ratio(
+            &format!("engine/statig ({group})"),
+            &format!("{group}/engine_target"),
+            &format!("{group}/statig_handle"),
             LOOKUP_SAMPLES,
             Some(3.0),
         );

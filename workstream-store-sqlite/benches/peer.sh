@@ -45,5 +45,6 @@ for sync in normal full; do
     b="$(median < "$dir/peer.txt")"
     ratio="$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
     upper="$(echo "$sync" | tr a-z A-Z)"
-    echo "ratio peer $upper store/cqrs-es+sqlite-es = $ratio ($a µs vs $b µs per command; $n commands × $rounds rounds each)"
+    verdict="$(awk -v r="$ratio" 'BEGIN { print (r < 1) ? "met" : "MISSED" }')"
+    echo "ratio peer $upper store/cqrs-es+sqlite-es = $ratio (target < 1: faster) $verdict; $a µs vs $b µs per command, $n commands × $rounds rounds each"
 done

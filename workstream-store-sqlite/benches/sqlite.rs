@@ -16,6 +16,11 @@
 //!    transaction, which checks every hash and link and replays each item, against a
 //!    hand-written batched insert of the same rows (events as serde JSON, one state row per
 //!    item) in one transaction. Target ≤ 2×.
+//! 3. Scale (outside criterion, one pass per size): files of 1k, 10k, 100k and 1M events
+//!    (100 to 100,000 items, 9 or 10 events each) built by bulk import; the file's size per
+//!    event and per item once closed, the import's time per event, `verify_all` on the file
+//!    reopened (every chain rehashed, every state compared with its replay) per event, and a
+//!    query by workstation (half of the items) per item found.
 //!
 //! Criterion reports each side. The ratios are then measured in 30 interleaved rounds (each
 //! round times both sides, alternating which goes first; the fsync loop runs in the FULL
@@ -24,7 +29,8 @@
 //! rounds' ratios: `ratio <what> = X.XX (target ≤ T; …)`. Absolute times are noise; the
 //! ratios are the result.
 //!
-//! Run: `cargo bench -p workstream-store-sqlite --bench sqlite`.
+//! Run: `cargo bench -p workstream-store-sqlite --bench sqlite` (`-- scale` for the scale
+//! section alone; a filter naming a criterion benchmark skips it).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -423,10 +429,11 @@ fn bench_advance(c: &mut Criterion, dir: &Path) {
                 1e9 / f
             )
         };
+        let verdict = if ratio <= target { "met" } else { "MISSED" };
         RATIOS.with(|r| {
             r.borrow_mut().push(format!(
-                "ratio advance {label} engine/baseline = {ratio:.2} (target ≤ {target}; \
-                 {:.1} µs vs {:.1} µs per move){disk}",
+                "ratio advance {label} engine/baseline = {ratio:.2} (target ≤ {target}) {verdict}; \
+                 {:.1} µs vs {:.1} µs per move{disk}",
                 a / 1e3,
                 b / 1e3
             ))
@@ -633,11 +640,120 @@ fn bench_import(c: &mut Criterion, dir: &Path) {
     );
     RATIOS.with(|r| {
         r.borrow_mut().push(format!(
-            "ratio import store/batched insert = {ratio:.2} (target ≤ 2; {:.2} ms vs {:.2} ms per {n} events)",
+            "ratio import store/batched insert = {ratio:.2} (target ≤ 2) {}; {:.2} ms vs {:.2} ms per {n} events",
+            if ratio <= 2.0 { "met" } else { "MISSED" },
             a / 1e6,
             b / 1e6
         ))
     });
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Scale: the file, import, verify and a query as the ledger grows
+
+/// Items of each size; every item has 10 events (even ids) or 9 (odd ids).
+const SCALE_ITEMS: [u64; 4] = [100, 1_000, 10_000, 100_000];
+/// Events per import transaction at scale.
+const SCALE_BATCH: usize = 10_000;
+
+/// `template` (one item's chain) copied to item `id`: the same changes, resealed onto a chain
+/// of the item's own.
+fn copy_chain(template: &[Event], id: ItemId) -> impl Iterator<Item = Event> + '_ {
+    let mut prev = template[0].prev;
+    template.iter().map(move |event| {
+        let mut event = event.clone();
+        event.item = id;
+        event.prev = prev;
+        let event = event.seal();
+        prev = event.hash;
+        event
+    })
+}
+
+/// For each size: a file built by bulk import, its size per event and per item once closed,
+/// then `verify_all` (every chain rehashed, every state compared with its replay) and a query
+/// by workstation (half of the items) on the file reopened.
+fn scale(dir: &Path) {
+    let events = ledger();
+    let template: Vec<Event> = events
+        .iter()
+        .filter(|e| e.item == events[0].item)
+        .cloned()
+        .collect();
+    assert_eq!(template.len(), IMPORT_EVENTS_PER_ITEM as usize);
+    println!(
+        "== SQLite file and ledger at scale (bulk import, {SCALE_BATCH} events per transaction, NORMAL)"
+    );
+    for items in SCALE_ITEMS {
+        let path = fresh(dir, "scale.db");
+        let mut written = 0usize;
+        let mut import = Duration::ZERO;
+        {
+            let store = SqliteStore::open_with(&path, import_options()).expect("open");
+            let mut batch = Vec::with_capacity(SCALE_BATCH + 10);
+            let flush = |batch: &mut Vec<Event>, import: &mut Duration| {
+                let start = Instant::now();
+                let done = store.import(std::mem::take(batch)).expect("import");
+                *import += start.elapsed();
+                done.events
+            };
+            for k in 1..=items {
+                let len = if k % 2 == 0 { 10 } else { 9 };
+                batch.extend(copy_chain(&template[..len], ItemId(k)));
+                if batch.len() >= SCALE_BATCH {
+                    written += flush(&mut batch, &mut import);
+                }
+            }
+            written += flush(&mut batch, &mut import);
+        }
+        // Closed: the log is checkpointed into the file and removed.
+        let bytes: u64 = ["", "-wal"]
+            .iter()
+            .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", path.display())).ok())
+            .map(|m| m.len())
+            .sum();
+        let engine = engine(SqliteStore::open_with(&path, import_options()).expect("reopen"));
+        let start = Instant::now();
+        let verified = engine.verify_all().expect("every chain verifies");
+        let verify = start.elapsed();
+        assert_eq!(verified.events, written);
+        assert_eq!(verified.items as u64, items);
+        let start = Instant::now();
+        let found = engine
+            .items(
+                &workstream_core::Query::new()
+                    .workflow("toggle")
+                    .workstation("a"),
+            )
+            .expect("query");
+        let query = start.elapsed();
+        assert_eq!(found.len() as u64, items.div_ceil(2));
+        let per = |d: Duration, n: usize| d.as_secs_f64() * 1e9 / n as f64;
+        println!(
+            "scale {written:>8} events on {items:>6} items: file {:.0} bytes/event ({:.0} bytes/item), \
+             import {:.2} µs/event, verify_all {:.2} µs/event, query by workstation {:.2} µs per item found ({})",
+            bytes as f64 / written as f64,
+            bytes as f64 / items as f64,
+            per(import, written) / 1e3,
+            per(verify, written) / 1e3,
+            per(query, found.len()) / 1e3,
+            found.len()
+        );
+        drop(engine);
+        fresh(dir, "scale.db");
+    }
+}
+
+/// Whether to run the scale section: not in test or list mode, and only if every filter
+/// given is part of the word `scale` (no filter: run everything).
+fn wants_scale() -> bool {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--test" || a == "--list") {
+        return false;
+    }
+    args.iter()
+        .filter(|a| !a.starts_with('-'))
+        .all(|filter| "scale".contains(filter.as_str()))
 }
 
 fn main() {
@@ -646,6 +762,11 @@ fn main() {
     bench_advance(&mut c, &dir);
     bench_import(&mut c, &dir);
     c.final_summary();
+    // Outside criterion: one pass per size. A filter that names no section of this bench
+    // (say `scale`) selects it, as does running with no filter.
+    if wants_scale() {
+        scale(&dir);
+    }
     println!();
     RATIOS.with(|r| {
         for line in r.borrow().iter() {
