@@ -69,7 +69,42 @@ fn write_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out
 /// Appends `s` as a JSON string. serde_json's escaping is canonical (RFC 8259 minimal
 /// escapes).
 pub(crate) fn write_json_str(s: &str, out: &mut Vec<u8>) {
-    write_plain(s, out);
+    // serde_json escapes `"`, `\` and the control characters below U+0020, nothing else: a
+    // string without them (names, ids, most text) is written as it is, between quotes.
+    if !needs_escape(s.as_bytes()) {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        write_plain(s, out);
+    }
+}
+
+/// Whether any byte is `"`, `\` or below 0x20, eight bytes at a time: for each word, the
+/// exact "has a byte less than n" and "has a zero byte" tests of bit-twiddling folklore
+/// (a borrow can only start at a byte that qualifies, so there are no false answers).
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_less = |v: u64, n: u8| v.wrapping_sub(ONES * u64::from(n)) & !v & HIGHS != 0;
+    let has_byte = |v: u64, b: u8| {
+        let x = v ^ (ONES * u64::from(b));
+        x.wrapping_sub(ONES) & !x & HIGHS != 0
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(word);
+        if has_less(v, 0x20) || has_byte(v, b'"') || has_byte(v, b'\\') {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// Appends the compact serde_json form of a value that has only one (a string, a number, a
@@ -212,6 +247,38 @@ pub type DefinitionHash = Sha256Hash;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        // Every ASCII character and a few others, at every place in an 8-byte word and in
+        // the tail after the words.
+        let mut cases: Vec<String> = (0u32..0x80)
+            .chain([0xE9, 0x2028, 0x1F600])
+            .filter_map(char::from_u32)
+            .flat_map(|c| (0..18).map(move |at| format!("{}{c}{}", "x".repeat(at), "é".repeat(3))))
+            .collect();
+        cases.extend(
+            [
+                "",
+                "plain",
+                "quote \"x\"",
+                "back\\slash",
+                "tab\tnew\nline\r",
+                "\u{7f}del",
+                "é\u{1}",
+            ]
+            .map(String::from),
+        );
+        for case in cases {
+            let mut ours = Vec::new();
+            super::write_json_str(&case, &mut ours);
+            assert_eq!(
+                String::from_utf8(ours).expect("UTF-8"),
+                serde_json::to_string(&case).expect("serializes"),
+                "{case:?}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

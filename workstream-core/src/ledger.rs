@@ -137,11 +137,17 @@ impl Event {
     /// The hash this event should have: `sha256(prev ‖ canonical JSON)`.
     pub fn compute_hash(&self) -> Sha256Hash {
         // Most events fit; one allocation per event.
-        let mut out = Vec::with_capacity(512);
-        self.write_canonical(&mut out);
+        self.compute_hash_in(&mut Vec::with_capacity(512))
+    }
+
+    /// [`compute_hash`](Self::compute_hash), writing the canonical JSON into `buf` (cleared
+    /// first), so a walk over many events reuses one buffer.
+    fn compute_hash_in(&self, buf: &mut Vec<u8>) -> Sha256Hash {
+        buf.clear();
+        self.write_canonical(buf);
         let mut hasher = Sha256Hasher::new();
         hasher.update(self.prev.as_bytes());
-        hasher.update(&out);
+        hasher.update(buf);
         hasher.finish()
     }
 
@@ -331,10 +337,15 @@ fn write_opt_id(id: Option<ItemId>, out: &mut Vec<u8>) {
 /// `SecondsFormat::Nanos` and `Z`; this is the hot path, so common instants skip the
 /// formatter.
 fn write_instant(at: DateTime<Utc>, out: &mut Vec<u8>) {
+    // One conversion to the calendar; `DateTime`'s own accessors convert on every call.
+    let at = at.naive_utc();
     let year = at.year();
     let nanos = at.nanosecond();
     if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
-        write_json_str(&at.to_rfc3339_opts(SecondsFormat::Nanos, true), out);
+        write_json_str(
+            &at.and_utc().to_rfc3339_opts(SecondsFormat::Nanos, true),
+            out,
+        );
         return;
     }
     let mut buf = *b"\"0000-00-00T00:00:00.000000000Z\"";
@@ -454,6 +465,7 @@ pub fn verify(item: ItemId, events: &[Event]) -> Result<(), VerifyError> {
         return fail(1, Problem::Empty);
     }
     let mut prev = Sha256Hash::ZERO;
+    let mut buf = Vec::with_capacity(512);
     for (i, event) in events.iter().enumerate() {
         let expected = i as u64 + 1;
         if event.item != item {
@@ -484,7 +496,7 @@ pub fn verify(item: ItemId, events: &[Event]) -> Result<(), VerifyError> {
                 },
             );
         }
-        let computed = event.compute_hash();
+        let computed = event.compute_hash_in(&mut buf);
         if computed != event.hash {
             return fail(
                 event.seq,
