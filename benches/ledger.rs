@@ -7,8 +7,9 @@
 //!    interleaved (a sample of one, then of the other, alternating which goes first).
 //! 2. **replay**: `Item::replay` over the same chains, reported per event.
 //! 3. **memory**: the resident memory the memory store gains per item created through the
-//!    engine (one `created` event each, small fields), read from `/proc/self/statm`. Target:
-//!    under 1 KiB per item beyond its fields.
+//!    engine (one `created` event each, small fields), read from `/proc/self/statm`, each
+//!    size in a fresh process (the bench runs itself again). Target: under 1 KiB per item
+//!    beyond its fields.
 //!
 //! Run: `cargo bench --bench ledger`. Pass `--quick` to stop at 100k.
 
@@ -155,7 +156,51 @@ fn memory_per_item(n: usize) -> Option<f64> {
     Some((after.saturating_sub(before)) as f64 / n as f64)
 }
 
+/// The environment variable that makes this binary measure the memory of one size and exit.
+const MEMORY_CHILD: &str = "WORKSTREAM_BENCH_MEMORY_ITEMS";
+
+/// Runs this binary again to measure `n` items in a fresh process; its line of output.
+fn measure_memory_in_child(n: usize) -> Result<String, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = std::process::Command::new(exe)
+        .env(MEMORY_CHILD, n.to_string())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "the measuring process failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_owned())
+}
+
+/// The memory of `n` items, in this process: the fields alone first (kept alive), then the
+/// items.
+fn memory_line(n: usize) -> String {
+    let fields = memory_per_fields(n);
+    match (memory_per_item(n), fields) {
+        (Some(item), Some((fields, held))) => {
+            drop(held);
+            let beyond = item - fields;
+            let verdict = if beyond < 1024.0 { "met" } else { "MISSED" };
+            format!(
+                "{n:>9} items: {item:.0} bytes per item, of which its fields {fields:.0}: \
+                 {beyond:.0} bytes beyond its fields (target < 1024) {verdict}"
+            )
+        }
+        _ => format!("{n:>9} items: /proc/self/statm is not readable here"),
+    }
+}
+
 fn main() {
+    if let Some(n) = std::env::var(MEMORY_CHILD)
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        println!("{}", memory_line(n));
+        return;
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     // `cargo test --benches` runs bench binaries with `--bench` absent; do a small smoke run.
     let bench_mode = std::env::args().any(|a| a == "--bench");
@@ -168,20 +213,13 @@ fn main() {
     };
     println!("== memory store: resident bytes per item (one `created` event, fields {{\"n\": i}})");
     // Resident memory grows in pages and the allocator reuses what it freed, so small
-    // counts read as nothing: measure from 100k items, before anything else is allocated.
+    // counts read as nothing: measure from 100k items. Each size runs in a process of its
+    // own: in one process, a size measured after another would reuse the memory the other
+    // freed, and read as less than it takes.
     for &n in sizes.iter().filter(|&&n| n >= 100_000) {
-        let fields = memory_per_fields(n);
-        match (memory_per_item(n), fields) {
-            (Some(item), Some((fields, held))) => {
-                drop(held);
-                let beyond = item - fields;
-                let verdict = if beyond < 1024.0 { "met" } else { "MISSED" };
-                println!(
-                    "{n:>9} items: {item:.0} bytes per item, of which its fields {fields:.0}: \
-                     {beyond:.0} bytes beyond its fields (target < 1024) {verdict}"
-                );
-            }
-            _ => println!("{n:>9} items: /proc/self/statm is not readable here"),
+        match measure_memory_in_child(n) {
+            Ok(line) => println!("{line}"),
+            Err(why) => println!("{n:>9} items: not measured ({why})"),
         }
     }
     println!();
