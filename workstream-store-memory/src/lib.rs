@@ -103,27 +103,28 @@ impl Hasher for IdHasher {
     }
 }
 
-/// What the store keeps of one item: its current state, its chain, its rank.
+/// What the store keeps of one item: its current state and its chain.
 #[derive(Debug)]
 struct Entry {
     item: Item,
     events: Vec<Event>,
-    /// Its topological rank: whenever `a` depends on `b`, `b` ranks below `a` (see
-    /// [`Reader::dependency_rank`] and [`State::order`]).
-    rank: Option<u64>,
 }
 
 #[derive(Debug, Default)]
 struct State {
     /// One boxed entry per item: a B-tree node then holds ids and pointers, so it stays
     /// small and dense (~30 bytes per item at the nodes' usual fill, against ~400 with the
-    /// states inline), a lookup touches fewer cache lines, and the chain and the rank need
-    /// no map of their own.
+    /// states inline), a lookup touches fewer cache lines, and the chain needs no map of its
+    /// own.
     entries: BTreeMap<ItemId, Box<Entry>>,
     /// workflow → workstation → items there.
     places: HashMap<String, HashMap<String, BTreeSet<ItemId>>>,
     children: HashMap<ItemId, BTreeSet<ItemId>>,
     dependents: IdMap<BTreeSet<ItemId>>,
+    /// A topological rank per item: whenever `a` depends on `b`, `b` ranks below `a` (see
+    /// [`Reader::dependency_rank`] and [`State::order`]). A map of its own, hashed: the
+    /// cycle check reads the rank of every item it meets.
+    ranks: IdMap<u64>,
     /// The rank the next new item gets.
     next_rank: u64,
     /// Set if the stored dependencies ever formed a cycle (only appends that bypass the
@@ -140,7 +141,7 @@ impl State {
 
     /// An item's rank, if it has one.
     fn rank_of(&self, id: ItemId) -> Option<u64> {
-        self.entries.get(&id).and_then(|entry| entry.rank)
+        self.ranks.get(&id).copied()
     }
 
     /// Makes `item` the current state of its id, keeping the indexes in step; returns the
@@ -159,7 +160,6 @@ impl State {
                     item,
                     // Most items have few events: start a chain's vector at one, not four.
                     events: Vec::with_capacity(1),
-                    rank: None,
                 }));
                 None
             }
@@ -177,6 +177,7 @@ impl State {
         if let Some(old) = self.entries.remove(&id) {
             self.index(&old.item, false);
         }
+        self.ranks.remove(&id);
     }
 
     /// Keeps the ranks true after `id` was stored (replacing `old`): a new item ranks above
@@ -186,12 +187,9 @@ impl State {
         if self.cyclic {
             return;
         }
-        let Some(entry) = self.entries.get_mut(&id) else {
-            return;
-        };
-        let new_item = entry.rank.is_none();
+        let new_item = !self.ranks.contains_key(&id);
         if new_item {
-            entry.rank = Some(self.next_rank);
+            self.ranks.insert(id, self.next_rank);
             self.next_rank += 1;
         }
         let mut edges = Vec::new();
@@ -238,6 +236,7 @@ impl State {
                 if d == b {
                     // No order exists: ranks are not read again.
                     self.cyclic = true;
+                    self.ranks = IdMap::default();
                     return;
                 }
                 if let Some(r) = self.rank_of(d)
@@ -278,9 +277,7 @@ impl State {
             }
         }
         for (&(_, x), slot) in below.iter().chain(&above).zip(slots) {
-            if let Some(entry) = self.entries.get_mut(&x) {
-                entry.rank = Some(slot);
-            }
+            self.ranks.insert(x, slot);
         }
     }
 
