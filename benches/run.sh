@@ -88,7 +88,7 @@ summary="$out/summary.md"
     for step in "${steps[@]}"; do
         [ -f "$out/$step.txt" ] || continue
         case "$step" in
-        ledger) grep -E 'bytes per item|events \(' "$out/$step.txt" ;;
+        ledger) grep -E 'bytes per item|not measured|events \(' "$out/$step.txt" ;;
         dag) grep -E '^== growth|^    (ready|signals|metrics|query) |growth of time' "$out/$step.txt" ;;
         sqlite) grep -E '^scale ' "$out/$step.txt" ;;
         macro) grep -E 'build' "$out/$step.txt" ;;

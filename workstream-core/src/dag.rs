@@ -9,7 +9,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 use petgraph::algo::toposort;
 use petgraph::graphmap::DiGraphMap;
@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::item::{Item, ItemId};
-use crate::store::{Reader, StoreError};
+use crate::store::{IdHasher, Reader, StoreError};
 
 /// A path of dependencies from `from` to `to` (both included), if there is one.
 ///
@@ -87,28 +87,6 @@ pub(crate) fn find_path(
 
 /// A map keyed by item id, hashed with [`IdHasher`].
 type IdMap<V> = HashMap<ItemId, V, BuildHasherDefault<IdHasher>>;
-
-/// Hashes item ids for the search's own maps: an id is one integer, and a multiplication
-/// spreads integers well enough for a hash table (as rustc's own hasher does), at a fraction
-/// of the cost of the default SipHash, which dominated the search.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
 
 /// The cycle check of [`Engine::add_dependency`](crate::Engine::add_dependency) alone, for
 /// benchmarks: a path of dependencies from `from` to `to`, if there is one. Not part of the

@@ -249,12 +249,12 @@ pub type DefinitionHash = Sha256Hash;
 mod tests {
     #[test]
     fn strings_are_written_as_serde_json_writes_them() {
-        // Every ASCII character and a few others, at every place in an 8-byte word and in
-        // the tail after the words.
+        // Every ASCII character and a few others, at every place of a full 8-byte word (the
+        // tail of eight bytes keeps the word full) and in the tail after the words.
         let mut cases: Vec<String> = (0u32..0x80)
             .chain([0xE9, 0x2028, 0x1F600])
             .filter_map(char::from_u32)
-            .flat_map(|c| (0..18).map(move |at| format!("{}{c}{}", "x".repeat(at), "é".repeat(3))))
+            .flat_map(|c| (0..18).map(move |at| format!("{}{c}{}", "x".repeat(at), "é".repeat(4))))
             .collect();
         cases.extend(
             [

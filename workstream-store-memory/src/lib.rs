@@ -30,10 +30,10 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, btree_map};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use workstream_core::store::check_append;
+use workstream_core::store::{IdHasher, check_append};
 use workstream_core::{Event, Item, ItemId, Query, Reader, Store, StoreError, Tx};
 
 /// Items and their ledgers, in memory.
@@ -80,28 +80,6 @@ impl MemoryStore {
 
 /// A map keyed by item id, hashed with [`IdHasher`].
 type IdMap<V> = HashMap<ItemId, V, BuildHasherDefault<IdHasher>>;
-
-/// Hashes item ids for the maps the dependency graph is walked through: an id is one
-/// integer, and a multiplication spreads integers well enough for a hash table (as rustc's
-/// own hasher does), at a fraction of the cost of the default SipHash.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
 
 /// What the store keeps of one item: its current state and its chain.
 #[derive(Debug)]
@@ -234,9 +212,11 @@ impl State {
         while let Some(x) = stack.pop() {
             for &d in self.dependents.get(&x).into_iter().flatten() {
                 if d == b {
-                    // No order exists: ranks are not read again.
+                    // No order exists: ranks are not read again, unless the transaction
+                    // that stored the cycle rolls back (`Undo::Acyclic`). They are left as
+                    // they are: still true for every dependency but the ones this
+                    // transaction adds, all of which a rollback removes.
                     self.cyclic = true;
-                    self.ranks = IdMap::default();
                     return;
                 }
                 if let Some(r) = self.rank_of(d)
@@ -347,8 +327,13 @@ enum Guard<'a> {
 // allocation on every append.
 #[allow(clippy::large_enum_variant)]
 enum Undo {
-    Append { id: ItemId, prev: Option<Item> },
+    Append {
+        id: ItemId,
+        prev: Option<Item>,
+    },
     NextId(u64),
+    /// The append that stored a cycle: rolling it back makes the ranks usable again.
+    Acyclic,
 }
 
 /// A transaction on a [`MemoryStore`]: the store's lock, and an undo log that rolls every
@@ -400,6 +385,7 @@ impl Drop for MemoryTx<'_> {
                     }
                 }
                 Undo::NextId(n) => state.next_id = n,
+                Undo::Acyclic => state.cyclic = false,
             }
         }
     }
@@ -511,7 +497,9 @@ impl Tx for MemoryTx<'_> {
         check_append(state.item(id), &event, &item)?;
         // An imported item with an id of its own: never hand that id out again.
         let bumped = (id.0 > state.next_id).then(|| std::mem::replace(&mut state.next_id, id.0));
+        let was_cyclic = state.cyclic;
         let prev = state.put(item);
+        let made_cyclic = !was_cyclic && state.cyclic;
         // `put` made the entry if there was none.
         if let Some(entry) = state.entries.get_mut(&id) {
             entry.events.push(event);
@@ -520,6 +508,9 @@ impl Tx for MemoryTx<'_> {
             self.undo.push(Undo::NextId(before));
         }
         self.undo.push(Undo::Append { id, prev });
+        if made_cyclic {
+            self.undo.push(Undo::Acyclic);
+        }
         Ok(())
     }
 }

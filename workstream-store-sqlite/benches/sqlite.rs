@@ -16,8 +16,8 @@
 //!    transaction, which checks every hash and link and replays each item, against a
 //!    hand-written batched insert of the same rows (events as serde JSON, one state row per
 //!    item) in one transaction. Target ≤ 2×.
-//! 3. Scale (outside criterion, one pass per size): files of 1k, 10k, 100k and 1M events
-//!    (100 to 100,000 items, 9 or 10 events each) built by bulk import; the file's size per
+//! 3. Scale (outside criterion, one pass per size): files of 950, 9,500, 95,000 and 950,000
+//!    events (100 to 100,000 items, 9 or 10 events each) built by bulk import; the file's size per
 //!    event and per item once closed, the import's time per event, `verify_all` on the file
 //!    reopened (every chain rehashed, every state compared with its replay) per event, and a
 //!    query by workstation (half of the items) per item found.
