@@ -97,7 +97,7 @@ struct State {
     entries: BTreeMap<ItemId, Box<Entry>>,
     /// workflow → workstation → items there.
     places: HashMap<String, HashMap<String, BTreeSet<ItemId>>>,
-    children: HashMap<ItemId, BTreeSet<ItemId>>,
+    children: IdMap<BTreeSet<ItemId>>,
     dependents: IdMap<BTreeSet<ItemId>>,
     /// A topological rank per item: whenever `a` depends on `b`, `b` ranks below `a` (see
     /// [`Reader::dependency_rank`] and [`State::order`]). A map of its own, hashed: the
@@ -126,7 +126,14 @@ impl State {
     /// state it replaces.
     fn put(&mut self, item: Item) -> Option<Item> {
         let id = item.id();
-        self.index(&item, true);
+        let stored = self.entries.get(&id).map(|entry| &entry.item);
+        reindex(
+            &mut self.places,
+            &mut self.children,
+            &mut self.dependents,
+            stored,
+            Some(&item),
+        );
         // A new state goes into the entry of the old one: an allocation per item, not per
         // change.
         let old = match self.entries.entry(id) {
@@ -142,9 +149,6 @@ impl State {
                 None
             }
         };
-        if let Some(old) = &old {
-            self.index(old, false);
-        }
         self.rank(id, old.as_ref());
         old
     }
@@ -153,7 +157,13 @@ impl State {
     /// leaves the others' order true.
     fn remove(&mut self, id: ItemId) {
         if let Some(old) = self.entries.remove(&id) {
-            self.index(&old.item, false);
+            reindex(
+                &mut self.places,
+                &mut self.children,
+                &mut self.dependents,
+                Some(&old.item),
+                None,
+            );
         }
         self.ranks.remove(&id);
     }
@@ -260,60 +270,77 @@ impl State {
             self.ranks.insert(x, slot);
         }
     }
+}
 
-    fn index(&mut self, item: &Item, add: bool) {
-        let id = item.id();
-        if add {
+/// Brings the indexes from `old` (the stored state of an item, if any) to `new` (the state
+/// replacing it, if any), touching only what differs: most changes (fields, holds, a move
+/// within a workflow) leave the parent and the dependencies as they were.
+fn reindex(
+    places: &mut HashMap<String, HashMap<String, BTreeSet<ItemId>>>,
+    children: &mut IdMap<BTreeSet<ItemId>>,
+    dependents: &mut IdMap<BTreeSet<ItemId>>,
+    old: Option<&Item>,
+    new: Option<&Item>,
+) {
+    let Some(id) = new.or(old).map(Item::id) else {
+        return;
+    };
+    let place = |item: &Item| (item.workflow().to_owned(), item.workstation().to_owned());
+    let (old_place, new_place) = (
+        old.map(|i| (i.workflow(), i.workstation())),
+        new.map(|i| (i.workflow(), i.workstation())),
+    );
+    if old_place != new_place {
+        if let Some((workflow, workstation)) = old_place
+            && let Some(set) = places
+                .get_mut(workflow)
+                .and_then(|w| w.get_mut(workstation))
+        {
+            set.remove(&id);
+        }
+        if let Some(item) = new {
             // Look keys up by `&str` first: building `String` keys for places that exist
             // would allocate on every move.
-            if !self.places.contains_key(item.workflow()) {
-                self.places
-                    .insert(item.workflow().to_owned(), HashMap::new());
-            }
-            if let Some(by_workstation) = self.places.get_mut(item.workflow()) {
-                match by_workstation.get_mut(item.workstation()) {
-                    Some(set) => {
-                        set.insert(id);
-                    }
-                    None => {
-                        by_workstation.insert(item.workstation().to_owned(), BTreeSet::from([id]));
-                    }
-                }
-            }
-            if let Some(parent) = item.parent() {
-                self.children.entry(parent).or_default().insert(id);
-            }
-            for &on in item.deps() {
-                self.dependents.entry(on).or_default().insert(id);
-            }
-            return;
-        }
-        // Removing the entries of an old state: the new state's entries are already in, so
-        // an entry both have must stay.
-        let current = self.entries.get(&id).map(|entry| &entry.item);
-        let same_place = current.is_some_and(|c| {
-            c.workflow() == item.workflow() && c.workstation() == item.workstation()
-        });
-        if !same_place
-            && let Some(set) = self
-                .places
+            match places
                 .get_mut(item.workflow())
                 .and_then(|w| w.get_mut(item.workstation()))
-        {
-            set.remove(&id);
-        }
-        if let Some(parent) = item.parent()
-            && current.and_then(Item::parent) != Some(parent)
-            && let Some(set) = self.children.get_mut(&parent)
-        {
-            set.remove(&id);
-        }
-        for on in item.deps() {
-            if !current.is_some_and(|c| c.deps().contains(on))
-                && let Some(set) = self.dependents.get_mut(on)
             {
+                Some(set) => {
+                    set.insert(id);
+                }
+                None => {
+                    let (workflow, workstation) = place(item);
+                    places
+                        .entry(workflow)
+                        .or_default()
+                        .entry(workstation)
+                        .or_default()
+                        .insert(id);
+                }
+            }
+        }
+    }
+    let (old_parent, new_parent) = (old.and_then(Item::parent), new.and_then(Item::parent));
+    if old_parent != new_parent {
+        if let Some(parent) = old_parent
+            && let Some(set) = children.get_mut(&parent)
+        {
+            set.remove(&id);
+        }
+        if let Some(parent) = new_parent {
+            children.entry(parent).or_default().insert(id);
+        }
+    }
+    let none = BTreeSet::new();
+    let (old_deps, new_deps) = (old.map_or(&none, Item::deps), new.map_or(&none, Item::deps));
+    if old_deps != new_deps {
+        for on in old_deps.difference(new_deps) {
+            if let Some(set) = dependents.get_mut(on) {
                 set.remove(&id);
             }
+        }
+        for &on in new_deps.difference(old_deps) {
+            dependents.entry(on).or_default().insert(id);
         }
     }
 }
