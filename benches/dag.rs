@@ -43,11 +43,9 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use petgraph::acyclic::Acyclic;
 use petgraph::data::Build;
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
-use serde_json::{Value, json};
+use serde_json::json;
 use workstream::prelude::*;
-use workstream::{
-    Change, Event, Reader, Sha256Hash, Signal, StoreError, Tx, Window, dependency_path,
-};
+use workstream::{Change, Event, Reader, Signal, StoreError, Tx, Window, dependency_path};
 
 /// The sizes, in items.
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
@@ -395,19 +393,7 @@ fn check_and_append(world: &World, add: Add) -> (Duration, bool) {
         .store()
         .write(|tx| -> Result<_, StoreError> {
             let current = tx.item(id)?.expect("the item exists");
-            let event = Event {
-                item: id,
-                seq: current.seq() + 1,
-                at: now,
-                actor: "bench".into(),
-                change: Change::DependencyAdded { on },
-                reason: None,
-                payload: Value::Null,
-                definition: *current.definition(),
-                prev: *current.head(),
-                hash: Sha256Hash::ZERO,
-            }
-            .seal();
+            let event = Event::after(&current, now, "bench", Change::DependencyAdded { on }).seal();
             let mut next = current.clone();
             next.apply(&event)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;

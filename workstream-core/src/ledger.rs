@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::hash::{DefinitionHash, Sha256Hash, Sha256Hasher, write_canonical, write_json_str};
-use crate::item::ItemId;
+use crate::item::{Item, ItemId};
 use crate::workflow::Outcome;
 
 /// One change to one item, linked to the item's previous event by hash.
@@ -125,6 +125,41 @@ impl Change {
 }
 
 impl Event {
+    /// The next event of `item`'s chain: the item's id, the next sequence number, its
+    /// definition hash, and its head as `prev`; no reason and a `null` payload. It is not
+    /// sealed: set any other field, then call [`seal`](Self::seal). This is how the engine
+    /// makes every event; stores' tests and importers can make theirs the same way.
+    ///
+    /// ```
+    /// # use workstream_core::{Change, Event, Item, ItemId};
+    /// # fn next(item: &Item) -> Event {
+    /// let event = Event::after(item, chrono::Utc::now(), "ann", Change::DependencyAdded { on: ItemId(2) })
+    ///     .seal();
+    /// assert_eq!(event.seq, item.seq() + 1);
+    /// assert_eq!(event.prev, *item.head());
+    /// # event
+    /// # }
+    /// ```
+    pub fn after(
+        item: &Item,
+        at: DateTime<Utc>,
+        actor: impl Into<String>,
+        change: Change,
+    ) -> Event {
+        Event {
+            item: item.id(),
+            seq: item.seq() + 1,
+            at,
+            actor: actor.into(),
+            change,
+            reason: None,
+            payload: Value::Null,
+            definition: *item.definition(),
+            prev: *item.head(),
+            hash: Sha256Hash::ZERO,
+        }
+    }
+
     /// The canonical JSON the event's hash covers: every field but `prev` (which is hashed
     /// as raw bytes in front of it) and `hash`.
     pub fn canonical_json(&self) -> String {

@@ -250,20 +250,14 @@ pub fn failed_transactions_write_nothing<S: Store>(store: S) {
     let append_then = |fail_with_panic: bool| {
         let result: Result<(), StoreError> = engine.store().write(|tx| {
             let current = tx.item(item.id())?.unwrap_or_else(|| item.clone());
-            let event = Event {
-                item: item.id(),
-                seq: current.seq() + 1,
-                at: start(),
-                actor: "wes".into(),
-                change: Change::FieldsUpdated {
+            let event = Event::after(
+                &current,
+                start(),
+                "wes",
+                Change::FieldsUpdated {
                     patch: json!({"lost": true}),
                 },
-                reason: None,
-                payload: Value::Null,
-                definition: *item.definition(),
-                prev: *current.head(),
-                hash: Sha256Hash::ZERO,
-            }
+            )
             .seal();
             let mut next = current.clone();
             next.apply(&event)
@@ -553,18 +547,12 @@ pub fn dependencies_against_a_model<S: Store>(store: S) {
                     let current = tx
                         .item(ids[a])?
                         .ok_or_else(|| StoreError::Corrupt("gone".into()))?;
-                    let event = Event {
-                        item: ids[a],
-                        seq: current.seq() + 1,
-                        at: start(),
-                        actor: "wes".into(),
-                        change: Change::DependencyAdded { on: ids[b] },
-                        reason: None,
-                        payload: Value::Null,
-                        definition: *current.definition(),
-                        prev: *current.head(),
-                        hash: Sha256Hash::ZERO,
-                    }
+                    let event = Event::after(
+                        &current,
+                        start(),
+                        "wes",
+                        Change::DependencyAdded { on: ids[b] },
+                    )
                     .seal();
                     let mut next = current.clone();
                     next.apply(&event)

@@ -1,10 +1,9 @@
 //! The memory store's dependency ranks: kept in order as dependencies are added against it,
 //! and given up, safely, if an append that bypassed the engine stores a cycle.
 
-use serde_json::Value;
 use workstream_core::testing::{start, workflow};
 use workstream_core::{
-    Actor, Change, Engine, Event, ItemId, NewItem, Reader, Sha256Hash, Store, StoreError, Tx,
+    Actor, Change, Engine, Event, ItemId, NewItem, Reader, Store, StoreError, Tx,
 };
 use workstream_store_memory::MemoryStore;
 
@@ -20,19 +19,7 @@ fn rank(engine: &Engine<MemoryStore>, id: ItemId) -> Option<u64> {
 fn append_dependency_and(engine: &Engine<MemoryStore>, id: ItemId, on: ItemId, commit: bool) {
     let result = engine.store().write(|tx| -> Result<(), StoreError> {
         let current = tx.item(id)?.expect("the item exists");
-        let event = Event {
-            item: id,
-            seq: current.seq() + 1,
-            at: start(),
-            actor: "wes".into(),
-            change: Change::DependencyAdded { on },
-            reason: None,
-            payload: Value::Null,
-            definition: *current.definition(),
-            prev: *current.head(),
-            hash: Sha256Hash::ZERO,
-        }
-        .seal();
+        let event = Event::after(&current, start(), "wes", Change::DependencyAdded { on }).seal();
         let mut next = current.clone();
         next.apply(&event).expect("the event applies");
         tx.append(event, next)?;

@@ -894,19 +894,10 @@ impl<S: Store> Engine<S> {
         payload: Value,
         now: DateTime<Utc>,
     ) -> Result<Item> {
-        let event = Event {
-            item: item.id(),
-            seq: item.seq() + 1,
-            at: now,
-            actor: actor.id().to_owned(),
-            change,
-            reason,
-            payload,
-            definition: *item.definition(),
-            prev: *item.head(),
-            hash: Sha256Hash::ZERO,
-        }
-        .seal();
+        let mut event = Event::after(&item, now, actor.id(), change);
+        event.reason = reason;
+        event.payload = payload;
+        let event = event.seal();
         item.apply(&event)?;
         tx.append(event, item.clone())?;
         Ok(item)
