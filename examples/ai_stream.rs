@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use workstream::prelude::*;
 use workstream::{CheckContext, artifact_hash};
 
-use narrate::{Narrator, Shared, hours};
+use narrate::{Narrator, hours};
 
 const AI_JOB: &str = include_str!("workflows/ai_job.yaml");
 const STREAM_TASK: &str = include_str!("workflows/stream_task.yaml");
@@ -174,7 +174,7 @@ impl Runner {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t0: DateTime<Utc> = Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap();
     let clock = ManualClock::new(t0);
-    let store = Shared(Arc::new(MemoryStore::new()));
+    let store = Arc::new(MemoryStore::new());
     let v1 = parse("ai_job.yaml", AI_JOB)?;
     let n = Narrator::new(engine(store.clone(), &clock, &[&v1])?, clock.clone());
     let at = |hour: i64| clock.set(t0 + TimeDelta::hours(hour));

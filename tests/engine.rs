@@ -775,7 +775,7 @@ fn items_keep_their_version_and_are_never_moved_under_another() {
     );
     let store = std::sync::Arc::new(MemoryStore::new());
     let both = Engine::builder()
-        .store(SharedStore(store.clone()))
+        .store(store.clone())
         .workflow(v1.clone())
         .workflow(v2.clone())
         .checks(board_checks())
@@ -792,7 +792,7 @@ fn items_keep_their_version_and_are_never_moved_under_another() {
 
     // An engine that only knows v2 refuses to touch the v1 item.
     let only_v2 = Engine::builder()
-        .store(SharedStore(store.clone()))
+        .store(store.clone())
         .workflow(v2)
         .checks(board_checks())
         .build()
@@ -810,7 +810,7 @@ fn items_keep_their_version_and_are_never_moved_under_another() {
     // An engine whose v1 is a different definition refuses too.
     let edited_v1 = workflow(&BOARD.replace("max: 1", "max: 9"));
     let edited = Engine::builder()
-        .store(SharedStore(store))
+        .store(store)
         .workflow(edited_v1)
         .checks(board_checks())
         .build()
@@ -827,25 +827,6 @@ fn items_keep_their_version_and_are_never_moved_under_another() {
         2,
         "nothing was written"
     );
-}
-
-/// Several engines over one store (as several processes share a database file).
-struct SharedStore(std::sync::Arc<MemoryStore>);
-
-impl Store for SharedStore {
-    type Tx<'a> = workstream::MemoryTx<'a>;
-    fn write<R, E: From<workstream::StoreError>>(
-        &self,
-        f: impl FnOnce(&mut Self::Tx<'_>) -> Result<R, E>,
-    ) -> Result<R, E> {
-        self.0.write(f)
-    }
-    fn read<R, E: From<workstream::StoreError>>(
-        &self,
-        f: impl FnOnce(&Self::Tx<'_>) -> Result<R, E>,
-    ) -> Result<R, E> {
-        self.0.read(f)
-    }
 }
 
 #[test]

@@ -10,12 +10,11 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use workstream::prelude::*;
-use workstream::{Change, ItemMetrics, Signals, StoreError};
+use workstream::{Change, ItemMetrics, Signals};
 
 /// An engine on a manual clock, and the names the story gives its items.
 pub(crate) struct Narrator<S: Store> {
@@ -319,36 +318,5 @@ pub(crate) fn hours(d: TimeDelta) -> String {
         format!("{}h", minutes / 60)
     } else {
         format!("{:.1}h", minutes as f64 / 60.0)
-    }
-}
-
-/// One store behind several engines, as processes share a database: an engine is built
-/// once, so loading a new version of a workflow means a new engine over the same store.
-pub(crate) struct Shared<S>(pub(crate) Arc<S>);
-
-impl<S> Clone for Shared<S> {
-    fn clone(&self) -> Self {
-        Self(self.0.clone())
-    }
-}
-
-impl<S: Store + 'static> Store for Shared<S> {
-    type Tx<'a>
-        = S::Tx<'a>
-    where
-        Self: 'a;
-
-    fn write<R, E: From<StoreError>>(
-        &self,
-        f: impl FnOnce(&mut Self::Tx<'_>) -> Result<R, E>,
-    ) -> Result<R, E> {
-        self.0.write(f)
-    }
-
-    fn read<R, E: From<StoreError>>(
-        &self,
-        f: impl FnOnce(&Self::Tx<'_>) -> Result<R, E>,
-    ) -> Result<R, E> {
-        self.0.read(f)
     }
 }

@@ -4,14 +4,13 @@
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use workstream::prelude::*;
 use workstream::sqlite::{Durability, Options};
-use workstream::{Change, Event, Reader, SqliteStore, StoreError, Verified};
+use workstream::{Change, Event, Reader, SqliteStore, Verified};
 
 pub(crate) fn h(n: i64) -> TimeDelta {
     TimeDelta::hours(n)
@@ -200,37 +199,6 @@ impl<S: Store> Scenario<S> {
 /// The ids of items.
 pub(crate) fn ids(items: &[Item]) -> Vec<ItemId> {
     items.iter().map(Item::id).collect()
-}
-
-/// One store behind several engines, as processes share a database file: an engine is
-/// built once, so loading a new workflow version means a new engine over the same store.
-pub(crate) struct Shared<S>(pub(crate) Arc<S>);
-
-impl<S> Clone for Shared<S> {
-    fn clone(&self) -> Self {
-        Self(self.0.clone())
-    }
-}
-
-impl<S: Store + 'static> Store for Shared<S> {
-    type Tx<'a>
-        = S::Tx<'a>
-    where
-        Self: 'a;
-
-    fn write<R, E: From<StoreError>>(
-        &self,
-        f: impl FnOnce(&mut Self::Tx<'_>) -> Result<R, E>,
-    ) -> Result<R, E> {
-        self.0.write(f)
-    }
-
-    fn read<R, E: From<StoreError>>(
-        &self,
-        f: impl FnOnce(&Self::Tx<'_>) -> Result<R, E>,
-    ) -> Result<R, E> {
-        self.0.read(f)
-    }
 }
 
 /// A directory of its own under the system's temporary directory, removed (with the

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use workstream::prelude::*;
 use workstream::{CheckContext, Signal, Verified, artifact_hash};
 
-use crate::common::{Scenario, Shared, h, workflow};
+use crate::common::{Scenario, h, workflow};
 
 const AI_JOB: &str = include_str!("../../examples/workflows/ai_job.yaml");
 const STREAM_TASK: &str = include_str!("../../examples/workflows/stream_task.yaml");
@@ -146,7 +146,7 @@ fn complete<S: Store>(sc: &Scenario<S>, task: ItemId, job: ItemId) -> Item {
 }
 
 pub(crate) fn run<S: Store + 'static>(store: S) -> Verified {
-    let store = Shared(Arc::new(store));
+    let store = Arc::new(store);
     let clock = ManualClock::new(t0());
     let v1 = workflow("ai_job.yaml", AI_JOB);
     let sc = Scenario::new(engine(store.clone(), &clock, &[&v1]), clock.clone());

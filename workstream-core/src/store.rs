@@ -347,6 +347,40 @@ pub trait Store: Send + Sync {
         E: From<StoreError>;
 }
 
+/// A store shared by several engines, as processes share a database file: an engine is
+/// built once, so loading a new version of a workflow means a new engine over the same
+/// store. Each engine holds a clone of the `Arc`; every call goes to the one store.
+///
+/// ```
+/// use std::sync::Arc;
+/// # use workstream_core::Store;
+/// fn two_engines_one_store<S: Store + 'static>(store: S) -> (Arc<S>, Arc<S>) {
+///     let shared = Arc::new(store);
+///     // Each is a `Store` in its own right: `Engine::builder().store(...)` takes either.
+///     (shared.clone(), shared)
+/// }
+/// ```
+impl<S: Store + 'static> Store for std::sync::Arc<S> {
+    type Tx<'a>
+        = S::Tx<'a>
+    where
+        Self: 'a;
+
+    fn write<R, E>(&self, f: impl FnOnce(&mut Self::Tx<'_>) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<StoreError>,
+    {
+        S::write(self, f)
+    }
+
+    fn read<R, E>(&self, f: impl FnOnce(&Self::Tx<'_>) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<StoreError>,
+    {
+        S::read(self, f)
+    }
+}
+
 /// Checks an append against the stored head: the event must continue the chain and the
 /// state must carry the event. Stores call it before writing.
 pub fn check_append(stored: Option<&Item>, event: &Event, item: &Item) -> Result<(), StoreError> {
