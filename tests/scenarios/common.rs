@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use workstream::prelude::*;
 use workstream::sqlite::{Durability, Options};
-use workstream::{Change, Event, Reader, SqliteStore, Verified};
+use workstream::{Change, Event, SqliteStore, Verified};
 
 pub(crate) fn h(n: i64) -> TimeDelta {
     TimeDelta::hours(n)
@@ -248,22 +248,15 @@ pub(crate) fn on_sqlite(name: &str, scenario: impl FnOnce(SqliteStore) -> Verifi
 
 fn reopened(file: &Path) -> Verified {
     let store = SqliteStore::open(file).unwrap_or_else(|e| panic!("reopen: {e}"));
-    store
-        .read(|tx| -> Result<Verified, Error> {
-            let mut verified = Verified::default();
-            for id in tx.item_ids()? {
-                let events = tx.events(id, 1)?;
-                workstream::ledger::verify(id, &events)?;
-                let replayed = Item::replay(&events).unwrap();
-                assert_eq!(
-                    tx.item(id)?,
-                    Some(replayed),
-                    "{id}: state equals its replay"
-                );
-                verified.items += 1;
-                verified.events += events.len();
-            }
-            Ok(verified)
-        })
-        .unwrap_or_else(|e| panic!("the reopened file does not verify: {e}"))
+    let report = store
+        .read(|tx| workstream::audit::audit(tx))
+        .unwrap_or_else(|e| panic!("the reopened file cannot be read: {e}"));
+    assert!(
+        report.is_clean(),
+        "the reopened file does not verify: {report}"
+    );
+    Verified {
+        items: report.items,
+        events: report.events,
+    }
 }

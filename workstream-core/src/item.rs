@@ -364,6 +364,40 @@ pub enum ReplayError {
     },
 }
 
+/// The deepest nesting of arrays and objects the engine accepts in a JSON value it is given
+/// to store: an item's fields, a patch of them, an event's payload. The value itself counts
+/// as the first level, so `{"a": {"b": [1]}}` has three.
+///
+/// Every store reads back what it was given, so the limit is one for all of them: it leaves
+/// room under the 128 levels that `serde_json` reads by default for the objects a store wraps
+/// a value in (an event, an item's state), and keeps every walk over a value, including
+/// hashing it, far from the end of a thread's stack. Deeper values are refused with
+/// [`Error::TooDeep`](crate::Error::TooDeep) before anything is written.
+pub const MAX_VALUE_DEPTH: usize = 64;
+
+/// Whether `value` nests deeper than `limit` levels of arrays and objects (the value itself
+/// is level 1). It walks with a stack of its own and stops at the first level past the
+/// limit, so any value, however deep, is measured without recursion.
+///
+/// ```
+/// use serde_json::json;
+/// assert!(!workstream_core::item::deeper_than(&json!({"a": [1]}), 2));
+/// assert!(workstream_core::item::deeper_than(&json!({"a": [[1]]}), 2));
+/// ```
+pub fn deeper_than(value: &Value, limit: usize) -> bool {
+    let mut stack: Vec<(&Value, usize)> = vec![(value, 1)];
+    while let Some((value, depth)) = stack.pop() {
+        let next = depth + 1;
+        match value {
+            Value::Array(_) | Value::Object(_) if depth > limit => return true,
+            Value::Array(items) => stack.extend(items.iter().map(|child| (child, next))),
+            Value::Object(map) => stack.extend(map.values().map(|child| (child, next))),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Applies a JSON merge patch (RFC 7386) to `target`: objects merge key by key, `null`
 /// removes a key, anything else replaces.
 ///

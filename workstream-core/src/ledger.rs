@@ -172,17 +172,11 @@ impl Event {
     /// The hash this event should have: `sha256(prev ‖ canonical JSON)`.
     pub fn compute_hash(&self) -> Sha256Hash {
         // Most events fit; one allocation per event.
-        self.compute_hash_in(&mut Vec::with_capacity(512))
-    }
-
-    /// [`compute_hash`](Self::compute_hash), writing the canonical JSON into `buf` (cleared
-    /// first), so a walk over many events reuses one buffer.
-    fn compute_hash_in(&self, buf: &mut Vec<u8>) -> Sha256Hash {
-        buf.clear();
-        self.write_canonical(buf);
+        let mut buf = Vec::with_capacity(512);
+        self.write_canonical(&mut buf);
         let mut hasher = Sha256Hasher::new();
         hasher.update(self.prev.as_bytes());
-        hasher.update(buf);
+        hasher.update(&buf);
         hasher.finish()
     }
 
@@ -419,19 +413,19 @@ mod instant {
     }
 }
 
-/// The first event of a chain that does not check out.
+/// A problem found in one item's chain: the item, the event, and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("item {item}, event {seq}: {problem}")]
 pub struct VerifyError {
     /// The item whose chain is broken.
     pub item: ItemId,
-    /// The first event that does not match (the sequence number expected, for a gap).
+    /// The event that does not check out (the sequence number expected, for a gap).
     pub seq: u64,
     /// What is wrong with it.
     pub problem: Problem,
 }
 
-/// What is wrong with an event in a chain.
+/// What is wrong with an event in a chain, or with what a store keeps beside the chains.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Problem {
@@ -464,23 +458,82 @@ pub enum Problem {
     /// The event belongs to another item.
     #[error("the event belongs to item {0}")]
     WrongItem(ItemId),
+    /// The store files the event under another item or sequence number than its content
+    /// names (its key was changed outside workstream).
+    #[error("the store files it as item {item}, event {seq}, which its content does not say")]
+    Misfiled {
+        /// The item the store files it under.
+        item: ItemId,
+        /// The sequence number the store files it under.
+        seq: u64,
+    },
+    /// The bytes the store keeps for the event hash to its hash, but do not read back as the
+    /// same event: what is read is not what was hashed.
+    #[error("its stored bytes hash correctly but do not read back as the same event")]
+    NotCanonical,
     /// The chain does not start with the item's creation.
     #[error("the chain does not start with a `created` event")]
     NotCreatedFirst,
     /// A second creation.
     #[error("only the first event may create the item")]
     CreatedTwice,
-    /// The chain is empty.
-    #[error("the item has no events")]
+    /// The item has a current state but no events.
+    #[error("the item has a current state but no events")]
     Empty,
+    /// The item's events are stored, but its current state is not.
+    #[error("{events} event(s) are stored for the item, but it has no current state")]
+    NoState {
+        /// How many events are stored for it.
+        events: u64,
+    },
     /// The stored current state is not what replaying the events gives.
-    #[error("the stored state differs from the replay of its events ({0})")]
+    #[error("the stored state differs from the replay of its events: {0}")]
     ProjectionMismatch(String),
+    /// What the store keeps for the item cannot be read back.
+    #[error("the store holds data it cannot read: {0}")]
+    Unreadable(String),
+    /// Something the store keeps beside the events and states (an index, a column, a
+    /// counter) disagrees with them.
+    #[error("{what} holds {stored}, but the events and states say {expected}")]
+    Disagrees {
+        /// What holds the wrong value, e.g. "the `workstation` column of `items`".
+        what: String,
+        /// What it holds.
+        stored: String,
+        /// What the events and states say it should hold.
+        expected: String,
+    },
+}
+
+/// An event as a store keeps it, for verification: the event read back, the key the store
+/// files it under, and the bytes the store keeps as its canonical JSON.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    /// The event as read back.
+    pub event: Event,
+    /// The item and sequence number the store files it under.
+    pub key: (ItemId, u64),
+    /// The bytes the store keeps as the event's canonical JSON, when it keeps them (a
+    /// database does); the hash is checked against these bytes. `None` when the store keeps
+    /// the event itself (the memory store): the canonical JSON is then made from it.
+    pub body: Option<String>,
+}
+
+impl StoredEvent {
+    /// An event kept as itself, filed under its own item and sequence number.
+    pub fn kept(event: Event) -> Self {
+        Self {
+            key: (event.item, event.seq),
+            event,
+            body: None,
+        }
+    }
 }
 
 /// Walks one item's chain and names the first event that does not check out: sequence
 /// numbers run from 1 without gaps, each event names its predecessor's hash, each event's
 /// content hashes to its stored hash, and only the first event creates the item.
+/// [`verify_stored`] names every problem instead.
 ///
 /// ```
 /// # use workstream_core::{ledger::{verify, Event, Change}, ItemId, Sha256Hash};
@@ -495,19 +548,76 @@ pub enum Problem {
 /// assert_eq!(err.seq, 1); // the chain does not start with `created`
 /// ```
 pub fn verify(item: ItemId, events: &[Event]) -> Result<(), VerifyError> {
-    let fail = |seq, problem| Err(VerifyError { item, seq, problem });
-    if events.is_empty() {
-        return fail(1, Problem::Empty);
-    }
-    let mut prev = Sha256Hash::ZERO;
-    let mut buf = Vec::with_capacity(512);
-    for (i, event) in events.iter().enumerate() {
-        let expected = i as u64 + 1;
-        if event.item != item {
-            return fail(event.seq, Problem::WrongItem(event.item));
+    let mut walk = ChainWalk::new(item);
+    for event in events {
+        walk.step(event, (event.item, event.seq), None);
+        if !walk.problems.is_empty() {
+            return Err(walk.problems.swap_remove(0));
         }
-        if event.seq != expected {
-            return fail(
+    }
+    walk.finish().into_iter().next().map_or(Ok(()), Err)
+}
+
+/// Walks one item's chain as a store keeps it and names every problem, in chain order: what
+/// [`verify`] checks, plus that each event is filed under its own item and sequence number,
+/// and, where the store keeps an event's bytes, that its hash is checked against those bytes
+/// and that they read back as the same event. After a problem the walk goes on from the
+/// event as stored, so each changed event is named, not only the first.
+pub fn verify_stored(item: ItemId, events: &[StoredEvent]) -> Vec<VerifyError> {
+    let mut walk = ChainWalk::new(item);
+    for stored in events {
+        walk.step(&stored.event, stored.key, stored.body.as_deref());
+    }
+    walk.finish()
+}
+
+/// The state of a walk along one chain.
+struct ChainWalk {
+    item: ItemId,
+    /// The sequence number the next event should have.
+    next: u64,
+    /// The hash the next event should name as its previous one.
+    prev: Sha256Hash,
+    buf: Vec<u8>,
+    problems: Vec<VerifyError>,
+}
+
+impl ChainWalk {
+    fn new(item: ItemId) -> Self {
+        Self {
+            item,
+            next: 1,
+            prev: Sha256Hash::ZERO,
+            buf: Vec::with_capacity(512),
+            problems: Vec::new(),
+        }
+    }
+
+    fn fail(&mut self, seq: u64, problem: Problem) {
+        self.problems.push(VerifyError {
+            item: self.item,
+            seq,
+            problem,
+        });
+    }
+
+    fn step(&mut self, event: &Event, key: (ItemId, u64), body: Option<&str>) {
+        if event.item != self.item {
+            self.fail(event.seq, Problem::WrongItem(event.item));
+            return;
+        }
+        if key != (event.item, event.seq) {
+            self.fail(
+                event.seq,
+                Problem::Misfiled {
+                    item: key.0,
+                    seq: key.1,
+                },
+            );
+        }
+        if event.seq != self.next {
+            let expected = self.next;
+            self.fail(
                 expected,
                 Problem::Gap {
                     expected,
@@ -516,34 +626,51 @@ pub fn verify(item: ItemId, events: &[Event]) -> Result<(), VerifyError> {
             );
         }
         let creates = matches!(event.change, Change::Created { .. });
-        if i == 0 && !creates {
-            return fail(event.seq, Problem::NotCreatedFirst);
+        if event.seq == 1 && !creates {
+            self.fail(event.seq, Problem::NotCreatedFirst);
         }
-        if i > 0 && creates {
-            return fail(event.seq, Problem::CreatedTwice);
+        if event.seq != 1 && creates {
+            self.fail(event.seq, Problem::CreatedTwice);
         }
-        if event.prev != prev {
-            return fail(
+        if event.prev != self.prev {
+            let expected = self.prev;
+            self.fail(
                 event.seq,
                 Problem::PrevMismatch {
-                    expected: prev,
+                    expected,
                     found: event.prev,
                 },
             );
         }
-        let computed = event.compute_hash_in(&mut buf);
+        self.buf.clear();
+        event.write_canonical(&mut self.buf);
+        let hashed: &[u8] = body.map_or(&self.buf, str::as_bytes);
+        let mut hasher = Sha256Hasher::new();
+        hasher.update(event.prev.as_bytes());
+        hasher.update(hashed);
+        let computed = hasher.finish();
         if computed != event.hash {
-            return fail(
+            self.fail(
                 event.seq,
                 Problem::HashMismatch {
                     stored: event.hash,
                     computed,
                 },
             );
+        } else if hashed != self.buf.as_slice() {
+            self.fail(event.seq, Problem::NotCanonical);
         }
-        prev = event.hash;
+        // Go on from the event as stored, so the next one is checked against it.
+        self.next = event.seq.saturating_add(1);
+        self.prev = event.hash;
     }
-    Ok(())
+
+    fn finish(mut self) -> Vec<VerifyError> {
+        if self.next == 1 && self.problems.is_empty() {
+            self.fail(1, Problem::Empty);
+        }
+        self.problems
+    }
 }
 
 /// The `sha256:<hex>` hash of an artifact's bytes, to bind a record (a submission, a checker

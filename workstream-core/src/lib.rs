@@ -29,6 +29,7 @@
 //! The file format is described in [`format`].
 
 pub mod assertion;
+pub mod audit;
 mod canonical;
 pub mod check;
 pub mod clock;
@@ -58,6 +59,7 @@ mod yaml;
 pub mod format {}
 
 pub use assertion::{Assertion, AssertionKind, Op, Operand, Path, Root, Step};
+pub use audit::{Finding, Report};
 pub use canonical::FORMAT_VERSION;
 pub use check::{CheckContext, CheckFn, Checks, Verdict};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -71,8 +73,8 @@ pub use engine::{
     Verified, With,
 };
 pub use hash::{DefinitionHash, ParseHashError, Sha256Hash, Sha256Hasher, canonical_json};
-pub use item::{Actor, Hold, Item, ItemId, ReplayError, merge_patch};
-pub use ledger::{Change, Event, Problem, VerifyError, artifact_hash};
+pub use item::{Actor, Hold, Item, ItemId, MAX_VALUE_DEPTH, ReplayError, merge_patch};
+pub use ledger::{Change, Event, Problem, StoredEvent, VerifyError, artifact_hash};
 pub use metrics::{FlowReport, ItemMetrics, Summary, item_metrics};
 pub use name::{camel_case, is_valid_name, name_problem};
 pub use refusal::{Reason, ReasonKind, Refused};

@@ -14,8 +14,9 @@ use std::hash::Hasher;
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeDelta, TimeZone, Utc};
 
+use crate::audit::Finding;
 use crate::item::{Item, ItemId};
-use crate::ledger::Event;
+use crate::ledger::{Event, StoredEvent};
 
 /// What can go wrong in a store.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +46,25 @@ pub enum StoreError {
         /// The sequence number of the refused event.
         seq: u64,
     },
+    /// A new item's `created` event names an id the store already holds: the store handed
+    /// out an id it had handed out before, which happens only when its id counter was set
+    /// back outside workstream. Nothing was written.
+    #[error(
+        "item {item} already exists, but the store handed its id out again for a new item: \
+         its id counter is behind the stored items (was it changed outside workstream?)"
+    )]
+    IdReused {
+        /// The id handed out twice.
+        item: ItemId,
+    },
+    /// A transaction of this store was begun while another of the same store was open on
+    /// the same thread: a check (or a `Store::write`/`Store::read` closure) called back into
+    /// the engine or the store. Waiting would deadlock, so the inner call fails instead.
+    #[error(
+        "a transaction of this store is already open on this thread: a check or a store \
+         closure called back into the engine or the store; use the `Reader` it was given"
+    )]
+    Reentered,
     /// A write was attempted in a read-only transaction.
     #[error("this transaction is read-only")]
     ReadOnly,
@@ -308,6 +328,31 @@ pub trait Reader {
 
     /// The ids of every item, in order.
     fn item_ids(&self) -> Result<Vec<ItemId>, StoreError>;
+
+    /// An item's whole chain as the store keeps it, for verification: each event with the
+    /// key the store files it under and, where the store keeps them, the exact bytes its
+    /// hash was computed over ([`StoredEvent`]). A store that keeps events as bytes must
+    /// return those bytes, so that verification hashes what is stored rather than a
+    /// re-encoding of what was read. The default, for stores that keep the events
+    /// themselves, returns [`events`](Self::events) as they are.
+    fn stored_events(&self, id: ItemId) -> Result<Vec<StoredEvent>, StoreError> {
+        Ok(self
+            .events(id, 1)?
+            .into_iter()
+            .map(StoredEvent::kept)
+            .collect())
+    }
+
+    /// Checks what the store keeps beside the events and the current states (columns and
+    /// indexes that repeat them, dependency rows, the id counter, events whose item has no
+    /// state) against them, and returns every disagreement. The engine decides on these
+    /// (queries, WIP counts, cycle checks, new ids), so a store that keeps such copies must
+    /// check them here. The default has nothing to check.
+    ///
+    /// [`audit`](crate::audit::audit) calls it after walking every chain.
+    fn check_storage(&self) -> Result<Vec<Finding>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 /// A write transaction: reads, and appends that commit together when the transaction ends
@@ -384,6 +429,9 @@ impl<S: Store + 'static> Store for std::sync::Arc<S> {
 /// Checks an append against the stored head: the event must continue the chain and the
 /// state must carry the event. Stores call it before writing.
 pub fn check_append(stored: Option<&Item>, event: &Event, item: &Item) -> Result<(), StoreError> {
+    if stored.is_some() && matches!(event.change, crate::Change::Created { .. }) {
+        return Err(StoreError::IdReused { item: event.item });
+    }
     let (seq, head) = stored.map_or((0, crate::Sha256Hash::ZERO), |s| (s.seq(), *s.head()));
     if event.seq != seq + 1 || event.prev != head {
         return Err(StoreError::Conflict {
@@ -399,6 +447,60 @@ pub fn check_append(stored: Option<&Item>, event: &Event, item: &Item) -> Result
         });
     }
     Ok(())
+}
+
+/// Marks a transaction of one store as open on this thread, so that a second transaction of
+/// the same store begun on the same thread (a check calling back into the engine) fails with
+/// [`StoreError::Reentered`] rather than waiting for a lock its own thread holds. Stores take
+/// one before they lock, keyed by the address of what they lock, and hold it for the
+/// transaction.
+///
+/// ```
+/// use workstream_core::StoreError;
+/// use workstream_core::store::Entered;
+/// let lock = std::sync::Mutex::new(());
+/// let outer = Entered::enter(&lock)?;
+/// assert!(matches!(Entered::enter(&lock), Err(StoreError::Reentered)));
+/// drop(outer);
+/// let _again = Entered::enter(&lock)?;
+/// # Ok::<(), StoreError>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "the mark lasts as long as the value"]
+pub struct Entered {
+    key: usize,
+}
+
+thread_local! {
+    /// The stores with a transaction open on this thread, by the address of their lock.
+    static OPEN: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Entered {
+    /// Marks the store whose lock is `lock` as in a transaction on this thread, or fails with
+    /// [`StoreError::Reentered`] when it already is.
+    pub fn enter<T: ?Sized>(lock: &T) -> Result<Self, StoreError> {
+        let key = std::ptr::from_ref(lock).cast::<()>().addr();
+        OPEN.with_borrow_mut(|open| {
+            if open.contains(&key) {
+                return Err(StoreError::Reentered);
+            }
+            open.push(key);
+            Ok(Self { key })
+        })
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        // `try_with`: a thread being torn down has no list left to clean.
+        let _ = OPEN.try_with(|open| {
+            let mut open = open.borrow_mut();
+            if let Some(i) = open.iter().rposition(|&k| k == self.key) {
+                open.swap_remove(i);
+            }
+        });
+    }
 }
 
 #[cfg(test)]

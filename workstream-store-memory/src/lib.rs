@@ -33,7 +33,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, btree_map};
 use std::hash::BuildHasherDefault;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use workstream_core::store::{IdHasher, check_append};
+use workstream_core::store::{Entered, IdHasher, check_append};
 use workstream_core::{Event, Item, ItemId, Query, Reader, Store, StoreError, Tx};
 
 /// Items and their ledgers, in memory.
@@ -549,6 +549,8 @@ impl Store for MemoryStore {
     where
         E: From<StoreError>,
     {
+        // Dropped last, after the transaction and its lock.
+        let _entered = Entered::enter(&self.state)?;
         let mut tx = MemoryTx {
             guard: Guard::Write(self.write_state()),
             undo: Vec::new(),
@@ -563,6 +565,7 @@ impl Store for MemoryStore {
     where
         E: From<StoreError>,
     {
+        let _entered = Entered::enter(&self.state)?;
         let tx = MemoryTx {
             guard: Guard::Read(self.read_state()),
             undo: Vec::new(),

@@ -88,6 +88,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use workstream_core::store::Entered;
 use workstream_core::{Event, Store, StoreError};
 
 pub use error::{Busy, OpenError};
@@ -283,6 +284,7 @@ impl Store for SqliteStore {
     where
         E: From<StoreError>,
     {
+        let _entered = Entered::enter(&self.conn)?;
         let mut conn = self.lock();
         let txn = self.transaction(&mut conn, TransactionBehavior::Immediate)?;
         let mut tx = SqliteTx::new(&txn, true, self.options.busy_timeout);
@@ -312,6 +314,7 @@ impl Store for SqliteStore {
     where
         E: From<StoreError>,
     {
+        let _entered = Entered::enter(&self.conn)?;
         let mut conn = self.lock();
         let txn = self.transaction(&mut conn, TransactionBehavior::Deferred)?;
         let tx = SqliteTx::new(&txn, false, self.options.busy_timeout);

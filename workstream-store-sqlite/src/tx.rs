@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use workstream_core::store::check_append;
 use workstream_core::{
-    Change, DefinitionHash, Event, Item, ItemId, Query, Reader, Sha256Hash, Sha256Hasher,
-    StoreError, Tx,
+    Change, DefinitionHash, Event, Finding, Item, ItemId, Problem, Query, Reader, Sha256Hash,
+    Sha256Hasher, StoreError, StoredEvent, Tx,
 };
 
 use crate::error::store_error;
@@ -550,6 +550,211 @@ impl Reader for SqliteTx<'_> {
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| self.err(e))?;
         Ok(ids.into_iter().map(|i| ItemId(i as u64)).collect())
+    }
+
+    /// The rows of the item's events: each event read from its `body`, filed under the row's
+    /// `item` and `seq` columns, with the body's exact text, which its hash is checked
+    /// against.
+    fn stored_events(&self, id: ItemId) -> Result<Vec<StoredEvent>, StoreError> {
+        let Some(k) = key(id.0) else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, body, prev, hash FROM events WHERE item = ?1 ORDER BY seq")
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([k]).map_err(|e| self.err(e))?;
+        let mut events = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let event = parse_event(id, row)?;
+            let seq = row.get::<_, i64>(0).map_err(|e| self.err(e))?;
+            // `parse_event` has read the body as text.
+            let body = row.get::<_, String>(1).map_err(|e| self.err(e))?;
+            events.push(StoredEvent {
+                event,
+                key: (id, seq as u64),
+                body: Some(body),
+            });
+        }
+        Ok(events)
+    }
+
+    /// Checks the copies the database keeps beside the events and states: each `items`
+    /// row's columns against its state, the `deps` table against the states' dependencies,
+    /// events whose item has no `items` row, and the id counter against the ids stored.
+    fn check_storage(&self) -> Result<Vec<Finding>, StoreError> {
+        let mut found = Vec::new();
+        self.check_items_columns(&mut found)?;
+        self.check_orphan_events(&mut found)?;
+        self.check_counter(&mut found)?;
+        Ok(found)
+    }
+}
+
+impl SqliteTx<'_> {
+    /// Each `items` row's columns against the state it holds, and the `deps` table against
+    /// the states' dependencies. Rows whose state does not read are left to the audit of the
+    /// item, which names them.
+    fn check_items_columns(&self, found: &mut Vec<Finding>) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, workflow, workstation, parent, created, updated, seq, head, state \
+                 FROM items ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        let mut deps: Vec<(i64, i64)> = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let id = row.get::<_, i64>(0).map_err(|e| self.err(e))?;
+            let item_id = ItemId(id as u64);
+            let Ok(item) = parse_item(item_id, row) else {
+                continue;
+            };
+            let column = |i: usize| -> String { show_value(row.get_ref(i).ok()) };
+            let expected: [(usize, &str, String); 7] = [
+                (1, "workflow", quoted(item.workflow())),
+                (2, "workstation", quoted(item.workstation())),
+                (
+                    3,
+                    "parent",
+                    item.parent().map_or("NULL".to_owned(), |p| p.0.to_string()),
+                ),
+                (4, "created", instant_key(item.created()).to_string()),
+                (5, "updated", instant_key(item.updated()).to_string()),
+                (6, "seq", item.seq().to_string()),
+                (7, "head", hex(item.head().as_bytes())),
+            ];
+            for (i, name, want) in expected {
+                let have = column(i);
+                if have != want {
+                    found.push(Finding::item(
+                        item_id,
+                        Problem::Disagrees {
+                            what: format!("the `{name}` column of its `items` row"),
+                            stored: have,
+                            expected: want,
+                        },
+                    ));
+                }
+            }
+            for on in item.deps() {
+                deps.push((id, on.0 as i64));
+            }
+        }
+        drop(rows);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT item, on_item FROM deps ORDER BY item, on_item")
+            .map_err(|e| self.err(e))?;
+        let rows: Vec<(i64, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))?;
+        deps.sort_unstable();
+        let stored: BTreeSet<(i64, i64)> = rows.into_iter().collect();
+        let wanted: BTreeSet<(i64, i64)> = deps.into_iter().collect();
+        for &(item, on) in stored.difference(&wanted) {
+            found.push(Finding::item(
+                ItemId(item as u64),
+                Problem::Disagrees {
+                    what: "the `deps` table".to_owned(),
+                    stored: format!("a dependency of #{item} on #{on}"),
+                    expected: format!("#{item} does not depend on #{on}"),
+                },
+            ));
+        }
+        for &(item, on) in wanted.difference(&stored) {
+            found.push(Finding::item(
+                ItemId(item as u64),
+                Problem::Disagrees {
+                    what: "the `deps` table".to_owned(),
+                    stored: format!("no dependency of #{item} on #{on}"),
+                    expected: format!("#{item} depends on #{on}"),
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// Events whose item has no `items` row: the state was deleted, the chain stayed.
+    fn check_orphan_events(&self, found: &mut Vec<Finding>) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT item, count(*) FROM events WHERE item NOT IN (SELECT id FROM items) \
+                 GROUP BY item ORDER BY item",
+            )
+            .map_err(|e| self.err(e))?;
+        let orphans: Vec<(i64, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))?;
+        for (item, events) in orphans {
+            found.push(Finding::item(
+                ItemId(item as u64),
+                Problem::NoState {
+                    events: events as u64,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// The id counter must be at least the highest id stored, or new items would be given
+    /// ids already taken.
+    fn check_counter(&self, found: &mut Vec<Finding>) -> Result<(), StoreError> {
+        let counter: Option<i64> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'next_item'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let highest: i64 = self
+            .conn
+            .query_row(
+                "SELECT max(coalesce((SELECT max(id) FROM items), 0), \
+                            coalesce((SELECT max(item) FROM events), 0))",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        let what = "the item id counter (`meta.next_item`)".to_owned();
+        match counter {
+            Some(counter) if counter >= highest => {}
+            Some(counter) => found.push(Finding::store(Problem::Disagrees {
+                what,
+                stored: counter.to_string(),
+                expected: format!("at least {highest}, the highest item id stored"),
+            })),
+            None => found.push(Finding::store(Problem::Disagrees {
+                what,
+                stored: "no row".to_owned(),
+                expected: format!("a row of at least {highest}"),
+            })),
+        }
+        Ok(())
+    }
+}
+
+fn quoted(s: &str) -> String {
+    format!("'{s}'")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A column's value as the checks above spell what they expect: text in quotes, integers
+/// as they are, blobs in hex, `NULL`.
+fn show_value(value: Option<ValueRef<'_>>) -> String {
+    match value {
+        None | Some(ValueRef::Null) => "NULL".to_owned(),
+        Some(ValueRef::Integer(n)) => n.to_string(),
+        Some(ValueRef::Real(x)) => x.to_string(),
+        Some(ValueRef::Text(t)) => quoted(&String::from_utf8_lossy(t)),
+        Some(ValueRef::Blob(b)) => hex(b),
     }
 }
 

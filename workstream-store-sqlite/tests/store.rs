@@ -10,7 +10,7 @@ use serde_json::json;
 use workstream_core::testing::{start, workflow};
 use workstream_core::{
     Actor, Engine, Error, Event, Item, ItemId, ManualClock, Move, NewItem, Problem, Query, Reader,
-    Sha256Hasher, Store, StoreError, VerifyError, Window,
+    Report, Sha256Hasher, Store, StoreError, Window,
 };
 use workstream_store_sqlite::{APPLICATION_ID, OpenError, SCHEMA_VERSION, SqliteStore};
 
@@ -221,40 +221,76 @@ fn tampered(what: &str, tamper: &str) -> (TempDir, Engine<SqliteStore>, ItemId) 
     (dir, engine, a)
 }
 
-fn broken(result: Result<impl std::fmt::Debug, Error>) -> VerifyError {
+/// The report of a verification that must fail.
+fn broken(result: Result<impl std::fmt::Debug, Error>) -> Report {
     match result {
-        Err(Error::Verify(e)) => e,
+        Err(Error::Verify(report)) => *report,
         other => panic!("expected a verify error, got {other:?}"),
     }
 }
 
+/// What one tampering must be reported as: the item (if any), the event (if any), and the
+/// problem.
+struct Expect {
+    item: Option<u64>,
+    seq: Option<u64>,
+    problem: fn(&Problem) -> bool,
+}
+
+fn at(item: u64, seq: u64, problem: fn(&Problem) -> bool) -> Expect {
+    Expect {
+        item: Some(item),
+        seq: Some(seq),
+        problem,
+    }
+}
+
+fn of_item(item: u64, problem: fn(&Problem) -> bool) -> Expect {
+    Expect {
+        item: Some(item),
+        seq: None,
+        problem,
+    }
+}
+
+fn finds(report: &Report, expect: &Expect) -> bool {
+    report.problems.iter().any(|f| {
+        f.item.map(|i| i.0) == expect.item && f.seq == expect.seq && (expect.problem)(&f.problem)
+    })
+}
+
+fn disagrees(what: &'static str) -> impl Fn(&Problem) -> bool {
+    move |p| matches!(p, Problem::Disagrees { what: w, .. } if w.contains(what))
+}
+
 #[test]
-fn changing_any_column_of_an_event_row_is_found_at_that_event() {
-    type Case<'a> = (&'a str, &'a str, u64, fn(&Problem) -> bool);
-    let cases: &[Case<'_>] = &[
+fn every_change_to_the_file_is_named_by_verify_all() {
+    type Case<'a> = (&'a str, &'a str, Expect);
+    let cases: Vec<Case<'_>> = vec![
         (
-            "body",
+            "a middle body",
             "UPDATE events SET body = replace(body, '\"note\":\"first\"', '\"note\":\"forged\"') WHERE item = 1 AND seq = 3",
-            3,
-            |p| matches!(p, Problem::HashMismatch { .. }),
+            at(1, 3, |p| matches!(p, Problem::HashMismatch { .. })),
         ),
         (
-            "hash",
+            "a space inside the last body",
+            "UPDATE events SET body = replace(body, '\"actor\":', '\"actor\": ') WHERE item = 1 AND seq = 4",
+            at(1, 4, |p| matches!(p, Problem::HashMismatch { .. })),
+        ),
+        (
+            "a hash",
             "UPDATE events SET hash = zeroblob(32) WHERE item = 1 AND seq = 2",
-            2,
-            |p| matches!(p, Problem::HashMismatch { .. }),
+            at(1, 2, |p| matches!(p, Problem::HashMismatch { .. })),
         ),
         (
-            "prev",
+            "a previous hash",
             "UPDATE events SET prev = zeroblob(32) WHERE item = 1 AND seq = 3",
-            3,
-            |p| matches!(p, Problem::PrevMismatch { .. }),
+            at(1, 3, |p| matches!(p, Problem::PrevMismatch { .. })),
         ),
         (
-            "seq",
+            "a middle event's seq column",
             "UPDATE events SET seq = 9 WHERE item = 1 AND seq = 2",
-            2,
-            |p| {
+            at(1, 2, |p| {
                 matches!(
                     p,
                     Problem::Gap {
@@ -262,39 +298,43 @@ fn changing_any_column_of_an_event_row_is_found_at_that_event() {
                         found: 3
                     }
                 )
-            },
+            }),
         ),
         (
-            "item",
+            "only the last event's seq column",
+            "UPDATE events SET seq = 5 WHERE item = 1 AND seq = 4",
+            at(1, 4, |p| {
+                matches!(
+                    p,
+                    Problem::Misfiled {
+                        item: ItemId(1),
+                        seq: 5
+                    }
+                )
+            }),
+        ),
+        (
+            "an event's item column",
             "UPDATE events SET item = 7 WHERE item = 1 AND seq = 2",
-            2,
-            |p| {
-                matches!(
-                    p,
-                    Problem::Gap {
-                        expected: 2,
-                        found: 3
-                    }
-                )
-            },
+            of_item(7, |p| matches!(p, Problem::NoState { events: 1 })),
         ),
         (
-            "delete",
+            "a middle event deleted",
             "DELETE FROM events WHERE item = 1 AND seq = 2",
-            2,
-            |p| matches!(p, Problem::Gap { .. }),
+            at(1, 2, |p| matches!(p, Problem::Gap { .. })),
         ),
         (
-            "delete last",
+            "the last event deleted",
             "DELETE FROM events WHERE item = 1 AND seq = 4",
-            3,
-            |p| matches!(p, Problem::ProjectionMismatch(_)),
+            of_item(
+                1,
+                |p| matches!(p, Problem::ProjectionMismatch(d) if d.contains("seq: stored 4, replayed 3")),
+            ),
         ),
         (
-            "insert a copy",
+            "a copy of the last event inserted",
             "INSERT INTO events SELECT item, 5, body, prev, hash FROM events WHERE item = 1 AND seq = 4",
-            5,
-            |p| {
+            at(1, 5, |p| {
                 matches!(
                     p,
                     Problem::Gap {
@@ -302,27 +342,217 @@ fn changing_any_column_of_an_event_row_is_found_at_that_event() {
                         found: 4
                     }
                 )
-            },
+            }),
         ),
         (
-            "change the state",
+            "the state",
             "UPDATE items SET state = replace(state, '\"review\"', '\"done\"') WHERE id = 1",
-            4,
-            |p| matches!(p, Problem::ProjectionMismatch(_)),
+            of_item(
+                1,
+                |p| matches!(p, Problem::ProjectionMismatch(d) if d.contains("workstation: stored `done`, replayed `review`")),
+            ),
+        ),
+        (
+            "the item's row deleted, its events kept",
+            "DELETE FROM items WHERE id = 1",
+            of_item(1, |p| matches!(p, Problem::NoState { events: 4 })),
+        ),
+        (
+            "the workstation column",
+            "UPDATE items SET workstation = 'done' WHERE id = 1",
+            of_item(1, |p| {
+                matches!(p, Problem::Disagrees { what, stored, expected }
+                    if what.contains("`workstation` column") && stored == "'done'" && expected == "'review'")
+            }),
+        ),
+        (
+            "the workflow column",
+            "UPDATE items SET workflow = 'other' WHERE id = 1",
+            of_item(1, |p| disagrees("`workflow` column")(p)),
+        ),
+        (
+            "the parent column",
+            "UPDATE items SET parent = 2 WHERE id = 1",
+            of_item(1, |p| disagrees("`parent` column")(p)),
+        ),
+        (
+            "the seq column of items",
+            "UPDATE items SET seq = 3 WHERE id = 1",
+            of_item(1, |p| disagrees("`seq` column")(p)),
+        ),
+        (
+            "a dependency row added",
+            "INSERT INTO deps (item, on_item) VALUES (1, 2)",
+            of_item(1, |p| {
+                matches!(p, Problem::Disagrees { what, stored, .. }
+                    if what.contains("`deps` table") && stored.contains("#1 on #2"))
+            }),
+        ),
+        (
+            "the id counter set back",
+            "UPDATE meta SET value = 1 WHERE key = 'next_item'",
+            Expect {
+                item: None,
+                seq: None,
+                problem: |p| {
+                    matches!(p, Problem::Disagrees { what, stored, expected }
+                        if what.contains("next_item") && stored == "1" && expected.contains("at least 2"))
+                },
+            },
         ),
     ];
-    for (what, tamper, seq, problem) in cases {
-        let (_dir, engine, a) = tampered(what, tamper);
-        let err = broken(engine.verify(a));
-        assert_eq!((err.item, err.seq), (a, *seq), "{what}: {err}");
-        assert!(problem(&err.problem), "{what}: {err}");
-        let all = broken(engine.verify_all());
-        assert_eq!(all, err, "{what}: verify_all names the same event");
-        assert!(
-            err.to_string().contains(&format!("item {a}, event {seq}")),
-            "{what}: {err}"
-        );
+    for (what, tamper, expect) in cases {
+        let (_dir, engine, _) = tampered(what, tamper);
+        let report = broken(engine.verify_all());
+        assert!(finds(&report, &expect), "{what}: not named in\n{report}");
+        let text = report.to_string();
+        if let Some(item) = expect.item {
+            let place = match expect.seq {
+                Some(seq) => format!("item #{item}, event {seq}"),
+                None => format!("item #{item}"),
+            };
+            assert!(text.contains(&place), "{what}: {place} not in\n{text}");
+            // One item's verification names it too, unless it is the store's bookkeeping,
+            // which only `verify_all` checks.
+            let named = report.problems.iter().find(|f| {
+                f.item.map(|i| i.0) == expect.item
+                    && f.seq == expect.seq
+                    && (expect.problem)(&f.problem)
+            });
+            if let Some(finding) = named.filter(|f| !matches!(f.problem, Problem::Disagrees { .. }))
+            {
+                let one = broken(engine.verify(ItemId(item)));
+                assert!(
+                    one.problems.contains(finding),
+                    "{what}: verify(#{item}) does not name it:\n{one}"
+                );
+            }
+        }
+        // The other item checks out and still works, unless it was the one changed.
+        if !report.broken_items().contains(&ItemId(2)) && !what.contains("counter") {
+            engine
+                .update_fields(ItemId(2), &worker(), json!({"y": 2}))
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+        }
     }
+}
+
+#[test]
+fn verify_all_reports_every_problem_not_the_first() {
+    let (_dir, engine, _) = tampered(
+        "several",
+        "UPDATE events SET body = replace(body, '\"note\":\"first\"', '\"note\":\"forged\"') WHERE item = 1 AND seq = 3",
+    );
+    let conn = Connection::open(engine.store().path().unwrap()).unwrap();
+    conn.execute_batch(
+        "UPDATE events SET hash = zeroblob(32) WHERE item = 2 AND seq = 2;
+         UPDATE items SET workstation = 'done' WHERE id = 2;
+         UPDATE meta SET value = 0 WHERE key = 'next_item';",
+    )
+    .unwrap();
+    let report = broken(engine.verify_all());
+    assert_eq!(report.broken_items(), [ItemId(1), ItemId(2)], "{report}");
+    assert!(
+        finds(
+            &report,
+            &at(1, 3, |p| matches!(p, Problem::HashMismatch { .. }))
+        ),
+        "{report}"
+    );
+    assert!(
+        finds(
+            &report,
+            &at(2, 2, |p| matches!(p, Problem::HashMismatch { .. }))
+        ),
+        "{report}"
+    );
+    assert!(
+        finds(
+            &report,
+            &of_item(2, |p| disagrees("`workstation` column")(p))
+        ),
+        "{report}"
+    );
+    assert!(
+        report.problems.iter().any(|f| f.item.is_none()),
+        "the counter: {report}"
+    );
+    assert_eq!((report.items, report.events), (2, 6), "{report}");
+    // `audit` gives the same report without failing.
+    assert_eq!(engine.audit().unwrap(), report);
+}
+
+#[test]
+fn an_event_whose_text_reads_back_differently_is_named() {
+    // A body that hashes correctly (its hash was recomputed over it) but is not canonical:
+    // what is read back is not what was hashed.
+    let (_dir, engine, a) = tampered(
+        "noncanonical",
+        "UPDATE meta SET value = value WHERE key = 'next_item'",
+    );
+    let conn = Connection::open(engine.store().path().unwrap()).unwrap();
+    let (body, prev): (String, Vec<u8>) = conn
+        .query_row(
+            "SELECT body, prev FROM events WHERE item = 1 AND seq = 4",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let spaced = body.replacen("\"actor\":", "\"actor\": ", 1);
+    let mut hasher = Sha256Hasher::new();
+    hasher.update(&prev);
+    hasher.update(spaced.as_bytes());
+    let hash = hasher.finish();
+    conn.execute(
+        "UPDATE events SET body = ?1, hash = ?2 WHERE item = 1 AND seq = 4",
+        rusqlite::params![spaced, hash.as_bytes()],
+    )
+    .unwrap();
+    conn.execute("UPDATE items SET head = ?1 WHERE id = 1", [hash.as_bytes()])
+        .unwrap();
+    let report = broken(engine.verify(a));
+    assert!(
+        finds(&report, &at(1, 4, |p| matches!(p, Problem::NotCanonical))),
+        "{report}"
+    );
+}
+
+#[test]
+fn verify_of_an_unknown_item_says_there_is_no_such_item() {
+    let dir = TempDir::new("unknown");
+    let engine = open(&dir.join("unknown.db"));
+    populate(&engine);
+    let result = engine.verify(ItemId(99));
+    assert!(
+        matches!(result, Err(Error::NotFound(ItemId(99)))),
+        "{result:?}"
+    );
+    assert_eq!(result.unwrap_err().to_string(), "there is no item #99");
+}
+
+#[test]
+fn a_counter_set_back_makes_create_fail_clearly_and_write_nothing() {
+    let (_dir, engine, _) = tampered(
+        "counter",
+        "UPDATE meta SET value = 1 WHERE key = 'next_item'",
+    );
+    let result = engine.create(&worker(), NewItem::of("conformance"));
+    let Err(Error::Store(StoreError::IdReused { item })) = result else {
+        panic!("expected a reused id, got {result:?}");
+    };
+    assert_eq!(item, ItemId(2));
+    assert!(
+        result
+            .unwrap_err()
+            .to_string()
+            .contains("id counter is behind"),
+        "the message names the counter"
+    );
+    assert_eq!(
+        engine.history(ItemId(2)).unwrap().len(),
+        2,
+        "item #2 is untouched"
+    );
 }
 
 #[test]
@@ -355,11 +585,16 @@ fn an_inserted_event_that_hashes_correctly_is_found_by_the_projection() {
         ],
     )
     .unwrap();
-    let err = broken(engine.verify(a));
-    assert_eq!((err.item, err.seq), (a, 5), "{err}");
+    let report = broken(engine.verify(a));
     assert!(
-        matches!(err.problem, Problem::ProjectionMismatch(_)),
-        "{err}"
+        finds(
+            &report,
+            &of_item(
+                1,
+                |p| matches!(p, Problem::ProjectionMismatch(d) if d.contains("seq: stored 4, replayed 5"))
+            )
+        ),
+        "{report}"
     );
 }
 

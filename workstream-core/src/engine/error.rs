@@ -1,8 +1,8 @@
 //! What can go wrong in the engine, and in building one.
 
+use crate::audit::Report;
 use crate::hash::Sha256Hash;
 use crate::item::{ItemId, ReplayError};
-use crate::ledger::VerifyError;
 use crate::refusal::Refused;
 use crate::store::StoreError;
 
@@ -137,9 +137,22 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A chain or a projection did not check out.
+    /// The store did not check out: the report names every problem found.
     #[error("the ledger does not verify: {0}")]
-    Verify(#[from] VerifyError),
+    Verify(Box<Report>),
+    /// A JSON value given to the engine (fields, a patch, a payload) nests deeper than
+    /// [`MAX_VALUE_DEPTH`](crate::MAX_VALUE_DEPTH) arrays and objects. Nothing was written.
+    #[error(
+        "a value in the {what} is nested deeper than {limit} levels of arrays and objects, \
+         the most the engine accepts; flatten the data (or keep deep documents elsewhere and \
+         store a reference to them)"
+    )]
+    TooDeep {
+        /// What was too deep: "fields", "patch", "payload".
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 fn help_suffix(help: &Option<String>) -> String {

@@ -14,13 +14,14 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::assertion::Step;
+use crate::audit::{self, Report};
 use crate::check::Checks;
 use crate::clock::Clock;
 use crate::dag::{self, CriticalPath};
 use crate::evaluate::{Subject, json_eq};
 use crate::hash::Sha256Hash;
-use crate::item::{Actor, Item, ItemId, merge_patch};
-use crate::ledger::{self, Change, Event, Problem, VerifyError};
+use crate::item::{Actor, Item, ItemId, MAX_VALUE_DEPTH, deeper_than, merge_patch};
+use crate::ledger::{Change, Event};
 use crate::metrics::{FlowReport, ItemMetrics, item_metrics};
 use crate::name::did_you_mean;
 use crate::refusal::{Reason, ReasonKind, Refused};
@@ -182,6 +183,8 @@ impl<S: Store> Engine<S> {
                 .collect::<Vec<_>>()
                 .join(", "),
         })?;
+        within_depth("fields", &new.fields)?;
+        within_depth("payload", &new.payload)?;
         let fields = match new.fields {
             Value::Object(_) => new.fields,
             Value::Null => Value::Object(Map::new()),
@@ -252,6 +255,10 @@ impl<S: Store> Engine<S> {
     /// assertions, and the target's WIP limit. A refusal ([`Error::Refused`]) carries every
     /// reason and the unchanged item.
     pub fn advance(&self, id: ItemId, actor: &Actor, mv: Move<'_>) -> Result<Item> {
+        if let Some(patch) = &mv.patch {
+            within_depth("patch", patch)?;
+        }
+        within_depth("payload", &mv.payload)?;
         let now = self.clock.now();
         self.store.write(|tx| {
             let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
@@ -375,6 +382,7 @@ impl<S: Store> Engine<S> {
         if !patch.is_object() {
             return Err(Error::InvalidFields(describe(&patch)));
         }
+        within_depth("patch", &patch)?;
         let now = self.clock.now();
         self.store.write(|tx| {
             let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
@@ -572,22 +580,34 @@ impl<S: Store> Engine<S> {
         })
     }
 
-    /// Verifies one item: its chain (sequence, links, hashes) and that its stored state
-    /// equals the replay of its events.
+    /// Verifies one item: its chain as stored (sequence numbers, links, the hash of every
+    /// event over the bytes the store keeps, the key each event is filed under) and that its
+    /// stored state equals the replay of its events. Returns the number of events; fails
+    /// with [`Error::NotFound`] when the store holds nothing for `id`, and with
+    /// [`Error::Verify`] naming every problem of the item otherwise.
     pub fn verify(&self, id: ItemId) -> Result<usize> {
-        self.store.read(|tx| verify_item(tx, id))
+        let report = self
+            .store
+            .read(|tx| audit::audit_item(tx, id))?
+            .ok_or(Error::NotFound(id))?;
+        Ok(into_verified(report)?.events)
     }
 
-    /// Verifies every item in the store; stops at the first that does not check out.
+    /// Verifies everything in the store, in one read transaction: every item's chain and
+    /// state as [`verify`](Self::verify) does, and what the store keeps beside them (its
+    /// indexes and columns, dependency rows, id counter; see [`Reader::check_storage`]).
+    /// Returns what was checked when all of it checks out, and otherwise fails with
+    /// [`Error::Verify`], whose [`Report`] names **every** problem found, not only the
+    /// first. [`audit`](Self::audit) returns the report either way.
     pub fn verify_all(&self) -> Result<Verified> {
-        self.store.read(|tx| {
-            let mut verified = Verified::default();
-            for id in tx.item_ids()? {
-                verified.events += verify_item(tx, id)?;
-                verified.items += 1;
-            }
-            Ok(verified)
-        })
+        into_verified(self.audit()?)
+    }
+
+    /// Audits the whole store, as [`verify_all`](Self::verify_all) does, and returns the
+    /// report whether or not it found problems; it fails only when the store cannot be
+    /// read at all.
+    pub fn audit(&self) -> Result<Report> {
+        Ok(self.store.read(|tx| audit::audit(tx))?)
     }
 
     /// An item's signals now (see [`signals`](crate::signals) for their definitions).
@@ -904,27 +924,27 @@ impl<S: Store> Engine<S> {
     }
 }
 
-fn verify_item(reader: &dyn Reader, id: ItemId) -> Result<usize> {
-    let events = reader.events(id, 1)?;
-    ledger::verify(id, &events)?;
-    let stored = reader.item(id)?.ok_or(Error::NotFound(id))?;
-    let replayed = Item::replay(&events)?;
-    if stored != replayed {
-        let seq = events.len() as u64;
-        return Err(VerifyError {
-            item: id,
-            seq,
-            problem: Problem::ProjectionMismatch(format!(
-                "stored: {} at event {}, replayed: {} at event {}",
-                stored.workstation(),
-                stored.seq(),
-                replayed.workstation(),
-                replayed.seq()
-            )),
-        }
-        .into());
+/// Refuses a value deeper than [`MAX_VALUE_DEPTH`].
+fn within_depth(what: &'static str, value: &Value) -> Result<()> {
+    if deeper_than(value, MAX_VALUE_DEPTH) {
+        return Err(Error::TooDeep {
+            what,
+            limit: MAX_VALUE_DEPTH,
+        });
     }
-    Ok(events.len())
+    Ok(())
+}
+
+/// A clean report as what was verified; any problem as [`Error::Verify`].
+fn into_verified(report: Report) -> Result<Verified> {
+    if report.is_clean() {
+        Ok(Verified {
+            items: report.items,
+            events: report.events,
+        })
+    } else {
+        Err(Error::Verify(Box::new(report)))
+    }
 }
 
 fn field_at(fields: &Value, steps: &[Step]) -> Value {

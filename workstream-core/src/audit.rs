@@ -1,0 +1,305 @@
+//! Auditing a store: every chain, every current state, and what the store keeps beside them.
+//!
+//! [`audit`] reads a store in one read transaction and reports **every** problem it finds,
+//! each naming its item and event where it has them:
+//!
+//! - each item's chain, as the store keeps it ([`verify_stored`]): sequence numbers, links,
+//!   hashes (over the bytes the store keeps, where it keeps them), the key each event is
+//!   filed under, one `created` event first;
+//! - each item's current state against the replay of its events, naming what differs;
+//! - what the store keeps beside the events and states, through
+//!   [`Reader::check_storage`]: a database's columns and indexes, its dependency rows, its id
+//!   counter, events whose item has no state.
+//!
+//! [`Engine::verify_all`](crate::Engine::verify_all) and
+//! [`Engine::audit`](crate::Engine::audit) run it over the engine's store.
+
+use std::fmt;
+
+use crate::item::{Item, ItemId};
+use crate::ledger::{Problem, VerifyError, verify_stored};
+use crate::store::{Reader, StoreError};
+
+/// One problem found by an audit: where, and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// The item it concerns, if it concerns one (an id counter does not).
+    pub item: Option<ItemId>,
+    /// The event it concerns, if it concerns one.
+    pub seq: Option<u64>,
+    /// What is wrong.
+    pub problem: Problem,
+}
+
+impl Finding {
+    /// A problem of one item, not of one of its events.
+    pub fn item(item: ItemId, problem: Problem) -> Self {
+        Self {
+            item: Some(item),
+            seq: None,
+            problem,
+        }
+    }
+
+    /// A problem of one event.
+    pub fn event(item: ItemId, seq: u64, problem: Problem) -> Self {
+        Self {
+            item: Some(item),
+            seq: Some(seq),
+            problem,
+        }
+    }
+
+    /// A problem of the store as a whole.
+    pub fn store(problem: Problem) -> Self {
+        Self {
+            item: None,
+            seq: None,
+            problem,
+        }
+    }
+}
+
+impl From<VerifyError> for Finding {
+    fn from(e: VerifyError) -> Self {
+        Finding::event(e.item, e.seq, e.problem)
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.item, self.seq) {
+            (Some(item), Some(seq)) => write!(f, "item {item}, event {seq}: {}", self.problem),
+            (Some(item), None) => write!(f, "item {item}: {}", self.problem),
+            _ => write!(f, "{}", self.problem),
+        }
+    }
+}
+
+/// What an audit checked and every problem it found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[must_use = "a report says whether the store checked out; look at `problems` or `is_clean`"]
+pub struct Report {
+    /// Items whose chains were walked.
+    pub items: usize,
+    /// Events checked.
+    pub events: usize,
+    /// Every problem, in item order (problems of the store as a whole last).
+    pub problems: Vec<Finding>,
+}
+
+impl Report {
+    /// Whether nothing is wrong.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// The items with at least one problem, in order.
+    pub fn broken_items(&self) -> Vec<ItemId> {
+        let mut items: Vec<ItemId> = self.problems.iter().filter_map(|p| p.item).collect();
+        items.sort_unstable();
+        items.dedup();
+        items
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_clean() {
+            return write!(
+                f,
+                "{} item(s) and {} event(s) check out",
+                self.items, self.events
+            );
+        }
+        write!(
+            f,
+            "{} problem(s) in {} item(s) and {} event(s):",
+            self.problems.len(),
+            self.items,
+            self.events
+        )?;
+        for problem in &self.problems {
+            write!(f, "\n  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Audits everything `reader` sees: every item's chain and state, and the store's own
+/// bookkeeping ([`Reader::check_storage`]). Data that cannot be read is reported as
+/// [`Problem::Unreadable`] and the audit goes on; only a failure of the store itself (I/O,
+/// a lost connection) ends it with an error.
+pub fn audit(reader: &(impl Reader + ?Sized)) -> Result<Report, StoreError> {
+    let mut report = Report::default();
+    for id in reader.item_ids()? {
+        audit_into(reader, id, &mut report)?;
+    }
+    report.problems.extend(reader.check_storage()?);
+    Ok(report)
+}
+
+/// Audits one item: its chain and its state. `None` when the store holds neither a state
+/// nor events for `id`.
+pub fn audit_item(
+    reader: &(impl Reader + ?Sized),
+    id: ItemId,
+) -> Result<Option<Report>, StoreError> {
+    let mut report = Report::default();
+    if !audit_into(reader, id, &mut report)? {
+        return Ok(None);
+    }
+    Ok(Some(report))
+}
+
+/// Audits `id` into `report`; false when there is nothing stored for it.
+fn audit_into(
+    reader: &(impl Reader + ?Sized),
+    id: ItemId,
+    report: &mut Report,
+) -> Result<bool, StoreError> {
+    let chain = readable(reader.stored_events(id))?;
+    let state = readable(reader.item(id))?;
+    if let (Ok(chain), Ok(None)) = (&chain, &state)
+        && chain.is_empty()
+    {
+        return Ok(false);
+    }
+    report.items += 1;
+    let chain = chain
+        .map_err(|message| {
+            report
+                .problems
+                .push(Finding::item(id, Problem::Unreadable(message)));
+        })
+        .ok();
+    let state = state
+        .map_err(|message| {
+            report
+                .problems
+                .push(Finding::item(id, Problem::Unreadable(message)));
+        })
+        .ok();
+    let Some(chain) = chain else {
+        return Ok(true);
+    };
+    report.events += chain.len();
+    if let Some(None) = state {
+        report.problems.push(Finding::item(
+            id,
+            Problem::NoState {
+                events: chain.len() as u64,
+            },
+        ));
+    }
+    let problems = verify_stored(id, &chain);
+    let intact = problems.is_empty();
+    report
+        .problems
+        .extend(problems.into_iter().map(Finding::from));
+    if let (true, Some(Some(state))) = (intact, &state) {
+        match Item::replay(chain.iter().map(|s| &s.event)) {
+            Ok(replayed) if replayed == *state => {}
+            Ok(replayed) => report.problems.push(Finding::item(
+                id,
+                Problem::ProjectionMismatch(differences(state, &replayed)),
+            )),
+            Err(e) => report.problems.push(Finding::item(
+                id,
+                Problem::ProjectionMismatch(format!("the events do not replay: {e}")),
+            )),
+        }
+    }
+    Ok(true)
+}
+
+/// Splits a read's result: a store failure ends the audit, unreadable data is a finding.
+fn readable<T>(result: Result<T, StoreError>) -> Result<Result<T, String>, StoreError> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(StoreError::Corrupt(message)) => Ok(Err(message)),
+        Err(e) => Err(e),
+    }
+}
+
+/// What differs between a stored state and the replay of its events, attribute by
+/// attribute: "workstation: stored `review`, replayed `draft`; …".
+pub(crate) fn differences(stored: &Item, replayed: &Item) -> String {
+    let mut out = Vec::new();
+    let mut cmp = |what: &str, a: String, b: String| {
+        if a != b {
+            out.push(format!("{what}: stored {a}, replayed {b}"));
+        }
+    };
+    cmp("id", stored.id().to_string(), replayed.id().to_string());
+    cmp("workflow", q(stored.workflow()), q(replayed.workflow()));
+    cmp(
+        "version",
+        stored.version().to_string(),
+        replayed.version().to_string(),
+    );
+    cmp(
+        "definition",
+        stored.definition().to_string(),
+        replayed.definition().to_string(),
+    );
+    cmp(
+        "workstation",
+        q(stored.workstation()),
+        q(replayed.workstation()),
+    );
+    cmp(
+        "outcome",
+        format!("{:?}", stored.outcome()),
+        format!("{:?}", replayed.outcome()),
+    );
+    cmp(
+        "holds",
+        format!("{:?}", stored.holds()),
+        format!("{:?}", replayed.holds()),
+    );
+    cmp(
+        "fields",
+        stored.fields().to_string(),
+        replayed.fields().to_string(),
+    );
+    cmp(
+        "parent",
+        format!("{:?}", stored.parent()),
+        format!("{:?}", replayed.parent()),
+    );
+    cmp(
+        "dependencies",
+        format!("{:?}", stored.deps()),
+        format!("{:?}", replayed.deps()),
+    );
+    cmp(
+        "created",
+        stored.created().to_string(),
+        replayed.created().to_string(),
+    );
+    cmp(
+        "entered",
+        stored.entered().to_string(),
+        replayed.entered().to_string(),
+    );
+    cmp(
+        "updated",
+        stored.updated().to_string(),
+        replayed.updated().to_string(),
+    );
+    cmp("seq", stored.seq().to_string(), replayed.seq().to_string());
+    cmp(
+        "head",
+        stored.head().to_string(),
+        replayed.head().to_string(),
+    );
+    if out.is_empty() {
+        out.push("they differ in a way their text does not show".to_owned());
+    }
+    out.join("; ")
+}
+
+fn q(s: &str) -> String {
+    format!("`{s}`")
+}
