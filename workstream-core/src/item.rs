@@ -398,6 +398,20 @@ pub fn deeper_than(value: &Value, limit: usize) -> bool {
     false
 }
 
+/// Drops `value` without recursion. Dropping a `serde_json::Value` recurses once per level
+/// and overflows a thread's stack somewhere past ten thousand levels; the engine drops the
+/// too-deep values it refuses with this instead.
+pub(crate) fn dismantle(value: Value) {
+    let mut stack = vec![value];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => stack.extend(map.into_iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+}
+
 /// Applies a JSON merge patch (RFC 7386) to `target`: objects merge key by key, `null`
 /// removes a key, anything else replaces.
 ///

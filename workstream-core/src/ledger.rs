@@ -160,6 +160,18 @@ impl Event {
         }
     }
 
+    /// The JSON values the event carries: the fields of a `created` event, the patch of a
+    /// move or a field update, and the payload.
+    pub fn values(&self) -> impl Iterator<Item = &Value> {
+        let change = match &self.change {
+            Change::Created { fields, .. } => Some(&**fields),
+            Change::Transitioned { patch, .. } => patch.as_ref(),
+            Change::FieldsUpdated { patch } => Some(patch),
+            _ => None,
+        };
+        change.into_iter().chain(std::iter::once(&self.payload))
+    }
+
     /// The canonical JSON the event's hash covers: every field but `prev` (which is hashed
     /// as raw bytes in front of it) and `hash`.
     pub fn canonical_json(&self) -> String {

@@ -9,10 +9,11 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Deserialize;
 use serde_json::Value;
+use workstream_core::item::deeper_than;
 use workstream_core::store::check_append;
 use workstream_core::{
-    Change, DefinitionHash, Event, Finding, Item, ItemId, Problem, Query, Reader, Sha256Hash,
-    Sha256Hasher, StoreError, StoredEvent, Tx,
+    Change, DefinitionHash, Event, Finding, Item, ItemId, MAX_VALUE_DEPTH, Problem, Query, Reader,
+    Sha256Hash, Sha256Hasher, StoreError, StoredEvent, Tx,
 };
 
 use crate::error::store_error;
@@ -327,6 +328,15 @@ impl<'a> SqliteTx<'a> {
         let mut index: std::collections::HashMap<ItemId, usize> = Default::default();
         let mut imported = Imported::default();
         for event in events {
+            // Before anything walks the values recursively: a store reads back only values
+            // within the engine's limit.
+            if event.values().any(|v| deeper_than(v, MAX_VALUE_DEPTH)) {
+                return Err(StoreError::Corrupt(format!(
+                    "item {}, event {}: a value in it is nested deeper than {MAX_VALUE_DEPTH} \
+                     levels, more than the engine accepts; it was not imported",
+                    event.item, event.seq
+                )));
+            }
             let body = event.canonical_json();
             let mut hasher = Sha256Hasher::new();
             hasher.update(event.prev.as_bytes());

@@ -695,6 +695,23 @@ fn import_rebuilds_the_same_items_and_refuses_bad_events_whole() {
         );
     }
 
+    // An event whose values nest deeper than the engine accepts would not read back.
+    let mut deep = json!(1);
+    for _ in 0..workstream_core::MAX_VALUE_DEPTH {
+        deep = json!([deep]);
+    }
+    let mut too_deep = events[..1].to_vec();
+    if let workstream_core::Change::Created { fields, .. } = &mut too_deep[0].change {
+        *fields = std::sync::Arc::new(json!({ "deep": deep }));
+    }
+    let too_deep = vec![too_deep.remove(0).seal()];
+    let result = fresh.store().import(too_deep);
+    assert!(
+        matches!(&result, Err(StoreError::Corrupt(m)) if m.contains("nested deeper than 64")),
+        "{result:?}"
+    );
+    assert!(fresh.store().read(|tx| tx.item_ids()).unwrap().is_empty());
+
     // An import may continue a stored chain.
     let (half, _) = engine(SqliteStore::open_in_memory().unwrap());
     half.store().import(events[..3].to_vec()).unwrap();

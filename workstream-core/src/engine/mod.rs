@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::dag::{self, CriticalPath};
 use crate::evaluate::{Subject, json_eq};
 use crate::hash::Sha256Hash;
-use crate::item::{Actor, Item, ItemId, MAX_VALUE_DEPTH, deeper_than, merge_patch};
+use crate::item::{Actor, Item, ItemId, MAX_VALUE_DEPTH, deeper_than, dismantle, merge_patch};
 use crate::ledger::{Change, Event};
 use crate::metrics::{FlowReport, ItemMetrics, item_metrics};
 use crate::name::did_you_mean;
@@ -167,7 +167,10 @@ impl<S: Store> Engine<S> {
 
     /// Creates an item in its workflow's initial workstation. The initial workstation's
     /// entry assertions and WIP limit apply.
-    pub fn create(&self, actor: &Actor, new: NewItem<'_>) -> Result<Item> {
+    pub fn create(&self, actor: &Actor, mut new: NewItem<'_>) -> Result<Item> {
+        // First, so that a refused value is taken apart before anything else can drop it.
+        let fields = within_depth("fields", &mut new.fields);
+        within_depth("payload", &mut new.payload).and(fields)?;
         let versions = self.versions(&new.workflow)?;
         let workflow = match new.version {
             None => versions.last().map(|w| &**w),
@@ -183,8 +186,6 @@ impl<S: Store> Engine<S> {
                 .collect::<Vec<_>>()
                 .join(", "),
         })?;
-        within_depth("fields", &new.fields)?;
-        within_depth("payload", &new.payload)?;
         let fields = match new.fields {
             Value::Object(_) => new.fields,
             Value::Null => Value::Object(Map::new()),
@@ -254,11 +255,12 @@ impl<S: Store> Engine<S> {
     /// items), the source's exit assertions, the transition's requires, the target's entry
     /// assertions, and the target's WIP limit. A refusal ([`Error::Refused`]) carries every
     /// reason and the unchanged item.
-    pub fn advance(&self, id: ItemId, actor: &Actor, mv: Move<'_>) -> Result<Item> {
-        if let Some(patch) = &mv.patch {
-            within_depth("patch", patch)?;
-        }
-        within_depth("payload", &mv.payload)?;
+    pub fn advance(&self, id: ItemId, actor: &Actor, mut mv: Move<'_>) -> Result<Item> {
+        let patch = mv
+            .patch
+            .as_mut()
+            .map_or(Ok(()), |patch| within_depth("patch", patch));
+        within_depth("payload", &mut mv.payload).and(patch)?;
         let now = self.clock.now();
         self.store.write(|tx| {
             let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
@@ -378,11 +380,11 @@ impl<S: Store> Engine<S> {
 
     /// Changes an item's fields by a merge patch (RFC 7386): keys in the patch replace,
     /// `null` removes. Recorded as a `fields_updated` event.
-    pub fn update_fields(&self, id: ItemId, actor: &Actor, patch: Value) -> Result<Item> {
+    pub fn update_fields(&self, id: ItemId, actor: &Actor, mut patch: Value) -> Result<Item> {
+        within_depth("patch", &mut patch)?;
         if !patch.is_object() {
             return Err(Error::InvalidFields(describe(&patch)));
         }
-        within_depth("patch", &patch)?;
         let now = self.clock.now();
         self.store.write(|tx| {
             let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
@@ -924,9 +926,11 @@ impl<S: Store> Engine<S> {
     }
 }
 
-/// Refuses a value deeper than [`MAX_VALUE_DEPTH`].
-fn within_depth(what: &'static str, value: &Value) -> Result<()> {
+/// Refuses a value deeper than [`MAX_VALUE_DEPTH`], taking it apart without recursion (its
+/// place is left `null`), since dropping it the ordinary way could overflow the stack.
+fn within_depth(what: &'static str, value: &mut Value) -> Result<()> {
     if deeper_than(value, MAX_VALUE_DEPTH) {
+        dismantle(std::mem::take(value));
         return Err(Error::TooDeep {
             what,
             limit: MAX_VALUE_DEPTH,
