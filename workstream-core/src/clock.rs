@@ -87,11 +87,21 @@ pub(crate) fn saturating_add(at: DateTime<Utc>, by: TimeDelta) -> DateTime<Utc> 
         })
 }
 
+/// `at - by`, clamped like [`saturating_add`].
+pub(crate) fn saturating_sub(at: DateTime<Utc>, by: TimeDelta) -> DateTime<Utc> {
+    at.checked_sub_signed(by)
+        .unwrap_or(if by < TimeDelta::zero() {
+            DateTime::<Utc>::MAX_UTC
+        } else {
+            DateTime::<Utc>::MIN_UTC
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, TimeDelta, Utc};
 
-    use super::{Clock, ManualClock, saturating_add};
+    use super::{Clock, ManualClock, saturating_add, saturating_sub};
 
     const MIN: DateTime<Utc> = DateTime::<Utc>::MIN_UTC;
     const MAX: DateTime<Utc> = DateTime::<Utc>::MAX_UTC;
@@ -155,14 +165,18 @@ mod tests {
         for at in instants() {
             for by in spans() {
                 let up = saturating_add(at, by);
-                assert!((MIN..=MAX).contains(&up));
+                let down = saturating_sub(at, by);
+                assert!((MIN..=MAX).contains(&up) && (MIN..=MAX).contains(&down));
                 if let Some(exact) = at.checked_add_signed(by) {
                     assert_eq!(up, exact);
                 }
+                if let Some(exact) = at.checked_sub_signed(by) {
+                    assert_eq!(down, exact);
+                }
                 if by >= TimeDelta::zero() {
-                    assert!(up >= at, "{at} + {by}");
+                    assert!(up >= at && down <= at, "{at} ± {by}");
                 } else {
-                    assert!(up <= at, "{at} + {by}");
+                    assert!(up <= at && down >= at, "{at} ± {by}");
                 }
             }
         }
