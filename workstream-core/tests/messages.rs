@@ -136,6 +136,42 @@ error[W0003 unknown-workstation]: there is no workstation `mreged`
 }
 
 #[test]
+fn every_kind_of_line_break_gives_the_same_positions_and_excerpts() {
+    // Old Mac files end lines with a lone `\r`; YAML counts it as a line break, and so must
+    // the excerpt.
+    let text = BASE.replacen("to: merged", "to: mreged", 1);
+    let expected = "\
+error[W0003 unknown-workstation]: there is no workstation `mreged`
+  --> review.yaml:11:29
+   |
+11 |   merge: { from: ready, to: mreged, by: [reviewer] }
+   |                             ^^^^^^
+   = help: did you mean `merged`?
+";
+    for (name, text) in [
+        ("\\n", text.clone()),
+        ("\\r\\n", text.replace('\n', "\r\n")),
+        ("\\r", text.replace('\n', "\r")),
+    ] {
+        let rendered = parse("review.yaml", &text).unwrap_err().to_string();
+        assert!(rendered.starts_with(expected), "{name}:\n{rendered}");
+    }
+    // A YAML syntax error in a file of lone `\r`s: the parser's line, and its text.
+    let text = "workflow: x\rversion: 1\rroles: [a\r";
+    let diagnostics = parse("cr.yaml", text).unwrap_err();
+    let d = &diagnostics.all()[0];
+    assert_eq!(
+        (d.code, d.span.line, d.span.column),
+        (Code::YamlSyntax, 3, 8)
+    );
+    assert_eq!(d.source_line, "roles: [a");
+    // `\r\r\n` is two line breaks, `\n\r` too, as YAML counts them.
+    let text = "workflow: x\r\r\nversion: 1\n\rroles: [a\n";
+    let d = &parse("mixed.yaml", text).unwrap_err().all()[0].clone();
+    assert_eq!((d.span.line, d.source_line.as_str()), (5, "roles: [a"));
+}
+
+#[test]
 fn warnings_do_not_refuse_a_file() {
     let text = BASE
         .replacen("roles: [author, reviewer]", "roles: [author, reviewer, admin]", 1)
