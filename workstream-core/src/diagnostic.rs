@@ -134,6 +134,10 @@ codes! {
     NoTerminal = ("W0027", "no-terminal", Error),
     /// More workstations or transitions than a workflow may have.
     TooLarge = ("W0028", "too-large", Error),
+    /// Valid YAML that format v1 cannot express: a key that is null (`~`, `null`, nothing)
+    /// or a list or map, or a tag (`!!binary`, `!!set`, `!custom`). Keys are plain strings;
+    /// values are plain scalars, lists and maps.
+    UnsupportedYaml = ("W0029", "unsupported-yaml", Error),
     /// A role, check or hold is declared but never used.
     Unused = ("W0101", "unused", Warning),
     /// A transition that can never fire: its assertions contradict each other, or no role may
