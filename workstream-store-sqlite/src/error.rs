@@ -11,6 +11,12 @@ use workstream_core::StoreError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OpenError {
+    /// The path is empty. (SQLite would open a temporary database that vanishes on close.)
+    #[error(
+        "no path given: a SQLite store needs the path of its database file \
+         (`SqliteStore::open_in_memory` makes a database in memory)"
+    )]
+    NoPath,
     /// The file exists but is not a SQLite database.
     #[error("{path} is not a SQLite database; it was left untouched")]
     NotSqlite {

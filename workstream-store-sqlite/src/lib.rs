@@ -204,8 +204,14 @@ impl SqliteStore {
     }
 
     /// Opens (or creates) the database at `path`.
+    ///
+    /// An empty path is refused ([`OpenError::NoPath`]): SQLite would take it for a
+    /// temporary database that vanishes when closed.
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Self, OpenError> {
         let path = path.as_ref();
+        if path.as_os_str().is_empty() {
+            return Err(OpenError::NoPath);
+        }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;

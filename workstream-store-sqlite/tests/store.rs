@@ -169,6 +169,18 @@ fn a_file_that_is_not_sqlite_is_refused_and_left_untouched() {
     assert!(matches!(err, OpenError::NotSqlite { .. }), "{err}");
 }
 
+#[test]
+fn an_empty_path_is_refused_up_front() {
+    let err = SqliteStore::open("").expect_err("an empty path must be refused");
+    let text = err.to_string();
+    assert!(matches!(err, OpenError::NoPath), "{text}");
+    assert!(text.contains("no path given"), "{text}");
+    assert!(!text.contains("WAL"), "{text}");
+    let err = SqliteStore::open_with("", workstream_store_sqlite::Options::default())
+        .expect_err("an empty path must be refused");
+    assert!(matches!(err, OpenError::NoPath), "{err}");
+}
+
 // ---------------------------------------------------------------------------------------
 // What the rows hold
 
