@@ -44,7 +44,8 @@
 //! creation and update times, each indexed), the dependencies between items, and the id
 //! counter. The schema is versioned (`PRAGMA user_version`) and the file is marked as a
 //! workstream database (`PRAGMA application_id`). Opening a file written by a newer schema,
-//! a SQLite file of another program, a damaged one (truncated or overwritten), or a file that is not SQLite fails with an
+//! a SQLite file of another program, a damaged one (truncated, overwritten, or marked as ours
+//! with a header that contradicts its tables), or a file that is not SQLite fails with an
 //! [`OpenError`] that says which, names the file, gives SQLite's own reason where it has one,
 //! and leaves the file untouched. An empty path is refused before SQLite sees it.
 //!

@@ -99,6 +99,17 @@ enum Plan {
 
 fn plan(found: &Found, path: &str) -> Result<Plan, OpenError> {
     match found.application_id {
+        // Ours, at the version of an empty file, yet with tables: the header was changed,
+        // or a migration was cut short. Creating the schema again would meet its tables.
+        APPLICATION_ID if found.user_version == 0 && found.tables > 0 => Err(OpenError::Damaged {
+            path: path.to_owned(),
+            detail: format!(
+                "it carries the workstream mark (application_id {APPLICATION_ID:#010x}) \
+                     but schema version 0, the version of an empty file, and holds {} \
+                     table(s)",
+                found.tables
+            ),
+        }),
         APPLICATION_ID if found.user_version > SCHEMA_VERSION => Err(OpenError::NewerSchema {
             path: path.to_owned(),
             found: found.user_version,

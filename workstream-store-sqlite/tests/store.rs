@@ -229,6 +229,31 @@ fn garbage_is_refused_with_sqlites_reason() {
 }
 
 #[test]
+fn a_marked_file_at_schema_version_zero_with_tables_is_refused_untouched() {
+    // The workstream mark, but the version of an empty file: creating the schema again
+    // would fail on the tables it already has.
+    let dir = TempDir::new("version-zero");
+    let path = dir.join("zero.db");
+    populate(&open(&path));
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 0).unwrap();
+        let app: i32 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .unwrap();
+        assert_eq!(app, APPLICATION_ID);
+    }
+    let err = refused(&path);
+    let text = err.to_string();
+    assert!(matches!(err, OpenError::Damaged { .. }), "{text}");
+    assert!(text.contains("schema version 0"), "{text}");
+    assert!(text.contains("4 table"), "{text}");
+    for sql in ["CREATE", "TABLE events", "already exists"] {
+        assert!(!text.contains(sql), "{text}");
+    }
+}
+
+#[test]
 fn an_empty_path_is_refused_up_front() {
     let err = SqliteStore::open("").expect_err("an empty path must be refused");
     let text = err.to_string();
