@@ -41,14 +41,14 @@ pub(crate) fn open(
         .busy_timeout(busy_timeout)
         .build();
     SqliteStore::open_with(path, options).map_err(|e| match &e {
-        OpenError::Sqlite(inner) => {
-            let text = inner.to_string();
+        OpenError::Sqlite { error, .. } => {
+            let text = error.to_string();
             let hint = if text.contains("locked") || text.contains("busy") {
                 "; another program holds a lock on it"
             } else {
                 ""
             };
-            format!("cannot open the database {shown}: {text}{hint}")
+            format!("{e}{hint}")
         }
         other => match other.source() {
             Some(source) => format!("{other}: {source}"),

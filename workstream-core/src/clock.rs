@@ -55,10 +55,12 @@ impl ManualClock {
         *self.now.lock().unwrap_or_else(PoisonError::into_inner) = now;
     }
 
-    /// Moves the instant by `by` (which may be negative).
+    /// Moves the instant by `by` (which may be negative). It never panics: a move past the
+    /// last instant chrono can represent stops at [`DateTime::<Utc>::MAX_UTC`], and one before
+    /// the first at [`DateTime::<Utc>::MIN_UTC`].
     pub fn advance(&self, by: TimeDelta) {
         let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
-        *now += by;
+        *now = saturating_add(*now, by);
     }
 }
 
@@ -71,5 +73,112 @@ impl Clock for ManualClock {
 impl<C: Clock + ?Sized> Clock for Arc<C> {
     fn now(&self) -> DateTime<Utc> {
         (**self).now()
+    }
+}
+
+/// `at + by`, clamped to the instants chrono can represent
+/// ([`DateTime::<Utc>::MIN_UTC`] to [`DateTime::<Utc>::MAX_UTC`]) instead of panicking.
+pub(crate) fn saturating_add(at: DateTime<Utc>, by: TimeDelta) -> DateTime<Utc> {
+    at.checked_add_signed(by)
+        .unwrap_or(if by < TimeDelta::zero() {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        })
+}
+
+/// `at - by`, clamped like [`saturating_add`].
+pub(crate) fn saturating_sub(at: DateTime<Utc>, by: TimeDelta) -> DateTime<Utc> {
+    at.checked_sub_signed(by)
+        .unwrap_or(if by < TimeDelta::zero() {
+            DateTime::<Utc>::MAX_UTC
+        } else {
+            DateTime::<Utc>::MIN_UTC
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeDelta, Utc};
+
+    use super::{Clock, ManualClock, saturating_add, saturating_sub};
+
+    const MIN: DateTime<Utc> = DateTime::<Utc>::MIN_UTC;
+    const MAX: DateTime<Utc> = DateTime::<Utc>::MAX_UTC;
+
+    fn spans() -> Vec<TimeDelta> {
+        let mut spans = vec![
+            TimeDelta::MAX,
+            TimeDelta::MIN,
+            TimeDelta::MAX - TimeDelta::nanoseconds(1),
+            TimeDelta::MIN + TimeDelta::nanoseconds(1),
+            TimeDelta::zero(),
+            TimeDelta::nanoseconds(1),
+            TimeDelta::seconds(1),
+            TimeDelta::days(1),
+            TimeDelta::days(366 * 1000),
+        ];
+        spans.extend(spans.clone().into_iter().map(|d| -d));
+        spans
+    }
+
+    fn instants() -> Vec<DateTime<Utc>> {
+        let mut at = vec![DateTime::<Utc>::UNIX_EPOCH];
+        for d in [
+            TimeDelta::zero(),
+            TimeDelta::nanoseconds(1),
+            TimeDelta::seconds(1),
+            TimeDelta::hours(23),
+            TimeDelta::days(40),
+        ] {
+            at.push(MIN + d);
+            at.push(MAX - d);
+        }
+        at
+    }
+
+    #[test]
+    fn advancing_past_either_end_stops_there() {
+        for start in instants() {
+            for by in spans() {
+                let clock = ManualClock::new(start);
+                clock.advance(by);
+                let now = clock.now();
+                match start.checked_add_signed(by) {
+                    Some(exact) => assert_eq!(now, exact, "{start} + {by}"),
+                    None if by < TimeDelta::zero() => assert_eq!(now, MIN, "{start} + {by}"),
+                    None => assert_eq!(now, MAX, "{start} + {by}"),
+                }
+            }
+        }
+        let clock = ManualClock::new(MAX);
+        clock.advance(TimeDelta::nanoseconds(1));
+        clock.advance(TimeDelta::MAX);
+        assert_eq!(clock.now(), MAX);
+        clock.advance(TimeDelta::MIN);
+        clock.advance(TimeDelta::MIN);
+        assert_eq!(clock.now(), MIN);
+    }
+
+    #[test]
+    fn saturating_arithmetic_agrees_with_chrono_in_range() {
+        for at in instants() {
+            for by in spans() {
+                let up = saturating_add(at, by);
+                let down = saturating_sub(at, by);
+                assert!((MIN..=MAX).contains(&up) && (MIN..=MAX).contains(&down));
+                if let Some(exact) = at.checked_add_signed(by) {
+                    assert_eq!(up, exact);
+                }
+                if let Some(exact) = at.checked_sub_signed(by) {
+                    assert_eq!(down, exact);
+                }
+                if by >= TimeDelta::zero() {
+                    assert!(up >= at && down <= at, "{at} ± {by}");
+                } else {
+                    assert!(up <= at && down >= at, "{at} ± {by}");
+                }
+            }
+        }
     }
 }

@@ -134,6 +134,10 @@ codes! {
     NoTerminal = ("W0027", "no-terminal", Error),
     /// More workstations or transitions than a workflow may have.
     TooLarge = ("W0028", "too-large", Error),
+    /// Valid YAML that format v1 cannot express: a key that is null (`~`, `null`, nothing)
+    /// or a list or map, or a tag (`!!binary`, `!!set`, `!custom`). Keys are plain strings;
+    /// values are plain scalars, lists and maps.
+    UnsupportedYaml = ("W0029", "unsupported-yaml", Error),
     /// A role, check or hold is declared but never used.
     Unused = ("W0101", "unused", Warning),
     /// A transition that can never fire: its assertions contradict each other, or no role may
@@ -344,14 +348,49 @@ impl<'a> Sink<'a> {
     }
 }
 
-/// The text of 1-based line `line`, without its line break; empty when out of range.
+/// The lines of `text`, without their line breaks. A line ends at `\n`, at `\r\n` or at a lone
+/// `\r`: the three line breaks of YAML, so lines are numbered as the YAML parser numbers them
+/// (`\r\r\n` is two breaks, and so is `\n\r`).
+pub(crate) fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        match text.find(['\r', '\n']) {
+            Some(i) => {
+                let width = if text[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&text[i + width..]);
+                Some(&text[..i])
+            }
+            None => {
+                rest = None;
+                Some(text)
+            }
+        }
+    })
+}
+
+/// The text of 1-based line `line` (see [`lines`]), without its line break; empty when out
+/// of range.
 pub(crate) fn line_of(text: &str, line: u32) -> &str {
     if line == 0 {
         return "";
     }
-    text.split('\n')
-        .nth(line as usize - 1)
-        .map_or("", |l| l.strip_suffix('\r').unwrap_or(l))
+    lines(text).nth(line as usize - 1).unwrap_or("")
+}
+
+/// The 1-based line and column (in characters) at which `text` ends, counting lines as
+/// [`lines`] does: the position of whatever would come next.
+pub(crate) fn end_position(text: &str) -> (u32, u32) {
+    let mut line = 0usize;
+    let mut column = 0usize;
+    for l in lines(text) {
+        line += 1;
+        column = l.chars().count();
+    }
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column + 1).unwrap_or(u32::MAX),
+    )
 }
 
 #[cfg(test)]
@@ -368,6 +407,23 @@ mod tests {
             assert_eq!(Code::from_id_or_name(code.id()), Some(code));
             assert_eq!(Code::from_id_or_name(code.name()), Some(code));
         }
+    }
+
+    #[test]
+    fn lines_end_at_every_yaml_line_break() {
+        let text = "a\nb\r\nc\rd\r\r\ne\n\rf";
+        let all: Vec<&str> = lines(text).collect();
+        assert_eq!(all, ["a", "b", "c", "d", "", "e", "", "f"]);
+        assert_eq!(line_of(text, 3), "c");
+        assert_eq!(line_of(text, 8), "f");
+        assert_eq!(line_of(text, 9), "");
+        assert_eq!(line_of(text, 0), "");
+        assert_eq!(lines("a\n").collect::<Vec<_>>(), ["a", ""]);
+        assert_eq!(end_position(""), (1, 1));
+        assert_eq!(end_position("ab"), (1, 3));
+        assert_eq!(end_position("ab\rcé"), (2, 3));
+        assert_eq!(end_position("ab\r\n"), (2, 1));
+        assert_eq!(end_position("ab\r"), (2, 1));
     }
 
     #[test]

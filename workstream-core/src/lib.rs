@@ -118,12 +118,11 @@ pub fn parse_bytes(origin: &str, bytes: &[u8]) -> Result<Workflow, Diagnostics> 
             let valid = &bytes[..error.valid_up_to()];
             // The prefix is valid UTF-8 by construction.
             let prefix = std::str::from_utf8(valid).unwrap_or_default();
-            let line = prefix.matches('\n').count() + 1;
-            let column = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let (line, column) = diagnostic::end_position(prefix);
             let mut sink = diagnostic::Sink::new(origin, prefix);
             sink.push(
                 Code::InputLimit,
-                Span::new(line as u32, column as u32, 1),
+                Span::new(line, column, 1),
                 format!(
                     "the file is not UTF-8: invalid byte at offset {}",
                     error.valid_up_to()

@@ -76,6 +76,10 @@ impl ItemMetrics {
 
 /// Computes an item's metrics from its events, in order, at `now`. `workflow` is the
 /// definition the item is locked to.
+///
+/// It never panics: sums of durations (per workstation, per hold, held time) saturate at
+/// [`TimeDelta::MIN`] and [`TimeDelta::MAX`], which only a clock set back and forth across
+/// hundreds of thousands of years can reach.
 pub fn item_metrics(
     events: &[Event],
     workflow: &Workflow,
@@ -104,7 +108,10 @@ pub fn item_metrics(
     let mut held_since: Option<DateTime<Utc>> = None;
     let stay = |m: &mut ItemMetrics, here: &str, from: DateTime<Utc>, to: DateTime<Utc>| {
         let stayed = to - from;
-        *m.per_workstation.entry(here.to_owned()).or_default() += stayed;
+        add(
+            m.per_workstation.entry(here.to_owned()).or_default(),
+            stayed,
+        );
         let sla = workflow
             .workstation_id(here)
             .and_then(|w| workflow.workstation(w).sla());
@@ -145,12 +152,15 @@ pub fn item_metrics(
             }
             Change::Released { hold } => {
                 if let Some(since) = holds.remove(hold) {
-                    *m.per_hold.entry(hold.clone()).or_default() += event.at - since;
+                    add(
+                        m.per_hold.entry(hold.clone()).or_default(),
+                        event.at - since,
+                    );
                 }
                 if holds.is_empty()
                     && let Some(since) = held_since.take()
                 {
-                    m.held += event.at - since;
+                    add(&mut m.held, event.at - since);
                 }
             }
             _ => {}
@@ -161,14 +171,39 @@ pub fn item_metrics(
         stay(&mut m, &here, entered, end);
     }
     for (hold, since) in holds {
-        *m.per_hold.entry(hold).or_default() += end - since;
+        add(m.per_hold.entry(hold).or_default(), end - since);
     }
     if let Some(since) = held_since {
-        m.held += end - since;
+        add(&mut m.held, end - since);
     }
     m.lead = end - m.created;
-    m.active = m.lead - m.held;
+    m.active = m
+        .lead
+        .checked_sub(&m.held)
+        .unwrap_or(if m.held > TimeDelta::zero() {
+            TimeDelta::MIN
+        } else {
+            TimeDelta::MAX
+        });
     Some(m)
+}
+
+/// Adds `d` to `total`, saturating at [`TimeDelta::MIN`] and [`TimeDelta::MAX`]. One stay
+/// lasts at most the range of instants (about 524,000 years), far less than a time delta
+/// holds (about 292 million years), but a clock set back and forth can make an item's
+/// stays add up to more.
+fn add(total: &mut TimeDelta, d: TimeDelta) {
+    *total = total.checked_add(&d).unwrap_or(if d < TimeDelta::zero() {
+        TimeDelta::MIN
+    } else {
+        TimeDelta::MAX
+    });
+}
+
+/// A time delta of `ms` milliseconds, clamped to the range of [`TimeDelta`].
+fn milliseconds(ms: f64) -> TimeDelta {
+    // `as` saturates at i64's bounds; -i64::MAX milliseconds is the shortest time delta.
+    TimeDelta::try_milliseconds(ms.round() as i64).unwrap_or(TimeDelta::MIN)
 }
 
 /// Statistics of a set of durations.
@@ -188,6 +223,9 @@ pub struct Summary {
 
 impl Summary {
     /// The summary of `values`; `None` when there are none.
+    ///
+    /// It never panics: the mean and the standard deviation are kept to the millisecond and
+    /// clamped to the range of [`TimeDelta`].
     pub fn of(values: &[TimeDelta]) -> Option<Summary> {
         if values.is_empty() {
             return None;
@@ -201,10 +239,10 @@ impl Summary {
         let rank = |p: f64| sorted[((p * n as f64).ceil() as usize).clamp(1, n) - 1];
         Some(Summary {
             count: n,
-            mean: TimeDelta::milliseconds(mean.round() as i64),
+            mean: milliseconds(mean),
             median: sorted[(n - 1) / 2],
             p90: rank(0.9),
-            stdev: TimeDelta::milliseconds(var.sqrt().round() as i64),
+            stdev: milliseconds(var.sqrt()),
         })
     }
 
@@ -252,6 +290,9 @@ pub struct FlowReport {
 
 impl FlowReport {
     /// Builds the report from the metrics of every item considered.
+    ///
+    /// It never panics, whatever the window and period: a window ending at the first
+    /// instant has no last instant, so nothing is open at its end.
     pub fn from_metrics(items: &[ItemMetrics], window: Window, period: TimeDelta) -> FlowReport {
         let periods =
             window.length().num_milliseconds() as f64 / period.num_milliseconds().max(1) as f64;
@@ -278,11 +319,20 @@ impl FlowReport {
                 stays.entry(w.clone()).or_default().push(*d);
             }
         }
-        let total_lead: i64 = completed.iter().map(|m| m.lead.num_milliseconds()).sum();
-        let total_active: i64 = completed.iter().map(|m| m.active.num_milliseconds()).sum();
+        // In i128: enough i64 milliseconds cannot overflow it.
+        let total_lead: i128 = completed
+            .iter()
+            .map(|m| i128::from(m.lead.num_milliseconds()))
+            .sum();
+        let total_active: i128 = completed
+            .iter()
+            .map(|m| i128::from(m.active.num_milliseconds()))
+            .sum();
         let n = completed.len();
         let share = |k: usize| (n > 0).then(|| k as f64 / n as f64);
-        let end = window.end - TimeDelta::nanoseconds(1);
+        // The window's last instant; a window that ends at the first instant has none, and
+        // nothing is open in it.
+        let last = window.end.checked_sub_signed(TimeDelta::nanoseconds(1));
         FlowReport {
             window,
             period,
@@ -306,7 +356,7 @@ impl FlowReport {
                     .filter(|m| m.sla_breaches.is_empty())
                     .count(),
             ),
-            wip_at_end: items.iter().filter(|m| m.open_at(end)).count(),
+            wip_at_end: last.map_or(0, |end| items.iter().filter(|m| m.open_at(end)).count()),
         }
     }
 }
@@ -317,6 +367,140 @@ mod tests {
 
     fn h(n: i64) -> TimeDelta {
         TimeDelta::hours(n)
+    }
+
+    const MIN: DateTime<Utc> = DateTime::<Utc>::MIN_UTC;
+    const MAX: DateTime<Utc> = DateTime::<Utc>::MAX_UTC;
+
+    fn ping_pong() -> Workflow {
+        crate::parse(
+            "ping_pong.yaml",
+            r#"
+workflow: ping_pong
+version: 1
+holds: [paused]
+workstations:
+  left: { initial: true, sla: 1h }
+  right: { sla: 1h }
+  done: { terminal: true }
+transitions:
+  ping: { from: left, to: right }
+  pong: { from: right, to: left, rework: true }
+  finish: { from: "*", to: done }
+"#,
+        )
+        .unwrap_or_else(|d| panic!("{d}"))
+    }
+
+    /// An item of [`ping_pong`] whose events swing between the first and the last instant
+    /// `swings` times (a clock set back and forth), with a hold put on at one end and
+    /// released at the other each time.
+    fn swinging(swings: usize) -> Vec<Event> {
+        let definition = *ping_pong().definition_hash();
+        let event = |seq: u64, at: DateTime<Utc>, change: Change| Event {
+            item: crate::ItemId(1),
+            seq,
+            at,
+            actor: "ann".into(),
+            change,
+            reason: None,
+            payload: serde_json::Value::Null,
+            definition,
+            prev: crate::Sha256Hash::ZERO,
+            hash: crate::Sha256Hash::ZERO,
+        };
+        let moved = |transition: &str, from: &str, to: &str| Change::Transitioned {
+            transition: transition.into(),
+            from: from.into(),
+            to: to.into(),
+            outcome: None,
+            patch: None,
+            warnings: Vec::new(),
+        };
+        let mut events = vec![event(
+            1,
+            MIN,
+            Change::Created {
+                workflow: "ping_pong".into(),
+                version: 1,
+                workstation: "left".into(),
+                fields: std::sync::Arc::new(serde_json::json!({})),
+                parent: None,
+            },
+        )];
+        for _ in 0..swings {
+            let seq = events.len() as u64 + 1;
+            events.push(event(
+                seq,
+                MIN,
+                Change::Held {
+                    hold: "paused".into(),
+                },
+            ));
+            events.push(event(seq + 1, MAX, moved("ping", "left", "right")));
+            events.push(event(
+                seq + 2,
+                MAX,
+                Change::Released {
+                    hold: "paused".into(),
+                },
+            ));
+            events.push(event(seq + 3, MIN, moved("pong", "right", "left")));
+        }
+        events
+    }
+
+    #[test]
+    fn a_clock_swinging_between_the_ends_saturates_the_sums() {
+        // Each swing adds the whole range of instants (about 524,000 years) to `left` and to
+        // the hold, and takes it from `right`; a time delta holds about 292 million years,
+        // so 600 swings overflow every sum unless it saturates.
+        let workflow = ping_pong();
+        let events = swinging(600);
+        for now in [MIN, MAX] {
+            let m = item_metrics(&events, &workflow, now).unwrap();
+            assert_eq!(m.per_workstation["left"], TimeDelta::MAX);
+            assert_eq!(m.per_workstation["right"], TimeDelta::MIN);
+            assert_eq!(m.per_hold["paused"], TimeDelta::MAX);
+            assert_eq!(m.held, TimeDelta::MAX);
+            assert_eq!(m.lead, now - MIN);
+            assert!(m.active <= m.lead);
+            assert_eq!(m.rework_moves, 600);
+            let report =
+                FlowReport::from_metrics(&[m.clone(), m], Window::new(MIN, MAX), TimeDelta::MIN);
+            assert_eq!(report.arrivals, 2);
+        }
+    }
+
+    #[test]
+    fn flow_over_windows_at_the_ends_does_not_panic() {
+        let events = swinging(1);
+        let m = item_metrics(&events, &ping_pong(), MAX).unwrap();
+        for window in [
+            Window::new(MIN, MIN),
+            Window::new(MAX, MAX),
+            Window::new(MIN, MAX),
+        ] {
+            for period in [TimeDelta::MIN, TimeDelta::zero(), TimeDelta::MAX] {
+                let report = FlowReport::from_metrics(std::slice::from_ref(&m), window, period);
+                assert_eq!(report.wip_at_end, usize::from(window.end > MIN));
+            }
+        }
+    }
+
+    #[test]
+    fn summaries_of_extreme_durations_do_not_panic() {
+        for values in [
+            vec![TimeDelta::MIN],
+            vec![TimeDelta::MAX],
+            vec![TimeDelta::MIN, TimeDelta::MIN, TimeDelta::MAX],
+            vec![TimeDelta::MAX, TimeDelta::MAX, TimeDelta::MIN],
+            vec![TimeDelta::MIN, TimeDelta::MAX],
+        ] {
+            let s = Summary::of(&values).unwrap();
+            assert!(s.stdev >= TimeDelta::zero());
+            assert!(values.iter().min() <= Some(&s.mean) && Some(&s.mean) <= values.iter().max());
+        }
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! ```
 //!
 //! The test fails when a file yields a diagnostic that is not listed, misses one that is, or
-//! parses successfully.
+//! parses successfully, or when a diagnostic's excerpt is not the line its position names
+//! (lines end at `\n`, `\r\n` or a lone `\r`, as in YAML).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -16,9 +17,23 @@ use std::path::Path;
 
 use workstream_core::{Code, parse_bytes};
 
+/// The lines of `text`, each ended by `\n`, `\r\n` or a lone `\r`: the line breaks of YAML,
+/// split here independently of the library.
+fn lines(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(['\r', '\n']) {
+        out.push(&rest[..i]);
+        let width = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
+        rest = &rest[i + width..];
+    }
+    out.push(rest);
+    out
+}
+
 fn expected(text: &str, file: &str) -> BTreeSet<(String, u32, u32)> {
     let mut out = BTreeSet::new();
-    for line in text.lines().take_while(|l| l.starts_with('#')) {
+    for line in lines(text).into_iter().take_while(|l| l.starts_with('#')) {
         let Some(list) = line.strip_prefix("# expect:") else {
             continue;
         };
@@ -57,7 +72,9 @@ fn every_invalid_file_reports_exactly_its_diagnostics() {
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let bytes = fs::read(path).unwrap();
-        let want = expected(&String::from_utf8_lossy(&bytes), &name);
+        let text = String::from_utf8_lossy(&bytes);
+        let want = expected(&text, &name);
+        let file_lines = lines(&text);
         match parse_bytes(&name, &bytes) {
             Ok(_) => failures.push(format!("{name}: parsed without errors")),
             Err(diagnostics) => {
@@ -69,6 +86,20 @@ fn every_invalid_file_reports_exactly_its_diagnostics() {
                 for d in diagnostics.all() {
                     assert!(d.to_string().contains(&format!("{name}:{}:", d.span.line)));
                     codes_seen.insert(d.code);
+                    // The excerpt is the line the position names, whatever ends the lines
+                    // (up to the first invalid byte of a file that is not UTF-8).
+                    if d.span.line > 0 && d.code != Code::InputLimit {
+                        let line = file_lines.get(d.span.line as usize - 1).copied();
+                        if line != Some(d.source_line.as_str()) {
+                            failures.push(format!(
+                                "{name}: the excerpt of {}@{}:{} is {:?}, the line is {line:?}",
+                                d.code.id(),
+                                d.span.line,
+                                d.span.column,
+                                d.source_line
+                            ));
+                        }
+                    }
                 }
                 if got != want {
                     failures.push(format!(

@@ -136,6 +136,122 @@ error[W0003 unknown-workstation]: there is no workstation `mreged`
 }
 
 #[test]
+fn every_kind_of_line_break_gives_the_same_positions_and_excerpts() {
+    // Old Mac files end lines with a lone `\r`; YAML counts it as a line break, and so must
+    // the excerpt.
+    let text = BASE.replacen("to: merged", "to: mreged", 1);
+    let expected = "\
+error[W0003 unknown-workstation]: there is no workstation `mreged`
+  --> review.yaml:11:29
+   |
+11 |   merge: { from: ready, to: mreged, by: [reviewer] }
+   |                             ^^^^^^
+   = help: did you mean `merged`?
+";
+    for (name, text) in [
+        ("\\n", text.clone()),
+        ("\\r\\n", text.replace('\n', "\r\n")),
+        ("\\r", text.replace('\n', "\r")),
+    ] {
+        let rendered = parse("review.yaml", &text).unwrap_err().to_string();
+        assert!(rendered.starts_with(expected), "{name}:\n{rendered}");
+    }
+    // A YAML syntax error in a file of lone `\r`s: the parser's line, and its text.
+    let text = "workflow: x\rversion: 1\rroles: [a\r";
+    let diagnostics = parse("cr.yaml", text).unwrap_err();
+    let d = &diagnostics.all()[0];
+    assert_eq!(
+        (d.code, d.span.line, d.span.column),
+        (Code::YamlSyntax, 3, 8)
+    );
+    assert_eq!(d.source_line, "roles: [a");
+    // `\r\r\n` is two line breaks, `\n\r` too, as YAML counts them.
+    let text = "workflow: x\r\r\nversion: 1\n\rroles: [a\n";
+    let d = &parse("mixed.yaml", text).unwrap_err().all()[0].clone();
+    assert_eq!((d.span.line, d.source_line.as_str()), (5, "roles: [a"));
+}
+
+#[test]
+fn yaml_the_format_cannot_express_is_explained_to_the_author() {
+    /// The replacement in BASE, the construct's position, words the message must use.
+    type Case = (
+        &'static str,
+        &'static str,
+        (u32, u32),
+        &'static [&'static str],
+    );
+    let cases: &[Case] = &[
+        (
+            "  ready: {}",
+            "  ~: {}",
+            (7, 3),
+            &["`~`", "null", "plain strings"],
+        ),
+        (
+            "  ready: {}",
+            "  null: {}",
+            (7, 3),
+            &["`null`", "null", "plain strings"],
+        ),
+        (
+            "  ready: {}",
+            "  [ready]: {}",
+            (7, 3),
+            &["a list", "plain strings"],
+        ),
+        (
+            "  ready: {}",
+            "  {a: 1}: {}",
+            (7, 3),
+            &["a map", "plain strings"],
+        ),
+        (
+            "roles: [author, reviewer]",
+            "roles: !!set { author, reviewer }",
+            (3, 8),
+            &["`!!set`", "tag", "as a list"],
+        ),
+        (
+            "workflow: review",
+            "workflow: !!binary cmV2aWV3",
+            (1, 11),
+            &["`!!binary`", "tag", "base64"],
+        ),
+        (
+            "workflow: review",
+            "workflow: !!binary /w==",
+            (1, 11),
+            &["`!!binary`", "tag", "base64"],
+        ),
+        (
+            "  ready: {}",
+            "  ready: !gate {}",
+            (7, 10),
+            &["`!gate`", "tag"],
+        ),
+    ];
+    for (from, to, at, words) in cases {
+        let text = BASE.replacen(from, to, 1);
+        let diagnostics = parse("review.yaml", &text).expect_err(to);
+        let [d] = diagnostics.all() else {
+            panic!("{to}: {diagnostics}");
+        };
+        assert_eq!(d.code, Code::UnsupportedYaml, "{to}: {d}");
+        assert_eq!((d.span.line, d.span.column), *at, "{to}: {d}");
+        assert_eq!(d.code.to_string(), "W0029 unsupported-yaml");
+        let said = format!("{} {}", d.message, d.help.as_deref().unwrap_or_default());
+        assert!(said.contains("format v1"), "{to}: {said}");
+        for word in *words {
+            assert!(said.contains(word), "{to}: `{word}` not in {said}");
+        }
+        // Written for the file's author, not for the Rust programmer behind the parser.
+        for word in ["Option<", "Options", "serde", "deserializ", "ignore_binary"] {
+            assert!(!said.contains(word), "{to}: `{word}` in {said}");
+        }
+    }
+}
+
+#[test]
 fn warnings_do_not_refuse_a_file() {
     let text = BASE
         .replacen("roles: [author, reviewer]", "roles: [author, reviewer, admin]", 1)

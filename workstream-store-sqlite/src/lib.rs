@@ -44,8 +44,10 @@
 //! creation and update times, each indexed), the dependencies between items, and the id
 //! counter. The schema is versioned (`PRAGMA user_version`) and the file is marked as a
 //! workstream database (`PRAGMA application_id`). Opening a file written by a newer schema,
-//! a SQLite file of another program, or a file that is not SQLite fails with an
-//! [`OpenError`] that says which, and leaves the file untouched.
+//! a SQLite file of another program, a damaged one (truncated, overwritten, or marked as ours
+//! with a header that contradicts its tables), or a file that is not SQLite fails with an
+//! [`OpenError`] that says which, names the file, gives SQLite's own reason where it has one,
+//! and leaves the file untouched. An empty path is refused before SQLite sees it.
 //!
 //! # Transactions
 //!
@@ -190,6 +192,9 @@ impl Options {
     }
 }
 
+/// How messages name a database in memory.
+const MEMORY: &str = ":memory:";
+
 /// Items and their ledgers in a SQLite database.
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -205,18 +210,26 @@ impl SqliteStore {
     }
 
     /// Opens (or creates) the database at `path`.
+    ///
+    /// An empty path is refused ([`OpenError::NoPath`]): SQLite would take it for a
+    /// temporary database that vanishes when closed.
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Self, OpenError> {
         let path = path.as_ref();
+        if path.as_os_str().is_empty() {
+            return Err(OpenError::NoPath);
+        }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)?;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| OpenError::sqlite(&path.display().to_string(), Some(path), e))?;
         Self::setup(conn, Some(path.to_owned()), options)
     }
 
     /// A new database in memory, gone when the store is dropped; for tests.
     pub fn open_in_memory() -> Result<Self, OpenError> {
-        Self::setup(Connection::open_in_memory()?, None, Options::default())
+        let conn = Connection::open_in_memory().map_err(|e| OpenError::sqlite(MEMORY, None, e))?;
+        Self::setup(conn, None, Options::default())
     }
 
     fn setup(
@@ -224,12 +237,14 @@ impl SqliteStore {
         path: Option<PathBuf>,
         options: Options,
     ) -> Result<Self, OpenError> {
-        conn.busy_timeout(options.busy_timeout)?;
         let shown = path
             .as_deref()
-            .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
-        schema::prepare(&mut conn, &shown, path.is_some())?;
-        conn.pragma_update(None, "synchronous", options.durability.pragma())?;
+            .map_or_else(|| MEMORY.to_owned(), |p| p.display().to_string());
+        let fail = |e| OpenError::sqlite(&shown, path.as_deref(), e);
+        conn.busy_timeout(options.busy_timeout).map_err(fail)?;
+        schema::prepare(&mut conn, &shown, path.as_deref())?;
+        conn.pragma_update(None, "synchronous", options.durability.pragma())
+            .map_err(fail)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(Self {
             conn: Mutex::new(conn),

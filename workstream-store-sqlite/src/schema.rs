@@ -5,7 +5,9 @@
 //! and its schema version in `PRAGMA user_version`. Opening checks both, reading only,
 //! before anything is written, so a file that is not one of ours is never changed.
 
-use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::OpenError;
 
@@ -97,6 +99,17 @@ enum Plan {
 
 fn plan(found: &Found, path: &str) -> Result<Plan, OpenError> {
     match found.application_id {
+        // Ours, at the version of an empty file, yet with tables: the header was changed,
+        // or a migration was cut short. Creating the schema again would meet its tables.
+        APPLICATION_ID if found.user_version == 0 && found.tables > 0 => Err(OpenError::Damaged {
+            path: path.to_owned(),
+            detail: format!(
+                "it carries the workstream mark (application_id {APPLICATION_ID:#010x}) \
+                     but schema version 0, the version of an empty file, and holds {} \
+                     table(s)",
+                found.tables
+            ),
+        }),
         APPLICATION_ID if found.user_version > SCHEMA_VERSION => Err(OpenError::NewerSchema {
             path: path.to_owned(),
             found: found.user_version,
@@ -131,48 +144,62 @@ fn plan(found: &Found, path: &str) -> Result<Plan, OpenError> {
 }
 
 /// Checks that `conn` is a workstream database at the current schema version, creating or
-/// migrating it when it is empty or older. A file that is not SQLite, not ours, or newer is
-/// refused before anything is written to it.
-pub(crate) fn prepare(conn: &mut Connection, path: &str, wal: bool) -> Result<(), OpenError> {
-    let not_sqlite = |e: rusqlite::Error| match e.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase) => OpenError::NotSqlite {
-            path: path.to_owned(),
-        },
-        _ => OpenError::Sqlite(e),
-    };
-    let found = inspect(conn).map_err(not_sqlite)?;
+/// migrating it when it is empty or older. A file that is not SQLite, damaged, not ours, or
+/// newer is refused before anything is written to it. `path` is the database as messages
+/// show it; `file` the file on disk, if it is one (then the database is put in WAL mode).
+pub(crate) fn prepare(
+    conn: &mut Connection,
+    path: &str,
+    file: Option<&Path>,
+) -> Result<(), OpenError> {
+    let fail = |e: rusqlite::Error| OpenError::sqlite(path, file, e);
+    let found = inspect(conn).map_err(fail)?;
     if let Plan::Ready = plan(&found, path)? {
-        if wal {
-            set_wal(conn)?;
+        if file.is_some() {
+            set_wal(conn, path, fail)?;
         }
         return Ok(());
     }
     // Ours (older) or empty: from here on the file may be written.
-    if wal {
-        set_wal(conn)?;
+    if file.is_some() {
+        set_wal(conn, path, fail)?;
     }
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(fail)?;
     // Another process may have created or migrated it meanwhile: look again, under the
     // write lock.
-    let found = inspect(&tx)?;
+    let found = inspect(&tx).map_err(fail)?;
     if let Plan::Ready = plan(&found, path)? {
         return Ok(());
     }
     let from = usize::try_from(found.user_version).unwrap_or(0);
     for step in MIGRATIONS.iter().skip(from) {
-        tx.execute_batch(step)?;
+        tx.execute_batch(step).map_err(fail)?;
     }
-    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-    tx.commit()?;
+    tx.pragma_update(None, "application_id", APPLICATION_ID)
+        .map_err(fail)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(fail)?;
+    tx.commit().map_err(fail)?;
     Ok(())
 }
 
-fn set_wal(conn: &Connection) -> Result<(), OpenError> {
-    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+/// Puts the database in WAL mode; `fail` makes SQLite's errors [`OpenError`]s.
+fn set_wal(
+    conn: &Connection,
+    path: &str,
+    fail: impl Fn(rusqlite::Error) -> OpenError,
+) -> Result<(), OpenError> {
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+        .map_err(fail)?;
     // An in-memory database answers `memory`; a file must be in WAL mode now.
     if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
-        return Err(OpenError::JournalMode(mode));
+        return Err(OpenError::JournalMode {
+            path: path.to_owned(),
+            mode,
+        });
     }
     Ok(())
 }

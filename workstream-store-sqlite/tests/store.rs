@@ -169,6 +169,122 @@ fn a_file_that_is_not_sqlite_is_refused_and_left_untouched() {
     assert!(matches!(err, OpenError::NotSqlite { .. }), "{err}");
 }
 
+/// A closed database file holding a few items, and its bytes.
+fn a_real_database(dir: &TempDir) -> Vec<u8> {
+    let path = dir.join("real.db");
+    populate(&open(&path));
+    let bytes = std::fs::read(&path).unwrap();
+    // Several pages: the header page and the tables' own.
+    assert!(bytes.len() >= 4 * 4096, "{}", bytes.len());
+    bytes
+}
+
+#[test]
+fn a_truncated_or_damaged_database_is_refused_naming_the_file_and_sqlites_reason() {
+    let dir = TempDir::new("damaged");
+    let real = a_real_database(&dir);
+    let mut schema_page = real.clone();
+    // The rest of the first page after the 100-byte header: the catalogue of tables.
+    schema_page[100..4096].fill(0xAB);
+    let cases = [
+        ("half.db", real[..real.len() / 2].to_vec()),
+        ("header.db", real[..100].to_vec()),
+        ("part_of_header.db", real[..50].to_vec()),
+        ("first_page.db", real[..4096].to_vec()),
+        ("schema_page.db", schema_page),
+    ];
+    for (name, bytes) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let err = refused(&path);
+        let text = err.to_string();
+        assert!(matches!(err, OpenError::Damaged { .. }), "{name}: {text}");
+        // SQLite's own words, not only that it failed.
+        assert!(text.contains("malformed"), "{name}: {text}");
+        assert!(!text.contains("not a SQLite database"), "{name}: {text}");
+    }
+}
+
+#[test]
+fn garbage_is_refused_with_sqlites_reason() {
+    let dir = TempDir::new("garbage");
+    let noise: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let path = dir.join("noise.db");
+    std::fs::write(&path, &noise).unwrap();
+    let err = refused(&path);
+    assert!(matches!(err, OpenError::NotSqlite { .. }), "{err}");
+    assert!(err.to_string().contains("file is not a database"), "{err}");
+
+    // SQLite's magic followed by garbage: it looks like a database that was overwritten.
+    let mut bytes = b"SQLite format 3\0".to_vec();
+    bytes.extend_from_slice(&noise);
+    let path = dir.join("overwritten.db");
+    std::fs::write(&path, &bytes).unwrap();
+    let err = refused(&path);
+    let text = err.to_string();
+    assert!(matches!(err, OpenError::Damaged { .. }), "{text}");
+    assert!(text.contains("file is not a database"), "{text}");
+}
+
+#[test]
+fn a_marked_file_at_schema_version_zero_with_tables_is_refused_untouched() {
+    // The workstream mark, but the version of an empty file: creating the schema again
+    // would fail on the tables it already has.
+    let dir = TempDir::new("version-zero");
+    let path = dir.join("zero.db");
+    populate(&open(&path));
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 0).unwrap();
+        let app: i32 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .unwrap();
+        assert_eq!(app, APPLICATION_ID);
+    }
+    let err = refused(&path);
+    let text = err.to_string();
+    assert!(matches!(err, OpenError::Damaged { .. }), "{text}");
+    assert!(text.contains("schema version 0"), "{text}");
+    assert!(text.contains("4 table"), "{text}");
+    for sql in ["CREATE", "TABLE events", "already exists"] {
+        assert!(!text.contains(sql), "{text}");
+    }
+}
+
+#[test]
+fn an_empty_path_is_refused_up_front() {
+    let err = SqliteStore::open("").expect_err("an empty path must be refused");
+    let text = err.to_string();
+    assert!(matches!(err, OpenError::NoPath), "{text}");
+    assert!(text.contains("no path given"), "{text}");
+    assert!(!text.contains("WAL"), "{text}");
+    let err = SqliteStore::open_with("", workstream_store_sqlite::Options::default())
+        .expect_err("an empty path must be refused");
+    assert!(matches!(err, OpenError::NoPath), "{err}");
+}
+
+#[test]
+fn a_file_sqlite_cannot_open_is_named_with_sqlites_reason() {
+    let dir = TempDir::new("cannot-open");
+    let path = dir.join("missing").join("x.db");
+    let err = SqliteStore::open(&path).expect_err("no such directory");
+    let text = err.to_string();
+    assert!(matches!(err, OpenError::Sqlite { .. }), "{text}");
+    let shown = path.display().to_string();
+    assert!(text.contains(&shown), "{text}");
+    // Once, though SQLite's message names it too.
+    assert_eq!(text.matches(&shown).count(), 1, "{text}");
+    assert!(text.contains("unable to open"), "{text}");
+    // A directory is no database file either.
+    let err = SqliteStore::open(dir.path()).expect_err("a directory");
+    assert!(
+        err.to_string().contains(&dir.path().display().to_string()),
+        "{err}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // What the rows hold
 
