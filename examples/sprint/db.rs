@@ -1,7 +1,6 @@
 //! The database file the sprint runs on: opening it with a clear error for every way it can
 //! fail, and measuring what one fsync costs on the disk under it.
 
-use std::error::Error as _;
 use std::fs::OpenOptions;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
@@ -50,10 +49,8 @@ pub(crate) fn open(
             };
             format!("{e}{hint}")
         }
-        other => match other.source() {
-            Some(source) => format!("{other}: {source}"),
-            None => other.to_string(),
-        },
+        // Every `OpenError` names the file and, where SQLite found the problem, its reason.
+        other => other.to_string(),
     })
 }
 
