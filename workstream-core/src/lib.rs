@@ -26,7 +26,7 @@
 //! # Ok::<(), workstream_core::Diagnostics>(())
 //! ```
 //!
-//! The file format is described in [`format`].
+//! The file format is described in [`format`](mod@format).
 
 pub mod assertion;
 pub mod audit;

@@ -7,7 +7,7 @@
 //! state: the second reads the first one's result, or its append is refused.
 //!
 //! The trait is small on purpose. `workstream-store-memory` is the reference implementation;
-//! [`testing`](crate::testing) (feature `testing`) has the conformance suite every store runs.
+//! `testing` (feature `testing`) has the conformance suite every store runs.
 
 use std::error::Error as StdError;
 use std::hash::Hasher;

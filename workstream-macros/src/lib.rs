@@ -2,9 +2,9 @@
 //! re-exports it and provides the paths the generated code names.
 //!
 //! The macro is a thin pipeline, one stage per module:
-//! [`input`] parses the invocation, [`load`] reads the file, `workstream_core::parse_bytes`
-//! (the one validator, shared with the run time) checks it, [`lower`] turns the validated
-//! workflow into a plain model of what to generate, and [`expand`] writes the code. Any
+//! `input` parses the invocation, `load` reads the file, `workstream_core::parse_bytes`
+//! (the one validator, shared with the run time) checks it, `lower` turns the validated
+//! workflow into a plain model of what to generate, and `expand` writes the code. Any
 //! failure becomes a compile error on the path literal, and a stub module is still emitted so
 //! the user sees our error, not a wall of follow-on errors.
 

@@ -17,7 +17,7 @@ pub struct Explanation {
     pub signals: Signals,
 }
 
-/// One transition out of an item's workstation, as [`Engine::explain`] sees it.
+/// One transition out of an item's workstation, as [`Engine::explain`](crate::Engine::explain) sees it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NextMove {
     /// The transition.

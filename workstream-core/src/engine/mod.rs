@@ -612,7 +612,7 @@ impl<S: Store> Engine<S> {
         Ok(self.store.read(|tx| audit::audit(tx))?)
     }
 
-    /// An item's signals now (see [`signals`](crate::signals) for their definitions).
+    /// An item's signals now (see [`signals`](mod@crate::signals) for their definitions).
     pub fn signals(&self, id: ItemId) -> Result<Signals> {
         let now = self.clock.now();
         self.store.read(|tx| {

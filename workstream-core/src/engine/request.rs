@@ -146,7 +146,7 @@ impl<'a> Move<'a> {
         Self::new(Target::Workstation(workstation.into()))
     }
     /// Only move if the item is still in `workstation`; otherwise fail with
-    /// [`Error::Conflict`].
+    /// [`Error::Conflict`](crate::Error::Conflict).
     pub fn from(mut self, workstation: impl Into<Cow<'a, str>>) -> Self {
         self.expect = Some(workstation.into());
         self
