@@ -6,7 +6,8 @@
 //! - each item's chain, as the store keeps it ([`verify_stored`]): sequence numbers, links,
 //!   hashes (over the bytes the store keeps, where it keeps them), the key each event is
 //!   filed under, one `created` event first;
-//! - each item's current state against the replay of its events, naming what differs;
+//! - each item's current state against the replay of its events, naming what differs (when
+//!   the chain checks out: the replay of a broken chain says nothing about the state);
 //! - what the store keeps beside the events and states, through
 //!   [`Reader::check_storage`]: a database's columns and indexes, its dependency rows, its id
 //!   counter, events whose item has no state.
@@ -84,7 +85,8 @@ pub struct Report {
     pub items: usize,
     /// Events checked.
     pub events: usize,
-    /// Every problem, in item order (problems of the store as a whole last).
+    /// Every problem, in item order, each item's in chain order; problems of the store as a
+    /// whole last.
     pub problems: Vec<Finding>,
 }
 
@@ -132,10 +134,25 @@ impl fmt::Display for Report {
 /// a lost connection) ends it with an error.
 pub fn audit(reader: &(impl Reader + ?Sized)) -> Result<Report, StoreError> {
     let mut report = Report::default();
-    for id in reader.item_ids()? {
-        audit_into(reader, id, &mut report)?;
+    match readable(reader.item_ids())? {
+        Ok(ids) => {
+            for id in ids {
+                audit_into(reader, id, &mut report)?;
+            }
+        }
+        Err(message) => report
+            .problems
+            .push(Finding::store(Problem::Unreadable(message))),
     }
-    report.problems.extend(reader.check_storage()?);
+    match readable(reader.check_storage())? {
+        Ok(found) => report.problems.extend(found),
+        Err(message) => report
+            .problems
+            .push(Finding::store(Problem::Unreadable(message))),
+    }
+    // Item by item (a stable sort keeps each item's findings in chain order), then the
+    // store's own.
+    report.problems.sort_by_key(|f| (f.item.is_none(), f.item));
     Ok(report)
 }
 

@@ -399,9 +399,17 @@ pub fn deeper_than(value: &Value, limit: usize) -> bool {
 }
 
 /// Drops `value` without recursion. Dropping a `serde_json::Value` recurses once per level
-/// and overflows a thread's stack somewhere past ten thousand levels; the engine drops the
-/// too-deep values it refuses with this instead.
-pub(crate) fn dismantle(value: Value) {
+/// and overflows a thread's stack somewhere past ten thousand levels; the engine and the
+/// stores drop the too-deep values they refuse with this instead.
+///
+/// ```
+/// let mut deep = serde_json::json!(1);
+/// for _ in 0..200_000 {
+///     deep = serde_json::Value::Array(vec![deep]);
+/// }
+/// workstream_core::item::dismantle(deep); // `drop(deep)` would overflow the stack
+/// ```
+pub fn dismantle(value: Value) {
     let mut stack = vec![value];
     while let Some(value) = stack.pop() {
         match value {

@@ -148,7 +148,7 @@ impl Event {
     ) -> Event {
         Event {
             item: item.id(),
-            seq: item.seq() + 1,
+            seq: item.seq().saturating_add(1),
             at,
             actor: actor.into(),
             change,
@@ -172,6 +172,28 @@ impl Event {
         change.into_iter().chain(std::iter::once(&self.payload))
     }
 
+    /// Takes the event apart without recursion: dropping a value nested many thousands of
+    /// levels deep the ordinary way overflows the stack. Stores call it on an event they
+    /// refuse as too deep ([`StoreError::TooDeep`](crate::StoreError::TooDeep)).
+    pub fn dismantle(self) {
+        let Event {
+            change, payload, ..
+        } = self;
+        crate::item::dismantle(payload);
+        match change {
+            Change::Created { fields, .. } => {
+                if let Ok(fields) = Arc::try_unwrap(fields) {
+                    crate::item::dismantle(fields);
+                }
+            }
+            Change::Transitioned {
+                patch: Some(patch), ..
+            }
+            | Change::FieldsUpdated { patch } => crate::item::dismantle(patch),
+            _ => {}
+        }
+    }
+
     /// The canonical JSON the event's hash covers: every field but `prev` (which is hashed
     /// as raw bytes in front of it) and `hash`.
     pub fn canonical_json(&self) -> String {
@@ -186,10 +208,7 @@ impl Event {
         // Most events fit; one allocation per event.
         let mut buf = Vec::with_capacity(512);
         self.write_canonical(&mut buf);
-        let mut hasher = Sha256Hasher::new();
-        hasher.update(self.prev.as_bytes());
-        hasher.update(&buf);
-        hasher.finish()
+        chain_hash(&self.prev, &buf)
     }
 
     /// Sets `hash` to [`compute_hash`](Self::compute_hash).
@@ -470,13 +489,13 @@ pub enum Problem {
     /// The event belongs to another item.
     #[error("the event belongs to item {0}")]
     WrongItem(ItemId),
-    /// The store files the event under another item or sequence number than its content
-    /// names (its key was changed outside workstream).
-    #[error("the store files it as item {item}, event {seq}, which its content does not say")]
+    /// The store files the event here, but its content says it is another event of the
+    /// item (its key was changed outside workstream, or it was copied).
+    #[error("the store files it here, but its content says it is item {item}, event {seq}")]
     Misfiled {
-        /// The item the store files it under.
+        /// The item its content names.
         item: ItemId,
-        /// The sequence number the store files it under.
+        /// The sequence number its content names.
         seq: u64,
     },
     /// The bytes the store keeps for the event hash to its hash, but do not read back as the
@@ -517,14 +536,15 @@ pub enum Problem {
     },
 }
 
-/// An event as a store keeps it, for verification: the event read back, the key the store
-/// files it under, and the bytes the store keeps as its canonical JSON.
+/// An event as a store keeps it, for verification: the event read back, the sequence number
+/// the store files it under, and the bytes the store keeps as its canonical JSON.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredEvent {
     /// The event as read back.
     pub event: Event,
-    /// The item and sequence number the store files it under.
-    pub key: (ItemId, u64),
+    /// The sequence number the store files it under (its key, kept apart from its content
+    /// by a database).
+    pub seq: u64,
     /// The bytes the store keeps as the event's canonical JSON, when it keeps them (a
     /// database does); the hash is checked against these bytes. `None` when the store keeps
     /// the event itself (the memory store): the canonical JSON is then made from it.
@@ -532,10 +552,10 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
-    /// An event kept as itself, filed under its own item and sequence number.
+    /// An event kept as itself, filed under its own sequence number.
     pub fn kept(event: Event) -> Self {
         Self {
-            key: (event.item, event.seq),
+            seq: event.seq,
             event,
             body: None,
         }
@@ -562,7 +582,7 @@ impl StoredEvent {
 pub fn verify(item: ItemId, events: &[Event]) -> Result<(), VerifyError> {
     let mut walk = ChainWalk::new(item);
     for event in events {
-        walk.step(event, (event.item, event.seq), None);
+        walk.step(event, None, None);
         if !walk.problems.is_empty() {
             return Err(walk.problems.swap_remove(0));
         }
@@ -571,14 +591,14 @@ pub fn verify(item: ItemId, events: &[Event]) -> Result<(), VerifyError> {
 }
 
 /// Walks one item's chain as a store keeps it and names every problem, in chain order: what
-/// [`verify`] checks, plus that each event is filed under its own item and sequence number,
+/// [`verify`] checks, plus that each event is filed under its own sequence number,
 /// and, where the store keeps an event's bytes, that its hash is checked against those bytes
 /// and that they read back as the same event. After a problem the walk goes on from the
 /// event as stored, so each changed event is named, not only the first.
 pub fn verify_stored(item: ItemId, events: &[StoredEvent]) -> Vec<VerifyError> {
     let mut walk = ChainWalk::new(item);
     for stored in events {
-        walk.step(&stored.event, stored.key, stored.body.as_deref());
+        walk.step(&stored.event, Some(stored.seq), stored.body.as_deref());
     }
     walk.finish()
 }
@@ -590,6 +610,8 @@ struct ChainWalk {
     next: u64,
     /// The hash the next event should name as its previous one.
     prev: Sha256Hash,
+    /// How many events were walked.
+    walked: u64,
     buf: Vec<u8>,
     problems: Vec<VerifyError>,
 }
@@ -600,6 +622,7 @@ impl ChainWalk {
             item,
             next: 1,
             prev: Sha256Hash::ZERO,
+            walked: 0,
             buf: Vec::with_capacity(512),
             problems: Vec::new(),
         }
@@ -613,41 +636,44 @@ impl ChainWalk {
         });
     }
 
-    fn step(&mut self, event: &Event, key: (ItemId, u64), body: Option<&str>) {
+    /// Checks the next event of the walk. `filed` is the sequence number the store files it
+    /// under (`None`: it is kept as itself, under its own); findings are placed there, and
+    /// the walk goes on from there, so one changed event is named once.
+    fn step(&mut self, event: &Event, filed: Option<u64>, body: Option<&str>) {
+        let at = filed.unwrap_or(event.seq);
         if event.item != self.item {
-            self.fail(event.seq, Problem::WrongItem(event.item));
-            return;
-        }
-        if key != (event.item, event.seq) {
+            self.fail(at, Problem::WrongItem(event.item));
+        } else if event.seq != at {
             self.fail(
-                event.seq,
+                at,
                 Problem::Misfiled {
-                    item: key.0,
-                    seq: key.1,
+                    item: event.item,
+                    seq: event.seq,
                 },
             );
         }
-        if event.seq != self.next {
+        if at != self.next {
             let expected = self.next;
             self.fail(
                 expected,
                 Problem::Gap {
                     expected,
-                    found: event.seq,
+                    found: at,
                 },
             );
         }
+        // Which event comes first is the store's order, not what an event says of itself.
         let creates = matches!(event.change, Change::Created { .. });
-        if event.seq == 1 && !creates {
-            self.fail(event.seq, Problem::NotCreatedFirst);
+        if self.walked == 0 && !creates {
+            self.fail(at, Problem::NotCreatedFirst);
         }
-        if event.seq != 1 && creates {
-            self.fail(event.seq, Problem::CreatedTwice);
+        if self.walked > 0 && creates {
+            self.fail(at, Problem::CreatedTwice);
         }
         if event.prev != self.prev {
             let expected = self.prev;
             self.fail(
-                event.seq,
+                at,
                 Problem::PrevMismatch {
                     expected,
                     found: event.prev,
@@ -657,32 +683,40 @@ impl ChainWalk {
         self.buf.clear();
         event.write_canonical(&mut self.buf);
         let hashed: &[u8] = body.map_or(&self.buf, str::as_bytes);
-        let mut hasher = Sha256Hasher::new();
-        hasher.update(event.prev.as_bytes());
-        hasher.update(hashed);
-        let computed = hasher.finish();
+        let computed = chain_hash(&event.prev, hashed);
         if computed != event.hash {
             self.fail(
-                event.seq,
+                at,
                 Problem::HashMismatch {
                     stored: event.hash,
                     computed,
                 },
             );
         } else if hashed != self.buf.as_slice() {
-            self.fail(event.seq, Problem::NotCanonical);
+            self.fail(at, Problem::NotCanonical);
         }
         // Go on from the event as stored, so the next one is checked against it.
-        self.next = event.seq.saturating_add(1);
+        self.next = at.saturating_add(1);
         self.prev = event.hash;
+        self.walked += 1;
     }
 
     fn finish(mut self) -> Vec<VerifyError> {
-        if self.next == 1 && self.problems.is_empty() {
+        if self.walked == 0 {
             self.fail(1, Problem::Empty);
         }
         self.problems
     }
+}
+
+/// The hash of an event in a chain: `sha256(prev ‖ body)`, where `prev` is the hash of the
+/// event before it (32 raw bytes; zero for the first) and `body` its canonical JSON. Every
+/// check of a chain, in the ledger and in the stores, computes it here.
+pub fn chain_hash(prev: &Sha256Hash, body: &[u8]) -> Sha256Hash {
+    let mut hasher = Sha256Hasher::new();
+    hasher.update(prev.as_bytes());
+    hasher.update(body);
+    hasher.finish()
 }
 
 /// The `sha256:<hex>` hash of an artifact's bytes, to bind a record (a submission, a checker
@@ -845,5 +879,104 @@ mod tests {
         let relinked = relinked.seal();
         let err = verify(ItemId(7), &[first, relinked]).unwrap_err();
         assert!(matches!(err.problem, Problem::PrevMismatch { .. }));
+    }
+
+    /// A chain of four events of item 7, each sealed onto the one before.
+    fn chain() -> Vec<Event> {
+        let mut events = vec![created()];
+        for seq in 2..=4 {
+            let prev = events[events.len() - 1].hash;
+            events.push(
+                Event {
+                    seq,
+                    change: Change::FieldsUpdated {
+                        patch: json!({ "n": seq }),
+                    },
+                    prev,
+                    ..created()
+                }
+                .seal(),
+            );
+        }
+        events
+    }
+
+    fn stored(events: &[Event]) -> Vec<StoredEvent> {
+        events.iter().cloned().map(StoredEvent::kept).collect()
+    }
+
+    fn found(problems: &[VerifyError]) -> Vec<(u64, &Problem)> {
+        problems.iter().map(|e| (e.seq, &e.problem)).collect()
+    }
+
+    #[test]
+    fn a_valid_chain_has_no_problems_and_an_empty_one_one() {
+        assert_eq!(verify_stored(ItemId(7), &stored(&chain())), []);
+        let empty = verify_stored(ItemId(7), &[]);
+        assert_eq!(found(&empty), [(1, &Problem::Empty)]);
+    }
+
+    #[test]
+    fn a_changed_event_is_named_once_and_the_walk_goes_on() {
+        // The content of event 2 names another item: that event, and only it, is wrong.
+        let mut events = stored(&chain());
+        events[1].event.item = ItemId(8);
+        let problems = verify_stored(ItemId(7), &events);
+        assert!(problems.iter().all(|e| e.seq == 2), "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|e| e.problem == Problem::WrongItem(ItemId(8)))
+        );
+
+        // Event 3's content says it is event 7: filed as 3, it is misfiled, nothing more is
+        // wrong with the events after it, and no event that does not exist is named.
+        let mut events = stored(&chain());
+        events[2].event.seq = 7;
+        let problems = verify_stored(ItemId(7), &events);
+        assert!(problems.iter().all(|e| e.seq == 3), "{problems:?}");
+        assert!(problems.iter().any(|e| e.problem
+            == Problem::Misfiled {
+                item: ItemId(7),
+                seq: 7
+            }));
+
+        // The first event's content claims another number: misfiled, not a second creation.
+        let mut events = stored(&chain());
+        events[0].event.seq = 2;
+        let problems = verify_stored(ItemId(7), &events);
+        assert!(problems.iter().all(|e| e.seq == 1), "{problems:?}");
+        assert!(!problems.iter().any(|e| e.problem == Problem::CreatedTwice));
+
+        // Two events edited: both named.
+        let mut events = stored(&chain());
+        events[1].event.actor = "mallory".into();
+        events[3].event.actor = "mallory".into();
+        let seqs: Vec<u64> = verify_stored(ItemId(7), &events)
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, [2, 4]);
+    }
+
+    #[test]
+    fn stored_bytes_are_what_the_hash_is_checked_against() {
+        let events = chain();
+        let mut kept = stored(&events);
+        kept[2].body = Some(events[2].canonical_json());
+        assert_eq!(verify_stored(ItemId(7), &kept), []);
+        // A space in the stored bytes: the hash no longer matches them.
+        kept[2].body = Some(events[2].canonical_json().replacen(':', ": ", 1));
+        let problems = verify_stored(ItemId(7), &kept);
+        assert!(matches!(
+            found(&problems)[..],
+            [(3, Problem::HashMismatch { .. })]
+        ));
+        // Bytes that hash to the hash but are not what the event writes back to.
+        let spaced = events[2].canonical_json().replacen(':', ": ", 1);
+        kept[2].event.hash = chain_hash(&kept[2].event.prev, spaced.as_bytes());
+        kept[2].body = Some(spaced);
+        let problems = verify_stored(ItemId(7), &kept);
+        assert_eq!(found(&problems)[0], (3, &Problem::NotCanonical));
     }
 }

@@ -47,16 +47,31 @@ pub enum StoreError {
         /// The sequence number of the refused event.
         seq: u64,
     },
-    /// A new item's `created` event names an id the store already holds: the store handed
-    /// out an id it had handed out before, which happens only when its id counter was set
-    /// back outside workstream. Nothing was written.
+    /// A `created` event names an id the store already holds: the id was handed out twice,
+    /// which the engine does only when a store's id counter was set back outside workstream
+    /// (or a caller appended a `created` event of its own). Nothing was written.
     #[error(
-        "item {item} already exists, but the store handed its id out again for a new item: \
-         its id counter is behind the stored items (was it changed outside workstream?)"
+        "item {item} already exists, but a `created` event was appended for its id: the id \
+         was handed out twice (is the store's id counter behind the stored items, set back \
+         outside workstream?)"
     )]
     IdReused {
         /// The id handed out twice.
         item: ItemId,
+    },
+    /// An appended event carries a value nested deeper than
+    /// [`MAX_VALUE_DEPTH`](crate::MAX_VALUE_DEPTH), which a store could not read back.
+    /// Nothing was written.
+    #[error(
+        "item {item}, event {seq}: a value in it is nested deeper than {} levels, more than \
+         a store reads back; nothing was written",
+        crate::MAX_VALUE_DEPTH
+    )]
+    TooDeep {
+        /// The item.
+        item: ItemId,
+        /// The event's sequence number.
+        seq: u64,
     },
     /// A transaction of this store was begun while another of the same store was open on
     /// the same thread: a check (or a `Store::write`/`Store::read` closure) called back into
@@ -485,11 +500,22 @@ impl<S: Store + 'static> Store for std::sync::Arc<S> {
     }
 }
 
-/// Checks an append against the stored head: the event must continue the chain and the
-/// state must carry the event. Stores call it before writing.
+/// Checks an append against the stored head: the event must continue the chain (a `created`
+/// event must name an id not stored yet), its values must be within
+/// [`MAX_VALUE_DEPTH`](crate::MAX_VALUE_DEPTH), and the state must carry the event. Stores
+/// call it before writing.
 pub fn check_append(stored: Option<&Item>, event: &Event, item: &Item) -> Result<(), StoreError> {
     if stored.is_some() && matches!(event.change, crate::Change::Created { .. }) {
         return Err(StoreError::IdReused { item: event.item });
+    }
+    if event
+        .values()
+        .any(|v| crate::item::deeper_than(v, crate::MAX_VALUE_DEPTH))
+    {
+        return Err(StoreError::TooDeep {
+            item: event.item,
+            seq: event.seq,
+        });
     }
     let (seq, head) = stored.map_or((0, crate::Sha256Hash::ZERO), |s| (s.seq(), *s.head()));
     if event.seq != seq + 1 || event.prev != head {
@@ -508,45 +534,75 @@ pub fn check_append(stored: Option<&Item>, event: &Event, item: &Item) -> Result
     Ok(())
 }
 
+/// A store's identity for [`Entered`]: unique among every store made in the process, so two
+/// stores never share one, whatever their addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StoreId(u64);
+
+impl StoreId {
+    /// A new identity, never handed out before in this process.
+    pub fn new() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Self(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+impl Default for StoreId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Marks a transaction of one store as open on this thread, so that a second transaction of
 /// the same store begun on the same thread (a check calling back into the engine) fails with
-/// [`StoreError::Reentered`] rather than waiting for a lock its own thread holds. Stores take
-/// one before they lock, keyed by the address of what they lock, and hold it for the
-/// transaction.
+/// [`StoreError::Reentered`] rather than waiting for a lock its own thread holds. A store
+/// keeps a [`StoreId`], takes the mark before it locks, and holds it for the transaction. The
+/// mark belongs to its thread: it cannot be sent to another.
 ///
 /// ```
 /// use workstream_core::StoreError;
-/// use workstream_core::store::Entered;
-/// let lock = std::sync::Mutex::new(());
-/// let outer = Entered::enter(&lock)?;
-/// assert!(matches!(Entered::enter(&lock), Err(StoreError::Reentered)));
+/// use workstream_core::store::{Entered, StoreId};
+/// let store = StoreId::new();
+/// let outer = Entered::enter(store)?;
+/// assert!(matches!(Entered::enter(store), Err(StoreError::Reentered)));
+/// let _other = Entered::enter(StoreId::new())?; // another store is free
 /// drop(outer);
-/// let _again = Entered::enter(&lock)?;
+/// let _again = Entered::enter(store)?;
 /// # Ok::<(), StoreError>(())
 /// ```
 #[derive(Debug)]
 #[must_use = "the mark lasts as long as the value"]
 pub struct Entered {
-    key: usize,
+    store: StoreId,
+    /// Not `Send`: the mark is of this thread.
+    _thread: std::marker::PhantomData<*const ()>,
 }
 
 thread_local! {
-    /// The stores with a transaction open on this thread, by the address of their lock.
-    static OPEN: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The stores with a transaction open on this thread.
+    static OPEN: std::cell::RefCell<Vec<StoreId>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl Entered {
-    /// Marks the store whose lock is `lock` as in a transaction on this thread, or fails with
+    /// Marks `store` as in a transaction on this thread, or fails with
     /// [`StoreError::Reentered`] when it already is.
-    pub fn enter<T: ?Sized>(lock: &T) -> Result<Self, StoreError> {
-        let key = std::ptr::from_ref(lock).cast::<()>().addr();
+    pub fn enter(store: StoreId) -> Result<Self, StoreError> {
         OPEN.with_borrow_mut(|open| {
-            if open.contains(&key) {
+            if open.contains(&store) {
                 return Err(StoreError::Reentered);
             }
-            open.push(key);
-            Ok(Self { key })
+            open.push(store);
+            Ok(Self {
+                store,
+                _thread: std::marker::PhantomData,
+            })
         })
+    }
+
+    /// Whether `store` has a transaction open on this thread.
+    pub fn is_open(store: StoreId) -> bool {
+        OPEN.try_with(|open| open.borrow().contains(&store))
+            .unwrap_or(false)
     }
 }
 
@@ -555,7 +611,7 @@ impl Drop for Entered {
         // `try_with`: a thread being torn down has no list left to clean.
         let _ = OPEN.try_with(|open| {
             let mut open = open.borrow_mut();
-            if let Some(i) = open.iter().rposition(|&k| k == self.key) {
+            if let Some(i) = open.iter().rposition(|&k| k == self.store) {
                 open.swap_remove(i);
             }
         });

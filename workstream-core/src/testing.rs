@@ -1001,6 +1001,25 @@ pub fn deep_values_are_refused_at_the_door<S: Store>(store: S) {
             other => panic!("a too-deep {what} must be refused as too deep, got {other:?}"),
         }
     }
+    // Around the engine, the store refuses such an event itself.
+    let current = ok(engine.item(item.id()), "read");
+    let event = Event::after(
+        &current,
+        start(),
+        "wes",
+        Change::FieldsUpdated {
+            patch: json!({ "deep": nested(MAX_VALUE_DEPTH) }),
+        },
+    )
+    .seal();
+    let mut next = current.clone();
+    next.apply(&event)
+        .unwrap_or_else(|e| panic!("the deep event applies: {e}"));
+    let result = engine.store().write(|tx| tx.append(event, next));
+    assert!(
+        matches!(result, Err(StoreError::TooDeep { item: i, seq: 4 }) if i == item.id()),
+        "a store must refuse an event too deep to read back, got {result:?}"
+    );
     assert_eq!(
         ok(engine.history(item.id()), "history").len(),
         3,

@@ -33,13 +33,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, btree_map};
 use std::hash::BuildHasherDefault;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use workstream_core::store::{Entered, IdHasher, check_append};
+use workstream_core::store::{Entered, IdHasher, StoreId, check_append};
 use workstream_core::{Event, Item, ItemId, Query, Reader, Store, StoreError, Tx};
 
 /// Items and their ledgers, in memory.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: RwLock<State>,
+    /// Marks this store's transactions on their thread, so a transaction begun inside
+    /// another fails instead of deadlocking.
+    id: StoreId,
 }
 
 impl MemoryStore {
@@ -49,8 +52,14 @@ impl MemoryStore {
     }
 
     /// How many items it holds.
+    ///
+    /// # Panics
+    ///
+    /// When called inside a transaction of this store on the same thread (from a check, or
+    /// a `Store::write` closure), where waiting for the lock would deadlock; count through
+    /// the transaction's `Reader` there.
     pub fn len(&self) -> usize {
-        self.read_state().entries.len()
+        self.outside().entries.len()
     }
 
     /// Whether it holds no items.
@@ -59,12 +68,26 @@ impl MemoryStore {
     }
 
     /// How many events it holds.
+    ///
+    /// # Panics
+    ///
+    /// As [`len`](Self::len) does, inside a transaction of this store on the same thread.
     pub fn event_count(&self) -> usize {
-        self.read_state()
+        self.outside()
             .entries
             .values()
             .map(|entry| entry.events.len())
             .sum()
+    }
+
+    /// The state for a count outside any transaction.
+    fn outside(&self) -> RwLockReadGuard<'_, State> {
+        assert!(
+            !Entered::is_open(self.id),
+            "MemoryStore::len or event_count was called inside a transaction of the same store \
+             on the same thread, which would deadlock; use the transaction's Reader"
+        );
+        self.read_state()
     }
 
     fn read_state(&self) -> RwLockReadGuard<'_, State> {
@@ -550,7 +573,7 @@ impl Store for MemoryStore {
         E: From<StoreError>,
     {
         // Dropped last, after the transaction and its lock.
-        let _entered = Entered::enter(&self.state)?;
+        let _entered = Entered::enter(self.id)?;
         let mut tx = MemoryTx {
             guard: Guard::Write(self.write_state()),
             undo: Vec::new(),
@@ -565,12 +588,39 @@ impl Store for MemoryStore {
     where
         E: From<StoreError>,
     {
-        let _entered = Entered::enter(&self.state)?;
+        let _entered = Entered::enter(self.id)?;
         let tx = MemoryTx {
             guard: Guard::Read(self.read_state()),
             undo: Vec::new(),
             committed: true,
         };
         f(&tx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    use workstream_core::{Store, StoreError};
+
+    use super::MemoryStore;
+
+    #[test]
+    fn counting_inside_a_transaction_panics_with_a_message_rather_than_deadlocking() {
+        let store = MemoryStore::new();
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            store.write(|_| Ok::<_, StoreError>(store.len()))
+        }));
+        let panic = result.expect_err("counting inside a write must not return");
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default();
+        assert!(message.contains("would deadlock"), "{message}");
+        // The store works afterwards.
+        assert_eq!(store.len(), 0);
+        assert_eq!(store.event_count(), 0);
     }
 }

@@ -90,7 +90,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
-use workstream_core::store::Entered;
+use workstream_core::store::{Entered, StoreId};
 use workstream_core::{Event, Store, StoreError};
 
 pub use error::{Busy, OpenError};
@@ -201,6 +201,9 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: Option<PathBuf>,
     options: Options,
+    /// Marks this store's transactions on their thread, so a transaction begun inside
+    /// another fails instead of deadlocking on the connection's mutex.
+    id: StoreId,
 }
 
 impl SqliteStore {
@@ -250,6 +253,7 @@ impl SqliteStore {
             conn: Mutex::new(conn),
             path,
             options,
+            id: StoreId::new(),
         })
     }
 
@@ -299,7 +303,7 @@ impl Store for SqliteStore {
     where
         E: From<StoreError>,
     {
-        let _entered = Entered::enter(&self.conn)?;
+        let _entered = Entered::enter(self.id)?;
         let mut conn = self.lock();
         let txn = self.transaction(&mut conn, TransactionBehavior::Immediate)?;
         let mut tx = SqliteTx::new(&txn, true, self.options.busy_timeout);
@@ -329,7 +333,7 @@ impl Store for SqliteStore {
     where
         E: From<StoreError>,
     {
-        let _entered = Entered::enter(&self.conn)?;
+        let _entered = Entered::enter(self.id)?;
         let mut conn = self.lock();
         let txn = self.transaction(&mut conn, TransactionBehavior::Deferred)?;
         let tx = SqliteTx::new(&txn, false, self.options.busy_timeout);

@@ -69,6 +69,29 @@ INSERT INTO meta (key, value) VALUES ('next_item', 0);
 /// version `v` to `v + 1` (version 0 is an empty file).
 const MIGRATIONS: &[&str] = &[V1];
 
+/// A schema object: its kind (`table`, `index`, …), its name and the SQL that made it.
+pub(crate) type Object = (String, String, String);
+
+/// The tables, indexes, triggers and views of `conn`, by kind and name (SQLite's own
+/// objects, such as automatic indexes, left out).
+pub(crate) fn objects_of(conn: &Connection) -> rusqlite::Result<Vec<Object>> {
+    let mut stmt = conn.prepare(
+        "SELECT type, name, coalesce(sql, '') FROM sqlite_schema \
+         WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
+    )?;
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect()
+}
+
+/// The objects the current schema creates, read from a database made with it in memory.
+pub(crate) fn objects() -> rusqlite::Result<Vec<Object>> {
+    let conn = Connection::open_in_memory()?;
+    for step in MIGRATIONS {
+        conn.execute_batch(step)?;
+    }
+    objects_of(&conn)
+}
+
 /// What the header and catalogue of a file say, read without writing.
 struct Found {
     application_id: i32,
@@ -117,10 +140,11 @@ fn plan(found: &Found, path: &str) -> Result<Plan, OpenError> {
         }),
         APPLICATION_ID if found.user_version == SCHEMA_VERSION => Ok(Plan::Ready),
         APPLICATION_ID if found.user_version >= 0 => Ok(Plan::Migrate),
-        APPLICATION_ID => Err(OpenError::NotWorkstream {
+        APPLICATION_ID => Err(OpenError::Damaged {
             path: path.to_owned(),
             detail: format!(
-                "it carries the workstream mark but schema version {}",
+                "it carries the workstream mark but schema version {}, which no version of \
+                 workstream writes",
                 found.user_version
             ),
         }),

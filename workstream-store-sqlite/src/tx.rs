@@ -10,10 +10,11 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Deserialize;
 use serde_json::Value;
 use workstream_core::item::deeper_than;
+use workstream_core::ledger::chain_hash;
 use workstream_core::store::check_append;
 use workstream_core::{
     Change, DefinitionHash, Event, Finding, Item, ItemId, MAX_VALUE_DEPTH, Problem, Query, Reader,
-    Sha256Hash, Sha256Hasher, StoreError, StoredEvent, Tx,
+    Sha256Hash, StoreError, StoredEvent, Tx,
 };
 
 use crate::error::store_error;
@@ -133,12 +134,7 @@ impl<'a> SqliteTx<'a> {
                     )));
                 }
                 let intact = match (prev, body) {
-                    (Some(prev), Some(body)) => {
-                        let mut hasher = Sha256Hasher::new();
-                        hasher.update(prev.as_bytes());
-                        hasher.update(body.as_bytes());
-                        hasher.finish() == *item.head()
-                    }
+                    (Some(prev), Some(body)) => chain_hash(&prev, body.as_bytes()) == *item.head(),
                     _ => false,
                 };
                 if !intact {
@@ -331,17 +327,16 @@ impl<'a> SqliteTx<'a> {
             // Before anything walks the values recursively: a store reads back only values
             // within the engine's limit.
             if event.values().any(|v| deeper_than(v, MAX_VALUE_DEPTH)) {
-                return Err(StoreError::Corrupt(format!(
-                    "item {}, event {}: a value in it is nested deeper than {MAX_VALUE_DEPTH} \
-                     levels, more than the engine accepts; it was not imported",
-                    event.item, event.seq
-                )));
+                let refused = StoreError::TooDeep {
+                    item: event.item,
+                    seq: event.seq,
+                };
+                // Taken apart without recursion: dropped as it is, it could overflow the stack.
+                event.dismantle();
+                return Err(refused);
             }
             let body = event.canonical_json();
-            let mut hasher = Sha256Hasher::new();
-            hasher.update(event.prev.as_bytes());
-            hasher.update(body.as_bytes());
-            let computed = hasher.finish();
+            let computed = chain_hash(&event.prev, body.as_bytes());
             if computed != event.hash {
                 return Err(StoreError::Corrupt(format!(
                     "item {}, event {}: its content does not match its hash (stored {}, computed {computed})",
@@ -363,6 +358,9 @@ impl<'a> SqliteTx<'a> {
                 }
             };
             match slot {
+                Some(_) if matches!(event.change, Change::Created { .. }) => {
+                    return Err(StoreError::IdReused { item: event.item });
+                }
                 Some(i) => {
                     let state = &mut touched[i].1;
                     let expected = state.seq() + 1;
@@ -576,25 +574,37 @@ impl Reader for SqliteTx<'_> {
         let mut rows = stmt.query([k]).map_err(|e| self.err(e))?;
         let mut events = Vec::new();
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let seq = row.get_ref(0).map_err(|e| self.err(e))?;
+            let Some(seq) = seq.as_i64().ok().and_then(|n| u64::try_from(n).ok()) else {
+                return Err(StoreError::Corrupt(format!(
+                    "item {id}: an event row's `seq` column holds {}, not a sequence number",
+                    show_value(Some(seq))
+                )));
+            };
             let event = parse_event(id, row)?;
-            let seq = row.get::<_, i64>(0).map_err(|e| self.err(e))?;
             // `parse_event` has read the body as text.
             let body = row.get::<_, String>(1).map_err(|e| self.err(e))?;
             events.push(StoredEvent {
                 event,
-                key: (id, seq as u64),
+                seq,
                 body: Some(body),
             });
         }
         Ok(events)
     }
 
-    /// Checks the copies the database keeps beside the events and states: each `items`
-    /// row's columns against its state, the `deps` table against the states' dependencies,
-    /// events whose item has no `items` row, and the id counter against the ids stored.
+    /// Checks what the database keeps beside the events and states: its schema (no table,
+    /// index, trigger or view added, dropped or changed) and SQLite's own integrity check
+    /// (every index agrees with its table), keys that are not ids, each `items` row's
+    /// columns against its state, the `deps` table against the states' dependencies, events
+    /// whose item has no `items` row, and the id counter against the ids stored.
     fn check_storage(&self) -> Result<Vec<Finding>, StoreError> {
         let mut found = Vec::new();
-        self.check_items_columns(&mut found)?;
+        self.check_schema(&mut found)?;
+        self.check_integrity(&mut found)?;
+        self.check_keys(&mut found)?;
+        let seen = self.check_items_columns(&mut found)?;
+        self.check_deps(&seen, &mut found)?;
         self.check_orphan_events(&mut found)?;
         self.check_counter(&mut found)?;
         Ok(found)
@@ -602,25 +612,120 @@ impl Reader for SqliteTx<'_> {
 }
 
 impl SqliteTx<'_> {
-    /// Each `items` row's columns against the state it holds, and the `deps` table against
-    /// the states' dependencies. Rows whose state does not read are left to the audit of the
-    /// item, which names them.
-    fn check_items_columns(&self, found: &mut Vec<Finding>) -> Result<(), StoreError> {
+    /// The file's tables, indexes, triggers and views against those the schema creates.
+    fn check_schema(&self, found: &mut Vec<Finding>) -> Result<(), StoreError> {
+        let expected = crate::schema::objects().map_err(|e| self.err(e))?;
+        let stored = crate::schema::objects_of(self.conn).map_err(|e| self.err(e))?;
+        for (kind, name, sql) in &stored {
+            match expected.iter().find(|(k, n, _)| k == kind && n == name) {
+                None => found.push(Finding::store(Problem::Disagrees {
+                    what: "the database's schema".to_owned(),
+                    stored: format!("a {kind} `{name}`"),
+                    expected: format!("no {kind} of that name"),
+                })),
+                Some((_, _, want)) if want != sql => {
+                    found.push(Finding::store(Problem::Disagrees {
+                        what: format!("the definition of the {kind} `{name}`"),
+                        stored: format!("`{sql}`"),
+                        expected: format!("`{want}`"),
+                    }))
+                }
+                Some(_) => {}
+            }
+        }
+        for (kind, name, _) in &expected {
+            if !stored.iter().any(|(k, n, _)| k == kind && n == name) {
+                found.push(Finding::store(Problem::Disagrees {
+                    what: "the database's schema".to_owned(),
+                    stored: format!("no {kind} `{name}`"),
+                    expected: format!("the {kind} `{name}`"),
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// SQLite's `integrity_check`: pages, records, and every index entry against its table
+    /// (the engine's counts, dependents and windows are answered from indexes).
+    fn check_integrity(&self, found: &mut Vec<Finding>) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA integrity_check")
+            .map_err(|e| self.err(e))?;
+        let lines: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))?;
+        for line in lines.into_iter().filter(|l| l != "ok") {
+            found.push(Finding::store(Problem::Unreadable(format!(
+                "SQLite's integrity check: {line}"
+            ))));
+        }
+        Ok(())
+    }
+
+    /// Keys that cannot be ids or sequence numbers: SQLite keeps whatever a column is given.
+    fn check_keys(&self, found: &mut Vec<Finding>) -> Result<(), StoreError> {
+        let checks = [
+            (
+                "an `events` row's key (item, seq)",
+                "SELECT item, seq FROM events WHERE typeof(item) != 'integer' OR item < 1 \
+                 OR typeof(seq) != 'integer' OR seq < 1",
+            ),
+            (
+                "a `deps` row (item, on_item)",
+                "SELECT item, on_item FROM deps WHERE typeof(item) != 'integer' OR item < 1 \
+                 OR typeof(on_item) != 'integer' OR on_item < 1",
+            ),
+            (
+                "an `items` row's id",
+                "SELECT id, NULL FROM items WHERE id < 1",
+            ),
+        ];
+        for (what, sql) in checks {
+            let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+            let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+            while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+                let (a, b) = (
+                    show_value(row.get_ref(0).ok()),
+                    show_value(row.get_ref(1).ok()),
+                );
+                found.push(Finding::store(Problem::Disagrees {
+                    what: what.to_owned(),
+                    stored: if b == "NULL" {
+                        a
+                    } else {
+                        format!("({a}, {b})")
+                    },
+                    expected: "positive integers".to_owned(),
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// Each `items` row's columns against the state it holds. Returns the dependencies the
+    /// states hold, and the rows whose state does not read (which the audit of the item
+    /// names, and the other checks leave out).
+    fn check_items_columns(&self, found: &mut Vec<Finding>) -> Result<Seen, StoreError> {
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT id, workflow, workstation, parent, created, updated, seq, head, state \
-                 FROM items ORDER BY id",
+                 FROM items WHERE id >= 1 ORDER BY id",
             )
             .map_err(|e| self.err(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
-        let mut deps: Vec<(i64, i64)> = Vec::new();
+        let mut seen = Seen::default();
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
             let id = row.get::<_, i64>(0).map_err(|e| self.err(e))?;
             let item_id = ItemId(id as u64);
             let Ok(item) = parse_item(item_id, row) else {
+                seen.unread.insert(id);
                 continue;
             };
+            seen.deps
+                .extend(item.deps().iter().map(|on| (id, on.0 as i64)));
             let column = |i: usize| -> String { show_value(row.get_ref(i).ok()) };
             let expected: [(usize, &str, String); 7] = [
                 (1, "workflow", quoted(item.workflow())),
@@ -648,25 +753,32 @@ impl SqliteTx<'_> {
                     ));
                 }
             }
-            for on in item.deps() {
-                deps.push((id, on.0 as i64));
-            }
         }
-        drop(rows);
+        Ok(seen)
+    }
+
+    /// The `deps` table against the dependencies the states hold (items whose state does not
+    /// read left out).
+    fn check_deps(&self, seen: &Seen, found: &mut Vec<Finding>) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT item, on_item FROM deps ORDER BY item, on_item")
+            .prepare(
+                "SELECT item, on_item FROM deps WHERE typeof(item) = 'integer' \
+                 AND typeof(on_item) = 'integer'",
+            )
             .map_err(|e| self.err(e))?;
-        let rows: Vec<(i64, i64)> = stmt
+        let stored: BTreeSet<(i64, i64)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .and_then(|rows| rows.collect())
             .map_err(|e| self.err(e))?;
-        deps.sort_unstable();
-        let stored: BTreeSet<(i64, i64)> = rows.into_iter().collect();
-        let wanted: BTreeSet<(i64, i64)> = deps.into_iter().collect();
-        for &(item, on) in stored.difference(&wanted) {
+        let named = |item: i64| ItemId(u64::try_from(item).unwrap_or(0));
+        let wanted = &seen.deps;
+        for &(item, on) in stored.difference(wanted) {
+            if seen.unread.contains(&item) {
+                continue;
+            }
             found.push(Finding::item(
-                ItemId(item as u64),
+                named(item),
                 Problem::Disagrees {
                     what: "the `deps` table".to_owned(),
                     stored: format!("a dependency of #{item} on #{on}"),
@@ -676,7 +788,7 @@ impl SqliteTx<'_> {
         }
         for &(item, on) in wanted.difference(&stored) {
             found.push(Finding::item(
-                ItemId(item as u64),
+                named(item),
                 Problem::Disagrees {
                     what: "the `deps` table".to_owned(),
                     stored: format!("no dependency of #{item} on #{on}"),
@@ -692,8 +804,8 @@ impl SqliteTx<'_> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT item, count(*) FROM events WHERE item NOT IN (SELECT id FROM items) \
-                 GROUP BY item ORDER BY item",
+                "SELECT item, count(*) FROM events WHERE typeof(item) = 'integer' AND item >= 1 \
+                 AND item NOT IN (SELECT id FROM items) GROUP BY item ORDER BY item",
             )
             .map_err(|e| self.err(e))?;
         let orphans: Vec<(i64, i64)> = stmt
@@ -714,10 +826,10 @@ impl SqliteTx<'_> {
     /// The id counter must be at least the highest id stored, or new items would be given
     /// ids already taken.
     fn check_counter(&self, found: &mut Vec<Finding>) -> Result<(), StoreError> {
-        let counter: Option<i64> = self
+        let counter: Option<String> = self
             .conn
             .query_row("SELECT value FROM meta WHERE key = 'next_item'", [], |r| {
-                r.get(0)
+                Ok(show_value(Some(r.get_ref(0)?)))
             })
             .optional()
             .map_err(|e| self.err(e))?;
@@ -725,27 +837,38 @@ impl SqliteTx<'_> {
             .conn
             .query_row(
                 "SELECT max(coalesce((SELECT max(id) FROM items), 0), \
-                            coalesce((SELECT max(item) FROM events), 0))",
+                            coalesce((SELECT max(item) FROM events \
+                                      WHERE typeof(item) = 'integer'), 0))",
                 [],
                 |r| r.get(0),
             )
             .map_err(|e| self.err(e))?;
         let what = "the item id counter (`meta.next_item`)".to_owned();
+        let expected = format!("an integer of at least {highest}, the highest item id stored");
         match counter {
-            Some(counter) if counter >= highest => {}
+            Some(counter) if counter.parse::<i64>().is_ok_and(|n| n >= highest) => {}
             Some(counter) => found.push(Finding::store(Problem::Disagrees {
                 what,
-                stored: counter.to_string(),
-                expected: format!("at least {highest}, the highest item id stored"),
+                stored: counter,
+                expected,
             })),
             None => found.push(Finding::store(Problem::Disagrees {
                 what,
                 stored: "no row".to_owned(),
-                expected: format!("a row of at least {highest}"),
+                expected,
             })),
         }
         Ok(())
     }
+}
+
+/// What the check of the `items` rows saw, for the checks after it.
+#[derive(Default)]
+struct Seen {
+    /// Every dependency the states hold, as (item, on_item).
+    deps: BTreeSet<(i64, i64)>,
+    /// The rows whose state does not read.
+    unread: BTreeSet<i64>,
 }
 
 fn quoted(s: &str) -> String {

@@ -333,7 +333,10 @@ fn tampered(what: &str, tamper: &str) -> (TempDir, Engine<SqliteStore>, ItemId) 
     let changed = conn
         .execute(tamper, [])
         .unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert_eq!(changed, 1, "{what}: one row changed");
+    let schema_change = ["CREATE", "DROP"].iter().any(|k| tamper.starts_with(k));
+    if !schema_change {
+        assert_eq!(changed, 1, "{what}: one row changed");
+    }
     (dir, engine, a)
 }
 
@@ -419,12 +422,12 @@ fn every_change_to_the_file_is_named_by_verify_all() {
         (
             "only the last event's seq column",
             "UPDATE events SET seq = 5 WHERE item = 1 AND seq = 4",
-            at(1, 4, |p| {
+            at(1, 5, |p| {
                 matches!(
                     p,
                     Problem::Misfiled {
                         item: ItemId(1),
-                        seq: 5
+                        seq: 4
                     }
                 )
             }),
@@ -453,9 +456,9 @@ fn every_change_to_the_file_is_named_by_verify_all() {
             at(1, 5, |p| {
                 matches!(
                     p,
-                    Problem::Gap {
-                        expected: 5,
-                        found: 4
+                    Problem::Misfiled {
+                        item: ItemId(1),
+                        seq: 4
                     }
                 )
             }),
@@ -495,6 +498,68 @@ fn every_change_to_the_file_is_named_by_verify_all() {
             "the seq column of items",
             "UPDATE items SET seq = 3 WHERE id = 1",
             of_item(1, |p| disagrees("`seq` column")(p)),
+        ),
+        (
+            "the created column",
+            "UPDATE items SET created = created + 1 WHERE id = 1",
+            of_item(1, |p| disagrees("`created` column")(p)),
+        ),
+        (
+            "the updated column",
+            "UPDATE items SET updated = 0 WHERE id = 1",
+            of_item(1, |p| disagrees("`updated` column")(p)),
+        ),
+        (
+            "the head column",
+            "UPDATE items SET head = zeroblob(32) WHERE id = 1",
+            of_item(1, |p| disagrees("`head` column")(p)),
+        ),
+        (
+            "a seq column that is not a number",
+            "UPDATE events SET seq = 'x' WHERE item = 1 AND seq = 2",
+            of_item(
+                1,
+                |p| matches!(p, Problem::Unreadable(m) if m.contains("'x'")),
+            ),
+        ),
+        (
+            "an item column that is not a number",
+            "UPDATE events SET item = 'x' WHERE item = 2 AND seq = 2",
+            Expect {
+                item: None,
+                seq: None,
+                problem: |p| {
+                    matches!(p, Problem::Disagrees { what, stored, .. }
+                        if what.contains("`events` row's key") && stored == "('x', 2)")
+                },
+            },
+        ),
+        (
+            "a counter that is not an integer",
+            "UPDATE meta SET value = 2.5 WHERE key = 'next_item'",
+            Expect {
+                item: None,
+                seq: None,
+                problem: |p| disagrees("next_item")(p),
+            },
+        ),
+        (
+            "a trigger added",
+            "CREATE TRIGGER quietly AFTER INSERT ON events BEGIN SELECT 1; END",
+            Expect {
+                item: None,
+                seq: None,
+                problem: |p| matches!(p, Problem::Disagrees { stored, .. } if stored == "a trigger `quietly`"),
+            },
+        ),
+        (
+            "an index dropped",
+            "DROP INDEX items_place",
+            Expect {
+                item: None,
+                seq: None,
+                problem: |p| matches!(p, Problem::Disagrees { stored, .. } if stored == "no index `items_place`"),
+            },
         ),
         (
             "a dependency row added",
@@ -551,6 +616,45 @@ fn every_change_to_the_file_is_named_by_verify_all() {
                 .unwrap_or_else(|e| panic!("{what}: {e}"));
         }
     }
+}
+
+#[test]
+fn a_deleted_dependency_row_is_named() {
+    let dir = TempDir::new("deps");
+    let path = dir.join("deps.db");
+    let engine = open(&path);
+    let (a, b) = populate(&engine);
+    engine.add_dependency(b, a, &worker()).unwrap();
+    let conn = Connection::open(&path).unwrap();
+    conn.execute("DELETE FROM deps WHERE item = 2 AND on_item = 1", [])
+        .unwrap();
+    let report = broken(engine.verify_all());
+    assert!(
+        finds(
+            &report,
+            &of_item(
+                2,
+                |p| matches!(p, Problem::Disagrees { what, stored, expected }
+                if what.contains("`deps` table") && stored == "no dependency of #2 on #1"
+                    && expected == "#2 depends on #1")
+            )
+        ),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_schema_version_no_release_writes_is_refused_as_damaged() {
+    let dir = TempDir::new("negative");
+    let path = dir.join("negative.db");
+    populate(&open(&path));
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", -3).unwrap();
+    }
+    let err = refused(&path);
+    assert!(matches!(err, OpenError::Damaged { .. }), "{err}");
+    assert!(err.to_string().contains("schema version -3"), "{err}");
 }
 
 #[test]
@@ -661,7 +765,7 @@ fn a_counter_set_back_makes_create_fail_clearly_and_write_nothing() {
         result
             .unwrap_err()
             .to_string()
-            .contains("id counter is behind"),
+            .contains("id counter behind"),
         "the message names the counter"
     );
     assert_eq!(
@@ -801,7 +905,9 @@ fn import_rebuilds_the_same_items_and_refuses_bad_events_whole() {
         assert!(
             matches!(
                 result,
-                Err(StoreError::Corrupt(_)) | Err(StoreError::Conflict { .. })
+                Err(StoreError::Corrupt(_))
+                    | Err(StoreError::Conflict { .. })
+                    | Err(StoreError::IdReused { .. })
             ),
             "{what}: {result:?}"
         );
@@ -823,7 +929,8 @@ fn import_rebuilds_the_same_items_and_refuses_bad_events_whole() {
     let too_deep = vec![too_deep.remove(0).seal()];
     let result = fresh.store().import(too_deep);
     assert!(
-        matches!(&result, Err(StoreError::Corrupt(m)) if m.contains("nested deeper than 64")),
+        matches!(&result, Err(e @ StoreError::TooDeep { item: ItemId(1), seq: 1 })
+            if e.to_string().contains("nested deeper than 64")),
         "{result:?}"
     );
     assert!(fresh.store().read(|tx| tx.item_ids()).unwrap().is_empty());
