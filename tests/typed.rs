@@ -142,6 +142,20 @@ fn the_lifecycle_through_the_typed_api() {
 }
 
 #[test]
+fn a_clone_of_a_typed_item_stays_typed_and_the_workflow_is_parsed_once() {
+    let engine = engine();
+    let working = in_progress(&engine);
+    let copy: Item<InProgress> = working.clone();
+    assert_eq!(copy.id(), working.id());
+    assert_eq!(copy.workstation(), "in_progress");
+    // `workflow()` keeps the parsed workflow: later calls give the same definition.
+    let first = task::workflow().unwrap();
+    let again = task::workflow().unwrap();
+    assert_eq!(first.definition_hash(), again.definition_hash());
+    assert_eq!(first.definition_hash().to_string(), task::DEFINITION_HASH);
+}
+
+#[test]
 fn items_of_unknown_workstation_are_matched_through_any_item() {
     let engine = engine();
     let id = in_progress(&engine).id();

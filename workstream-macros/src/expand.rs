@@ -63,7 +63,7 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
                     actor: &#p::Actor,
                     with: #p::With,
                 ) -> ::core::result::Result<Item<#to>, #p::MoveError<Item<#from>>> {
-                    #p::advance(self, engine, actor, #index, #from_name, with)
+                    #p::advance(self, engine, actor, #index, #from_name, with).map(Item::sealed)
                 }
             }
         }
@@ -90,10 +90,12 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
             /// The definition hash computed when the crate was compiled.
             pub const DEFINITION_HASH: &str = #hash;
 
-            /// The workflow, parsed from the embedded file and checked against
-            /// [`DEFINITION_HASH`]: load it into the engine the typed items move through.
+            /// The workflow, parsed from the embedded file (once per program) and checked
+            /// against [`DEFINITION_HASH`]: load it into the engine the typed items move
+            /// through.
             pub fn workflow() -> ::core::result::Result<#p::Workflow, #p::Error> {
-                #p::definition(PATH, SOURCE, DEFINITION_HASH)
+                static PARSED: #p::OnceLock<#p::Workflow> = #p::OnceLock::new();
+                #p::definition_once(&PARSED, PATH, SOURCE, DEFINITION_HASH)
             }
 
             #(
@@ -110,15 +112,31 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
             /// that may fire from `W`; each consumes the item and returns it in the target
             /// workstation, or hands it back with every reason the move was refused. It
             /// dereferences to the item's current state.
+            ///
+            /// Only this module makes one (`create`, a move, [`AnyItem::load`] and
+            /// [`AnyItem::from_item`], which check the item's workflow, definition and
+            /// workstation), so an `Item<W>` is always an item in `W`.
             pub struct Item<W> {
                 inner: #p::Item,
                 workstation: ::core::marker::PhantomData<W>,
             }
 
-            impl<W: #p::Workstation> #p::Typed for Item<W> {
-                fn from_item(item: #p::Item) -> Self {
+            impl<W> Item<W> {
+                /// Wraps an item the engine checked to be in `W`. Private to this module, so
+                /// no code outside it can make an `Item<W>` of an item in another workstation.
+                fn sealed(item: #p::Item) -> Self {
                     Item { inner: item, workstation: ::core::marker::PhantomData }
                 }
+            }
+
+            /// A copy of the typed item, in the same workstation.
+            impl<W> ::core::clone::Clone for Item<W> {
+                fn clone(&self) -> Self {
+                    Item::sealed(self.inner.clone())
+                }
+            }
+
+            impl<W: #p::Workstation> #p::Typed for Item<W> {
                 fn as_item(&self) -> &#p::Item {
                     &self.inner
                 }
@@ -160,7 +178,7 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
                 actor: &#p::Actor,
                 new: #p::NewItem<'_>,
             ) -> ::core::result::Result<Item<#initial>, #p::Error> {
-                #p::create(engine, actor, NAME, VERSION, DEFINITION_HASH, new)
+                #p::create(engine, actor, NAME, VERSION, DEFINITION_HASH, new).map(Item::sealed)
             }
 
             #(#methods)*
@@ -195,7 +213,7 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
                     match item.workstation() {
                         #(
                             #workstation_names => ::core::result::Result::Ok(
-                                AnyItem::#types(<Item<#types> as #p::Typed>::from_item(item)),
+                                AnyItem::#types(Item::sealed(item)),
                             ),
                         )*
                         _ => ::core::result::Result::Err(#p::unknown_workstation(item)),
