@@ -140,7 +140,7 @@ impl World {
             n,
             engine,
             clock,
-            actor: Actor::new("bench", [] as [&str; 0]),
+            actor: Actor::new("bench", []),
             ids: Vec::with_capacity(n),
             graph: Acyclic::new(),
             nodes: Vec::with_capacity(n),

@@ -362,7 +362,7 @@ fn time_baseline(clock: &ManualClock, actor: &str, iters: u64) -> Duration {
 
 fn advance_benches(c: &mut Criterion) {
     let workflow = parse("ping_pong.yaml", PING_PONG).unwrap_or_else(|d| panic!("{d}"));
-    let actor = Actor::new("bench", [] as [&str; 0]);
+    let actor = Actor::new("bench", []);
     let ping = workflow.transition_id("ping").expect("ping exists");
     let pong = workflow.transition_id("pong").expect("pong exists");
     let clock = ManualClock::new(fixed_instant());
@@ -881,7 +881,7 @@ fn main() {
     if criterion_ran(&["advance/engine_by_name", "advance/baseline_hand_written"]) {
         let workflow = parse("ping_pong.yaml", PING_PONG).unwrap_or_else(|d| panic!("{d}"));
         let compiled = typed::workflow().expect("the compiled workflow loads");
-        let actor = Actor::new("bench", [] as [&str; 0]);
+        let actor = Actor::new("bench", []);
         let clock = ManualClock::new(fixed_instant());
         let by_name = |k: u64| Move::transition(if k.is_multiple_of(2) { "ping" } else { "pong" });
         print_interleaved(

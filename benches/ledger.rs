@@ -139,7 +139,7 @@ fn memory_per_item(n: usize) -> Option<f64> {
         .clock(ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap()))
         .build()
         .expect("the engine builds");
-    let actor = Actor::new("ann", [] as [&str; 0]);
+    let actor = Actor::new("ann", []);
     // Warm the allocator and the maps' first growth before reading the baseline.
     engine
         .create(&actor, NewItem::of("task").fields(json!({"n": 0})))

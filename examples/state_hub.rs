@@ -62,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let n = Narrator::new(engine, clock);
     let cora = Actor::new("cora", ["custodian"]);
-    let wes = Actor::new("wes", [] as [&str; 0]);
+    let wes = Actor::new("wes", []);
     let none = With::new;
     let task = |parent: ItemId, title: &str| {
         let new = NewItem::of("hub_task")

@@ -1,4 +1,70 @@
-#![doc = include_str!("../README.md")]
+//! Workflow-as-code for Rust: a lifecycle declared in a YAML file, checked at compile time
+//! and at run time, and recorded in a hash-chained ledger.
+//!
+//! A workflow file declares **workstations** (states), the **transitions** between them, and
+//! the **assertions** that must hold before work moves. [`parse`] validates it (every mistake
+//! at once, at `file:line:col`); an [`Engine`] over a [`Store`] creates items, moves them,
+//! refuses a move with *every* reason that blocks it, and appends each change to the item's
+//! sha256 hash chain; [`workflow!`] turns the same file into typestate types, so a move the
+//! file does not allow does not compile.
+//!
+//! ```
+//! use workstream::prelude::*;
+//! use workstream::serde_json::json;
+//!
+//! let workflow = parse("review.yaml", r#"
+//! workflow: review
+//! version: 1
+//! roles: [author, reviewer]
+//! workstations:
+//!   open:   { initial: true }
+//!   merged: { terminal: true }
+//! transitions:
+//!   merge:
+//!     from: open
+//!     to: merged
+//!     by: [reviewer]
+//!     requires:
+//!       - { assert: actor.id, op: ne, value_from: fields.author, id: no_self_merge }
+//! "#)?;
+//! let engine = Engine::builder().store(MemoryStore::new()).workflow(workflow).build()?;
+//!
+//! let ann = Actor::new("ann", ["author", "reviewer"]);
+//! let pr = engine.create(&ann, NewItem::of("review").fields(json!({ "author": "ann" })))?;
+//! // Ann may not merge her own change; the refusal says why, and nothing is written.
+//! let refused = engine.advance(pr.id(), &ann, Move::transition("merge")).unwrap_err();
+//! assert_eq!(refused.refused().unwrap().ids(), ["no_self_merge"]);
+//!
+//! let bob = Actor::new("bob", ["reviewer"]);
+//! let merged = engine.advance(pr.id(), &bob, Move::transition("merge"))?;
+//! assert_eq!(merged.workstation(), "merged");
+//! assert_eq!(engine.verify_all()?.events, 2); // created, merged: one chain, verified
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Where to go next:
+//!
+//! - [`format`](mod@format): the workflow file, key by key;
+//! - [`Engine`]: every operation (moves, holds, dependencies, `explain`, signals, metrics,
+//!   `verify_all` and `audit`);
+//! - [`workflow!`]: the typestate module generated from a file;
+//! - the stores: [`MemoryStore`] (feature `memory`) and [`SqliteStore`] (feature `sqlite`,
+//!   the embedded default), both on by default; `workstream_core::testing` (feature
+//!   `testing` of `workstream-core`) holds the conformance suite a store of your own runs;
+//! - the repository's README, ARCHITECTURE.md and `examples/` (the `sprint` example runs a
+//!   whole evaluation sprint on SQLite).
+//!
+//! [`serde_json`] and [`chrono`] are re-exported, since fields are JSON values and instants
+//! are chrono's.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
+pub use chrono;
+pub use serde_json;
 
 pub use workstream_core::*;
 
@@ -36,8 +102,9 @@ pub use workstream_macros::workflow;
 #[doc(hidden)]
 pub mod __private {
     pub use serde_json::Value;
+    pub use std::sync::OnceLock;
     pub use workstream_core::typed::{
-        Workstation, adopt, advance, create, definition, load, unknown_workstation,
+        Workstation, adopt, advance, create, definition_once, load, unknown_workstation,
     };
     pub use workstream_core::{
         Actor, Engine, Error, Item, ItemId, MoveError, NewItem, Store, Typed, With, Workflow,
@@ -47,12 +114,15 @@ pub mod __private {
 /// The SQLite store, the embedded default (feature `sqlite`, on by default): durable,
 /// safe under concurrent writers and processes, tamper-evident.
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use workstream_store_sqlite as sqlite;
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use workstream_store_sqlite::SqliteStore;
 
 /// The in-memory reference store (feature `memory`, on by default).
 #[cfg(feature = "memory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
 pub use workstream_store_memory::{MemoryStore, MemoryTx};
 
 /// The names most programs need, for `use workstream::prelude::*`.

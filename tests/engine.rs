@@ -524,7 +524,7 @@ fn roles_gate_transitions() {
     engine
         .advance(item.id(), &anyone(), Move::transition("start"))
         .unwrap();
-    let nobody = Actor::new("guest", [] as [&str; 0]);
+    let nobody = Actor::new("guest", []);
     let refused = refusal(engine.advance(item.id(), &nobody, Move::transition("submit")));
     assert_eq!(refused.ids(), ["role"]);
     assert_eq!(

@@ -61,7 +61,7 @@ fn setup() -> (Engine<MemoryStore>, ManualClock) {
 }
 
 fn me() -> Actor {
-    Actor::new("me", [] as [&str; 0])
+    Actor::new("me", [])
 }
 
 fn mv(engine: &Engine<MemoryStore>, id: ItemId, transition: &str) {

@@ -86,7 +86,7 @@ fn actor(role: usize) -> Actor {
     match role {
         0 => Actor::new("wes", ["worker"]),
         1 => Actor::new("lea", ["lead"]),
-        _ => Actor::new("guest", [] as [&str; 0]),
+        _ => Actor::new("guest", []),
     }
 }
 

@@ -32,7 +32,7 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
         .unwrap();
     let sc = Scenario::new(engine, clock);
     let cora = Actor::new("cora", ["custodian"]);
-    let wes = Actor::new("wes", [] as [&str; 0]);
+    let wes = Actor::new("wes", []);
     let streams = || Query::new().workflow("workstream");
     let with_signal = |signal| -> Vec<ItemId> {
         let found = sc.engine.with_signal(signal, &streams()).unwrap();

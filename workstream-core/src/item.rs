@@ -39,16 +39,22 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// An actor with the given id and roles.
+    /// An actor with the given id and roles: an array or slice of names, or a `Vec` of them
+    /// (`[]` for none).
     ///
     /// ```
-    /// let alice = workstream_core::Actor::new("alice", ["reviewer"]);
+    /// use workstream_core::Actor;
+    /// let alice = Actor::new("alice", ["reviewer"]);
     /// assert!(alice.has_role("reviewer"));
+    /// let bot = Actor::new("bot", []);
+    /// assert!(bot.roles().is_empty());
+    /// let roles: Vec<String> = vec!["operator".into()];
+    /// assert!(Actor::new("ola", roles).has_role("operator"));
     /// ```
-    pub fn new<R: Into<String>>(id: impl Into<String>, roles: impl IntoIterator<Item = R>) -> Self {
+    pub fn new(id: impl Into<String>, roles: impl IntoRoles) -> Self {
         Self {
             id: id.into(),
-            roles: roles.into_iter().map(Into::into).collect(),
+            roles: roles.into_roles(),
         }
     }
 
@@ -65,6 +71,37 @@ impl Actor {
     /// Whether the actor has `role`.
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
+    }
+}
+
+/// The roles [`Actor::new`] takes: an array or slice of names, or a `Vec` of them. There is
+/// one array form (`[&str; N]`), so an empty `[]` needs no annotation.
+pub trait IntoRoles {
+    /// The role names.
+    fn into_roles(self) -> Vec<String>;
+}
+
+impl<const N: usize> IntoRoles for [&str; N] {
+    fn into_roles(self) -> Vec<String> {
+        self.iter().map(|&role| role.to_owned()).collect()
+    }
+}
+
+impl IntoRoles for &[&str] {
+    fn into_roles(self) -> Vec<String> {
+        self.iter().map(|&role| role.to_owned()).collect()
+    }
+}
+
+impl IntoRoles for &[String] {
+    fn into_roles(self) -> Vec<String> {
+        self.to_vec()
+    }
+}
+
+impl IntoRoles for Vec<String> {
+    fn into_roles(self) -> Vec<String> {
+        self
     }
 }
 

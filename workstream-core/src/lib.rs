@@ -28,6 +28,8 @@
 //!
 //! The file format is described in [`format`](mod@format).
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod assertion;
 pub mod audit;
 mod canonical;
@@ -49,6 +51,7 @@ pub mod refusal;
 pub mod signals;
 pub mod store;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 pub mod typed;
 mod validate;
@@ -73,7 +76,7 @@ pub use engine::{
     Verified, With,
 };
 pub use hash::{DefinitionHash, ParseHashError, Sha256Hash, Sha256Hasher, canonical_json};
-pub use item::{Actor, Hold, Item, ItemId, MAX_VALUE_DEPTH, ReplayError, merge_patch};
+pub use item::{Actor, Hold, IntoRoles, Item, ItemId, MAX_VALUE_DEPTH, ReplayError, merge_patch};
 pub use ledger::{Change, Event, Problem, StoredEvent, VerifyError, artifact_hash};
 pub use metrics::{FlowReport, ItemMetrics, Summary, item_metrics};
 pub use name::{camel_case, is_valid_name, name_problem};

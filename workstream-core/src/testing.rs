@@ -1076,7 +1076,7 @@ pub fn reentry_is_an_error_not_a_deadlock<S: Store + 'static>(store: S) {
         let Some(engine) = cell.get() else {
             panic!("the engine cell is empty");
         };
-        let me = Actor::new("me", [] as [&str; 0]);
+        let me = Actor::new("me", []);
         let item = ok(engine.create(&me, NewItem::of("reentry")), "create");
         let moved = ok(
             engine.advance(item.id(), &me, Move::transition("finish")),

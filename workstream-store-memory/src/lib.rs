@@ -22,7 +22,7 @@
 //!   finish: { from: open, to: done }
 //! ")?;
 //! let engine = Engine::builder().store(MemoryStore::new()).workflow(workflow).build()?;
-//! let me = Actor::new("me", [] as [&str; 0]);
+//! let me = Actor::new("me", []);
 //! let item = engine.create(&me, NewItem::of("todo"))?;
 //! assert_eq!(engine.store().len(), 1);
 //! # let _ = item;

@@ -215,7 +215,7 @@ impl Ours {
             .expect("open");
         let clock = ManualClock::new(instant());
         let engine = engine_with_clock(store, clock.clone());
-        let actor = Actor::new("bench", [] as [&str; 0]);
+        let actor = Actor::new("bench", []);
         let id = engine
             .create(
                 &actor,
@@ -493,7 +493,7 @@ const IMPORT_EVENTS_PER_ITEM: u64 = 10;
 /// 1,000 events: 100 items, each created and moved 9 times.
 fn ledger() -> Vec<Event> {
     let engine = engine(SqliteStore::open_in_memory().expect("memory"));
-    let actor = Actor::new("bench", [] as [&str; 0]);
+    let actor = Actor::new("bench", []);
     for i in 0..IMPORT_ITEMS {
         let item = engine
             .create(

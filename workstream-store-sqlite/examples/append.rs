@@ -39,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .store(store)
         .workflow(parse("toggle.yaml", TOGGLE)?)
         .build()?;
-    let actor = Actor::new("bench", [] as [&str; 0]);
+    let actor = Actor::new("bench", []);
     let ids: Vec<ItemId> = (0..100)
         .map(|_| engine.create(&actor, NewItem::of("toggle")).map(|i| i.id()))
         .collect::<Result<_, _>>()?;

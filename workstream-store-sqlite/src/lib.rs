@@ -19,7 +19,7 @@
 //! let path = dir.join("todo.db");
 //! # let _ = std::fs::remove_file(&path);
 //!
-//! let me = Actor::new("me", [] as [&str; 0]);
+//! let me = Actor::new("me", []);
 //! let id = {
 //!     let store = SqliteStore::open(&path)?;
 //!     let engine = Engine::builder().store(store).workflow(workflow.clone()).build()?;
