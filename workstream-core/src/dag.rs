@@ -16,8 +16,8 @@ use petgraph::graphmap::DiGraphMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::item::{Item, ItemId};
-use crate::store::{IdHasher, Reader, StoreError};
+use crate::item::{IdHasher, Item, ItemId};
+use crate::store::{Reader, StoreError};
 
 /// A path of dependencies from `from` to `to` (both included), if there is one.
 ///

@@ -7,14 +7,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::hash::Hasher;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::hash::{DefinitionHash, Sha256Hash};
 use crate::ledger::{Change, Event};
+use crate::value::merge_patch;
 use crate::workflow::Outcome;
 
 /// The id of an item, unique in its store. Stores hand them out in increasing order.
@@ -27,6 +29,45 @@ pub struct ItemId(pub u64);
 impl fmt::Display for ItemId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{}", self.0)
+    }
+}
+
+/// A fast [`Hasher`] for maps and sets keyed by [`ItemId`], for stores and the engine's own
+/// graph searches: an id is one integer, and a multiply-rotate spreads integers well enough
+/// for a hash table (as rustc's own hasher does), at a fraction of the cost of the default
+/// SipHash. It is not resistant to chosen keys flooding one bucket on purpose; use it where
+/// ids come from the store.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::hash::BuildHasherDefault;
+/// use workstream_core::ItemId;
+/// use workstream_core::IdHasher;
+///
+/// let mut ranks: HashMap<ItemId, u64, BuildHasherDefault<IdHasher>> = HashMap::default();
+/// ranks.insert(ItemId(7), 1);
+/// assert_eq!(ranks.get(&ItemId(7)), Some(&1));
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        // The product's low bits depend only on the input's low bits, and a hash table picks
+        // a bucket by its low bits: ids that share them (say, multiples of 2^16 chosen by an
+        // importer) would all land in one bucket. The rotation brings the well-mixed high
+        // bits down, as rustc's own hasher does.
+        self.0.rotate_left(26)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
 }
 
@@ -401,86 +442,21 @@ pub enum ReplayError {
     },
 }
 
-/// The deepest nesting of arrays and objects the engine accepts in a JSON value it is given
-/// to store: an item's fields, a patch of them, an event's payload. The value itself counts
-/// as the first level, so `{"a": {"b": [1]}}` has three.
-///
-/// Every store reads back what it was given, so the limit is one for all of them: it leaves
-/// room under the 128 levels that `serde_json` reads by default for the objects a store wraps
-/// a value in (an event, an item's state), and keeps every walk over a value, including
-/// hashing it, far from the end of a thread's stack. Deeper values are refused with
-/// [`Error::TooDeep`](crate::Error::TooDeep) before anything is written.
-pub const MAX_VALUE_DEPTH: usize = 64;
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::hash::{BuildHasher, BuildHasherDefault};
 
-/// Whether `value` nests deeper than `limit` levels of arrays and objects (the value itself
-/// is level 1). It walks with a stack of its own and stops at the first level past the
-/// limit, so any value, however deep, is measured without recursion.
-///
-/// ```
-/// use serde_json::json;
-/// assert!(!workstream_core::item::deeper_than(&json!({"a": [1]}), 2));
-/// assert!(workstream_core::item::deeper_than(&json!({"a": [[1]]}), 2));
-/// ```
-pub fn deeper_than(value: &Value, limit: usize) -> bool {
-    let mut stack: Vec<(&Value, usize)> = vec![(value, 1)];
-    while let Some((value, depth)) = stack.pop() {
-        let next = depth + 1;
-        match value {
-            Value::Array(_) | Value::Object(_) if depth > limit => return true,
-            Value::Array(items) => stack.extend(items.iter().map(|child| (child, next))),
-            Value::Object(map) => stack.extend(map.values().map(|child| (child, next))),
-            _ => {}
-        }
-    }
-    false
-}
+    use super::{IdHasher, ItemId};
 
-/// Drops `value` without recursion. Dropping a `serde_json::Value` recurses once per level
-/// and overflows a thread's stack somewhere past ten thousand levels; the engine and the
-/// stores drop the too-deep values they refuse with this instead.
-///
-/// ```
-/// let mut deep = serde_json::json!(1);
-/// for _ in 0..200_000 {
-///     deep = serde_json::Value::Array(vec![deep]);
-/// }
-/// workstream_core::item::dismantle(deep); // `drop(deep)` would overflow the stack
-/// ```
-pub fn dismantle(value: Value) {
-    let mut stack = vec![value];
-    while let Some(value) = stack.pop() {
-        match value {
-            Value::Array(items) => stack.extend(items),
-            Value::Object(map) => stack.extend(map.into_iter().map(|(_, v)| v)),
-            _ => {}
-        }
-    }
-}
-
-/// Applies a JSON merge patch (RFC 7386) to `target`: objects merge key by key, `null`
-/// removes a key, anything else replaces.
-///
-/// ```
-/// use serde_json::json;
-/// let mut fields = json!({"a": 1, "b": {"c": 2, "d": 3}});
-/// workstream_core::merge_patch(&mut fields, &json!({"a": null, "b": {"c": 5}, "e": [1]}));
-/// assert_eq!(fields, json!({"b": {"c": 5, "d": 3}, "e": [1]}));
-/// ```
-pub fn merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(Map::new());
-    }
-    if let Value::Object(map) = target {
-        for (key, value) in patch {
-            if value.is_null() {
-                map.remove(key);
-            } else {
-                merge_patch(map.entry(key.clone()).or_insert(Value::Null), value);
-            }
-        }
+    #[test]
+    fn ids_that_share_their_low_bits_spread_over_buckets() {
+        // 1,024 ids, multiples of 2^20: a table of 1,024 buckets picks by the hash's low ten
+        // bits, which must not be the same for all of them.
+        let hasher = BuildHasherDefault::<IdHasher>::default();
+        let buckets: HashSet<u64> = (0..1024u64)
+            .map(|k| hasher.hash_one(ItemId(k << 20)) & 1023)
+            .collect();
+        assert!(buckets.len() > 512, "{} buckets of 1024", buckets.len());
     }
 }

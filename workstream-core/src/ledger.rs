@@ -179,17 +179,17 @@ impl Event {
         let Event {
             change, payload, ..
         } = self;
-        crate::item::dismantle(payload);
+        crate::value::dismantle(payload);
         match change {
             Change::Created { fields, .. } => {
                 if let Ok(fields) = Arc::try_unwrap(fields) {
-                    crate::item::dismantle(fields);
+                    crate::value::dismantle(fields);
                 }
             }
             Change::Transitioned {
                 patch: Some(patch), ..
             }
-            | Change::FieldsUpdated { patch } => crate::item::dismantle(patch),
+            | Change::FieldsUpdated { patch } => crate::value::dismantle(patch),
             _ => {}
         }
     }

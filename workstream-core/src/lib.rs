@@ -55,6 +55,8 @@ pub mod store;
 pub mod testing;
 pub mod typed;
 mod validate;
+pub mod value;
+mod window;
 pub mod workflow;
 mod yaml;
 
@@ -76,15 +78,17 @@ pub use engine::{
     Verified, With,
 };
 pub use hash::{DefinitionHash, ParseHashError, Sha256Hash, Sha256Hasher, canonical_json};
-pub use item::{Actor, Hold, IntoRoles, Item, ItemId, MAX_VALUE_DEPTH, ReplayError, merge_patch};
+pub use item::{Actor, Hold, IdHasher, IntoRoles, Item, ItemId, ReplayError};
 pub use ledger::{Change, Event, Problem, StoredEvent, VerifyError, artifact_hash};
 pub use metrics::{FlowReport, ItemMetrics, Summary, item_metrics};
 pub use name::{camel_case, is_valid_name, name_problem};
 pub use refusal::{Reason, ReasonKind, Refused};
 pub use signals::{Overdue, Signal, Signals};
-pub use store::{Query, Reader, Store, StoreError, Tx, Window};
+pub use store::{Query, Reader, Store, StoreError, Tx};
 pub use typed::{MoveError, Typed};
 pub use validate::{MAX_TRANSITIONS, MAX_WORKSTATIONS};
+pub use value::{MAX_VALUE_DEPTH, merge_patch};
+pub use window::Window;
 pub use workflow::{
     Outcome, SignalConfig, Transition, TransitionId, Wip, Workflow, Workstation, WorkstationId,
 };

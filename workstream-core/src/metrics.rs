@@ -26,7 +26,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::item::ItemId;
 use crate::ledger::{Change, Event};
-use crate::store::Window;
+use crate::window::Window;
 use crate::workflow::{Outcome, Workflow};
 
 /// The flow metrics of one item.

@@ -9,9 +9,9 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Deserialize;
 use serde_json::Value;
-use workstream_core::item::deeper_than;
 use workstream_core::ledger::chain_hash;
 use workstream_core::store::check_append;
+use workstream_core::value::deeper_than;
 use workstream_core::{
     Change, DefinitionHash, Event, Finding, Item, ItemId, MAX_VALUE_DEPTH, Problem, Query, Reader,
     Sha256Hash, StoreError, StoredEvent, Tx,

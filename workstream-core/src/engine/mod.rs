@@ -20,13 +20,15 @@ use crate::clock::Clock;
 use crate::dag::{self, CriticalPath};
 use crate::evaluate::{Subject, json_eq};
 use crate::hash::Sha256Hash;
-use crate::item::{Actor, Item, ItemId, MAX_VALUE_DEPTH, deeper_than, dismantle, merge_patch};
+use crate::item::{Actor, Item, ItemId};
 use crate::ledger::{Change, Event};
 use crate::metrics::{FlowReport, ItemMetrics, item_metrics};
 use crate::name::did_you_mean;
 use crate::refusal::{Reason, ReasonKind, Refused};
 use crate::signals::{self, Signal, Signals};
-use crate::store::{Query, Reader, Store, StoreError, Tx, Window};
+use crate::store::{Query, Reader, Store, StoreError, Tx};
+use crate::value::{MAX_VALUE_DEPTH, deeper_than, dismantle, merge_patch};
+use crate::window::Window;
 use crate::workflow::{TransitionId, Workflow, WorkstationId};
 
 mod builder;
