@@ -78,9 +78,16 @@ pub enum StoreError {
          closure called back into the engine or the store; use the `Reader` it was given"
     )]
     Reentered,
-    /// A write was attempted in a read-only transaction.
-    #[error("this transaction is read-only")]
-    ReadOnly,
+    /// The store stayed locked by another writer (another connection, process or host)
+    /// for longer than the store waits. Nothing was written; the write may be tried again.
+    #[error(
+        "the store stayed locked by another writer for longer than {waited:?}, the longest \
+         it waits; another writer holds a long transaction"
+    )]
+    Busy {
+        /// How long the store waited.
+        waited: std::time::Duration,
+    },
     /// What the store holds cannot be read back as items and events.
     #[error("the store holds data it cannot read: {0}")]
     Corrupt(String),
@@ -288,8 +295,8 @@ pub trait Store: Send + Sync {
     where
         E: From<StoreError>;
 
-    /// Runs `f` on a consistent read-only view. Appending in it fails with
-    /// [`StoreError::ReadOnly`].
+    /// Runs `f` on a consistent read-only view. The view is lent as `&Self::Tx`, and
+    /// [`Tx`]'s writes take `&mut`, so nothing can be written through it.
     fn read<R, E>(&self, f: impl FnOnce(&Self::Tx<'_>) -> Result<R, E>) -> Result<R, E>
     where
         E: From<StoreError>;

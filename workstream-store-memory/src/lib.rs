@@ -403,10 +403,12 @@ impl MemoryTx<'_> {
         }
     }
 
-    fn state_mut(&mut self) -> Result<&mut State, StoreError> {
+    fn state_mut(&mut self) -> &mut State {
         match &mut self.guard {
-            Guard::Read(_) => Err(StoreError::ReadOnly),
-            Guard::Write(g) => Ok(g),
+            // A read transaction is only ever lent as `&MemoryTx` (`Store::read`), and every
+            // write takes `&mut self`: a write cannot reach a read guard.
+            Guard::Read(_) => unreachable!("a read transaction is never lent mutably"),
+            Guard::Write(g) => g,
         }
     }
 }
@@ -535,7 +537,7 @@ impl Reader for MemoryTx<'_> {
 
 impl Tx for MemoryTx<'_> {
     fn next_id(&mut self) -> Result<ItemId, StoreError> {
-        let state = self.state_mut()?;
+        let state = self.state_mut();
         let before = state.next_id;
         state.next_id += 1;
         self.undo.push(Undo::NextId(before));
@@ -543,7 +545,7 @@ impl Tx for MemoryTx<'_> {
     }
 
     fn append(&mut self, event: Event, item: Item) -> Result<(), StoreError> {
-        let state = self.state_mut()?;
+        let state = self.state_mut();
         let id = event.item;
         check_append(state.item(id), &event, &item)?;
         // An imported item with an id of its own: never hand that id out again.

@@ -132,20 +132,15 @@ fn message(error: &rusqlite::Error, path: &str) -> String {
     }
 }
 
-/// A writer waited for the database's lock for the whole busy timeout.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "the database stayed locked by another connection for longer than the busy timeout \
-     ({0:?}); another writer holds a long transaction"
-)]
-pub struct Busy(pub Duration);
-
 /// Turns a SQLite error into a [`StoreError`]: a lock held past the busy timeout becomes
-/// [`Busy`], a damaged file [`StoreError::Corrupt`], the rest [`StoreError::Backend`].
+/// [`StoreError::Busy`], a damaged file [`StoreError::Corrupt`], the rest
+/// [`StoreError::Backend`].
 pub(crate) fn store_error(e: rusqlite::Error, busy_timeout: Duration) -> StoreError {
     match e.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-            StoreError::Backend(Box::new(Busy(busy_timeout)))
+            StoreError::Busy {
+                waited: busy_timeout,
+            }
         }
         Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
             StoreError::Corrupt(format!("SQLite reports a damaged database: {e}"))

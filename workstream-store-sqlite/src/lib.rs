@@ -55,7 +55,7 @@
 //! database's write lock first, so the engine's reads, its checks, the event and the new
 //! state commit together or not at all, and no other writer (thread or process) can change
 //! what it read. A writer that finds the lock taken waits up to the busy timeout (5 seconds
-//! unless [`Options`] says otherwise), then fails with a [`Busy`] error. [`Store::read`] is a
+//! unless [`Options`] says otherwise), then fails with [`StoreError::Busy`]. [`Store::read`] is a
 //! read transaction: one consistent snapshot, which under write-ahead logging does not block
 //! writers nor wait for them.
 //!
@@ -93,7 +93,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use workstream_core::store::{Entered, StoreId};
 use workstream_core::{Event, Store, StoreError};
 
-pub use error::{Busy, OpenError};
+pub use error::OpenError;
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use tx::{Imported, SqliteTx};
 
@@ -158,7 +158,7 @@ impl OptionsBuilder {
     }
 
     /// How long a writer waits for another connection's write lock before it fails with
-    /// [`Busy`]; 5 seconds unless set.
+    /// [`StoreError::Busy`]; 5 seconds unless set.
     pub fn busy_timeout(mut self, busy_timeout: Duration) -> Self {
         self.options.busy_timeout = busy_timeout;
         self

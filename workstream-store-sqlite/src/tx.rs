@@ -315,9 +315,6 @@ impl<'a> SqliteTx<'a> {
         &mut self,
         events: impl IntoIterator<Item = Event>,
     ) -> Result<Imported, StoreError> {
-        if !self.writable {
-            return Err(StoreError::ReadOnly);
-        }
         self.recent.replace(None);
         // item → (state before the import, state now); in the order first seen.
         let mut touched: Vec<(Option<Item>, Item)> = Vec::new();
@@ -893,9 +890,6 @@ fn show_value(value: Option<ValueRef<'_>>) -> String {
 
 impl Tx for SqliteTx<'_> {
     fn next_id(&mut self) -> Result<ItemId, StoreError> {
-        if !self.writable {
-            return Err(StoreError::ReadOnly);
-        }
         let next: Option<i64> = self
             .conn
             .prepare_cached(
@@ -912,9 +906,6 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn append(&mut self, event: Event, item: Item) -> Result<(), StoreError> {
-        if !self.writable {
-            return Err(StoreError::ReadOnly);
-        }
         let id = event.item;
         let recent = self.recent.get_mut().take();
         let stored = match recent {

@@ -1012,7 +1012,7 @@ fn a_writer_waits_for_the_busy_timeout_then_fails_clearly() {
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
     use workstream_core::Tx;
-    use workstream_store_sqlite::{Busy, Options};
+    use workstream_store_sqlite::Options;
 
     let dir = TempDir::new("busy");
     let path = dir.join("busy.db");
@@ -1043,11 +1043,11 @@ fn a_writer_waits_for_the_busy_timeout_then_fails_clearly() {
     let waited = started.elapsed();
     release_send.send(()).unwrap();
     let holder = holding.join().unwrap();
-    let Err(StoreError::Backend(e)) = result else {
+    let Err(e @ StoreError::Busy { waited: limit }) = result else {
         panic!("expected a busy error, got {result:?}");
     };
-    assert!(e.downcast_ref::<Busy>().is_some(), "{e}");
-    assert!(e.to_string().contains("busy timeout (200ms)"), "{e}");
+    assert_eq!(limit, Duration::from_millis(200));
+    assert!(e.to_string().contains("longer than 200ms"), "{e}");
     assert!(waited >= Duration::from_millis(150), "it waited {waited:?}");
     // Once the lock is free, the waiter writes.
     assert_eq!(waiter.write(|tx| tx.next_id()).unwrap(), ItemId(2));
