@@ -807,6 +807,19 @@ fn items_keep_their_version_and_are_never_moved_under_another() {
             old.id()
         )
     );
+    // Creating under a version it has not loaded names the versions it has, not a
+    // placeholder item.
+    let err = only_v2
+        .create(&a, NewItem::of("board").version(1))
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::VersionNotLoaded { item: None, version: 1, loaded, .. } if loaded == &[2]),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "a new item asks for `board` version 1, which this engine has not loaded (loaded: 2); load that version to work on it"
+    );
     // An engine whose v1 is a different definition refuses too.
     let edited_v1 = workflow(&BOARD.replace("max: 1", "max: 9"));
     let edited = Engine::builder()

@@ -114,13 +114,11 @@ pub fn definition_once(
 }
 
 fn parse_definition(path: &str, source: &str, hash: &str) -> Result<Workflow, Error> {
-    let workflow = crate::parse(path, source).map_err(|d| Error::NotCompiledDefinition {
-        workflow: path.to_owned(),
-        version: 0,
-        what: format!("the embedded file does not parse at run time:\n{d}"),
-        compiled: hash.to_owned(),
-        found: crate::Sha256Hash::ZERO,
-    })?;
+    let workflow =
+        crate::parse(path, source).map_err(|diagnostics| Error::EmbeddedFileInvalid {
+            path: path.to_owned(),
+            diagnostics,
+        })?;
     if workflow.definition_hash().to_string() != hash {
         return Err(Error::NotCompiledDefinition {
             workflow: workflow.name().to_owned(),
@@ -137,7 +135,7 @@ fn parse_definition(path: &str, source: &str, hash: &str) -> Result<Workflow, Er
 fn check_item(item: &Item, name: &str, version: u32, hash: &str) -> Result<(), Error> {
     if item.workflow() != name {
         return Err(Error::WrongWorkflow {
-            item: item.id(),
+            item: Some(item.id()),
             expected: name.to_owned(),
             found: item.workflow().to_owned(),
         });
@@ -167,7 +165,7 @@ pub fn create<St: Store>(
 ) -> Result<Item, Error> {
     if new.workflow != name {
         return Err(Error::WrongWorkflow {
-            item: ItemId(0),
+            item: None,
             expected: name.to_owned(),
             found: new.workflow.to_string(),
         });
@@ -175,15 +173,14 @@ pub fn create<St: Store>(
     let loaded = engine
         .workflow_version(name, version)
         .ok_or_else(|| Error::VersionNotLoaded {
-            item: ItemId(0),
+            item: None,
             workflow: name.to_owned(),
             version,
             loaded: engine
                 .workflows()
                 .filter(|w| w.name() == name)
-                .map(|w| w.version().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
+                .map(|w| w.version())
+                .collect(),
         })?;
     if loaded.definition_hash().to_string() != hash {
         return Err(Error::NotCompiledDefinition {

@@ -137,11 +137,9 @@ fn message(error: &rusqlite::Error, path: &str) -> String {
 /// [`StoreError::Backend`].
 pub(crate) fn store_error(e: rusqlite::Error, busy_timeout: Duration) -> StoreError {
     match e.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-            StoreError::Busy {
-                waited: busy_timeout,
-            }
-        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy {
+            waited: busy_timeout,
+        },
         Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
             StoreError::Corrupt(format!("SQLite reports a damaged database: {e}"))
         }

@@ -760,15 +760,16 @@ impl SqliteTx<'_> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT item, on_item FROM deps WHERE typeof(item) = 'integer' \
-                 AND typeof(on_item) = 'integer'",
+                "SELECT item, on_item FROM deps WHERE typeof(item) = 'integer' AND item >= 1 \
+                 AND typeof(on_item) = 'integer' AND on_item >= 1",
             )
             .map_err(|e| self.err(e))?;
         let stored: BTreeSet<(i64, i64)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .and_then(|rows| rows.collect())
             .map_err(|e| self.err(e))?;
-        let named = |item: i64| ItemId(u64::try_from(item).unwrap_or(0));
+        // Both sets hold positive ids only (rows with others are named by `check_keys`).
+        let named = |item: i64| ItemId(item.unsigned_abs());
         let wanted = &seen.deps;
         for &(item, on) in stored.difference(wanted) {
             if seen.unread.contains(&item) {

@@ -31,18 +31,20 @@ pub enum Error {
     /// The item keeps a workflow version this engine has not loaded. The item is never moved
     /// under another version.
     #[error(
-        "item {item} keeps `{workflow}` version {version}, which this engine has not loaded \
-         (loaded: {loaded}); load that version to work on it"
+        "{} `{workflow}` version {version}, which this engine has not loaded (loaded: {}); \
+         load that version to work on it",
+        match .item { Some(item) => format!("item {item} keeps"), None => "a new item asks for".to_owned() },
+        versions(.loaded)
     )]
     VersionNotLoaded {
-        /// The item.
-        item: ItemId,
+        /// The item, or `None` for an item being created.
+        item: Option<ItemId>,
         /// Its workflow.
         workflow: String,
-        /// The version it keeps.
+        /// The version it keeps (or asks for).
         version: u32,
-        /// The versions loaded, e.g. `1, 2`.
-        loaded: String,
+        /// The versions of the workflow the engine has loaded, in order.
+        loaded: Vec<u32>,
     },
     /// The item's definition hash differs from the loaded definition of its version: the file
     /// changed without its version being raised.
@@ -106,11 +108,15 @@ pub enum Error {
     /// Fields (or a patch of them) must be a JSON object.
     #[error("fields must be a JSON object, not {0}")]
     InvalidFields(String),
-    /// An item of one workflow was loaded as an item of another (typed API).
-    #[error("item {item} belongs to workflow `{found}`, not `{expected}`")]
+    /// An item of one workflow was loaded, or asked to be created, as an item of another
+    /// (typed API).
+    #[error(
+        "{} workflow `{found}`, not `{expected}`",
+        match .item { Some(item) => format!("item {item} belongs to"), None => "the new item names".to_owned() }
+    )]
     WrongWorkflow {
-        /// The item.
-        item: ItemId,
+        /// The item, or `None` for an item being created.
+        item: Option<ItemId>,
         /// The workflow the caller expected.
         expected: String,
         /// The item's workflow.
@@ -134,6 +140,18 @@ pub enum Error {
         /// The hash found.
         found: Sha256Hash,
     },
+    /// The workflow file compiled into a typed module does not parse at run time: the
+    /// program runs a `workstream-core` other than the one the macro checked the file with.
+    #[error(
+        "the workflow file {path} compiled into the program does not parse at run time \
+         (is the program built against another version of workstream than its macro?):\n{diagnostics}"
+    )]
+    EmbeddedFileInvalid {
+        /// The file's path, as compiled in.
+        path: String,
+        /// What the validator found.
+        diagnostics: crate::Diagnostics,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -153,6 +171,17 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+}
+
+fn versions(loaded: &[u32]) -> String {
+    if loaded.is_empty() {
+        return "none".to_owned();
+    }
+    loaded
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn help_suffix(help: &Option<String>) -> String {

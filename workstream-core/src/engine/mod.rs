@@ -122,14 +122,10 @@ impl<S: Store> Engine<S> {
         let versions = self.versions(item.workflow())?;
         let Ok(i) = versions.binary_search_by_key(&item.version(), |w| w.version()) else {
             return Err(Error::VersionNotLoaded {
-                item: item.id(),
+                item: Some(item.id()),
                 workflow: item.workflow().to_owned(),
                 version: item.version(),
-                loaded: versions
-                    .iter()
-                    .map(|w| w.version().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                loaded: versions.iter().map(|w| w.version()).collect(),
             });
         };
         let workflow = &versions[i];
@@ -174,20 +170,21 @@ impl<S: Store> Engine<S> {
         let fields = within_depth("fields", &mut new.fields);
         within_depth("payload", &mut new.payload).and(fields)?;
         let versions = self.versions(&new.workflow)?;
-        let workflow = match new.version {
-            None => versions.last().map(|w| &**w),
-            Some(v) => versions.iter().map(|w| &**w).find(|w| w.version() == v),
-        }
-        .ok_or_else(|| Error::VersionNotLoaded {
-            item: ItemId(0),
-            workflow: new.workflow.to_string(),
-            version: new.version.unwrap_or(0),
-            loaded: versions
-                .iter()
-                .map(|w| w.version().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
+        let workflow: &Workflow = match new.version {
+            // A workflow is loaded with at least one version; the newest is last.
+            None => versions.last().ok_or_else(|| Error::UnknownWorkflow {
+                name: new.workflow.to_string(),
+                help: None,
+            })?,
+            Some(v) => versions.iter().find(|w| w.version() == v).ok_or_else(|| {
+                Error::VersionNotLoaded {
+                    item: None,
+                    workflow: new.workflow.to_string(),
+                    version: v,
+                    loaded: versions.iter().map(|w| w.version()).collect(),
+                }
+            })?,
+        };
         let fields = match new.fields {
             Value::Object(_) => new.fields,
             Value::Null => Value::Object(Map::new()),
