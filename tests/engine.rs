@@ -858,6 +858,28 @@ fn explain_lists_each_transition_with_all_its_reasons() {
     engine.hold(item.id(), &ann, "blocked", "flaky CI").unwrap();
     let explanation = engine.explain(item.id(), &ann).unwrap();
     assert!(!explanation.transition("submit").unwrap().allowed());
+    // Programs can hand an explanation, a refusal and an audit out as JSON.
+    let json = serde_json::to_value(&explanation).unwrap();
+    assert_eq!(json["item"]["workstation"], "coding");
+    assert_eq!(json["transitions"][0]["reasons"][0]["id"], "held");
+    let refused = engine
+        .advance(item.id(), &ann, Move::transition("submit"))
+        .unwrap_err();
+    let json = serde_json::to_value(refused.refused().unwrap()).unwrap();
+    assert_eq!(json["reasons"][1]["id"], "coding.exit.0", "{json}");
+    let report = serde_json::to_value(engine.audit().unwrap()).unwrap();
+    assert_eq!(report["problems"], json!([]), "{report}");
+    let problem = serde_json::to_value(workstream::Problem::Gap {
+        expected: 2,
+        found: 3,
+    })
+    .unwrap();
+    assert_eq!(
+        problem,
+        json!({"kind": "gap", "detail": {"expected": 2, "found": 3}})
+    );
+    let problem = serde_json::to_value(workstream::Problem::Unreadable("x".into())).unwrap();
+    assert_eq!(problem, json!({"kind": "unreadable", "detail": "x"}));
     assert_eq!(
         explanation.to_string(),
         format!(

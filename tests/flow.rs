@@ -378,6 +378,10 @@ fn flow_over_a_window() {
         .flow(&Query::new().workflow("task"), window, h(6))
         .unwrap();
     assert_eq!((r.arrivals, r.departures, r.throughput), (4, 3, 2));
+    // As JSON, durations are seconds.
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["period"], 6.0 * 3600.0);
+    assert_eq!(json["arrivals"], 4);
     assert_eq!(
         (r.arrival_rate, r.departure_rate, r.throughput_rate),
         (2.0, 1.5, 1.0)

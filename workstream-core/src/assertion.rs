@@ -207,6 +207,7 @@ pub(crate) enum Wants {
 
 /// Where a path starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Root {
     /// `fields.…`: the item's JSON data.
     Fields,
@@ -235,6 +236,7 @@ impl Root {
 
 /// One step of a path after its root.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Step {
     /// A map key (or, on a list, a decimal index).
     Key(String),

@@ -17,12 +17,15 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use crate::item::{Item, ItemId};
 use crate::ledger::{Problem, VerifyError, verify_stored};
 use crate::store::{Reader, StoreError};
 
 /// One problem found by an audit: where, and what is wrong.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Finding {
     /// The item it concerns, if it concerns one (an id counter does not).
     pub item: Option<ItemId>,
@@ -78,8 +81,9 @@ impl fmt::Display for Finding {
 }
 
 /// What an audit checked and every problem it found.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[must_use = "a report says whether the store checked out; look at `problems` or `is_clean`"]
+#[non_exhaustive]
 pub struct Report {
     /// Items whose chains were walked.
     pub items: usize,

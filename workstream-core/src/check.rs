@@ -13,6 +13,7 @@ use crate::workflow::Workflow;
 
 /// What a check says.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Verdict {
     /// The check holds.
     Pass,
@@ -65,6 +66,19 @@ pub struct CheckContext<'a> {
     pub(crate) target: &'a str,
     pub(crate) now: DateTime<Utc>,
     pub(crate) reader: &'a dyn Reader,
+}
+
+impl std::fmt::Debug for CheckContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckContext")
+            .field("item", &self.item.id())
+            .field("actor", &self.actor.id())
+            .field("workflow", &self.workflow.name())
+            .field("transition", &self.transition)
+            .field("target", &self.target)
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> CheckContext<'a> {

@@ -158,6 +158,7 @@ pub(crate) fn topological_order(items: &[Item]) -> Result<Vec<ItemId>, StoreErro
 
 /// The heaviest chain of dependencies.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct CriticalPath {
     /// The items of the chain, each depending on the one before.
     pub items: Vec<ItemId>,

@@ -28,6 +28,7 @@ impl Span {
 
 /// How serious a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Severity {
     /// The file is accepted; the diagnostic points at something that is probably a mistake.
     Warning,
@@ -153,6 +154,7 @@ impl fmt::Display for Code {
 
 /// One problem found in a workflow file.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Diagnostic {
     /// The stable code.
     pub code: Code,
@@ -393,6 +395,56 @@ pub(crate) fn end_position(text: &str) -> (u32, u32) {
     )
 }
 
+/// As JSON, a code is its stable id, e.g. `"W0003"`.
+impl serde::Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
+/// As JSON, `"error"` or `"warning"`.
+impl serde::Serialize for Severity {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// As JSON, one flat object an editor or a CI job can read: `code` (`"W0003"`), `name`
+/// (`"unknown-workstation"`), `severity`, `message`, `file`, `line`, `column` and `end_column`
+/// (1-based; 0 when unknown), `source_line`, and `help` (or `null`).
+impl serde::Serialize for Diagnostic {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut o = s.serialize_struct("Diagnostic", 10)?;
+        o.serialize_field("code", &self.code)?;
+        o.serialize_field("name", self.code.name())?;
+        o.serialize_field("severity", &self.severity())?;
+        o.serialize_field("message", &self.message)?;
+        o.serialize_field("file", &self.origin)?;
+        o.serialize_field("line", &self.span.line)?;
+        o.serialize_field("column", &self.span.column)?;
+        let end = if self.span.column == 0 {
+            0
+        } else {
+            self.span.column + self.span.len.max(1)
+        };
+        o.serialize_field("end_column", &end)?;
+        o.serialize_field("source_line", &self.source_line)?;
+        o.serialize_field("help", &self.help)?;
+        o.end()
+    }
+}
+
+/// As JSON, the list of its diagnostics, in file order.
+impl serde::Serialize for Diagnostics {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.items.iter())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,5 +495,28 @@ mod tests {
              --> f.yaml:2:19\n  |\n2 |   publish: { to: redy }\n  |                   ^^^^\n  \
              = help: did you mean `ready`?"
         );
+    }
+
+    #[test]
+    fn diagnostics_serialize_as_flat_objects() {
+        let d = Diagnostic {
+            code: Code::UnknownWorkstation,
+            message: "unknown workstation `redy`".into(),
+            origin: "review.yaml".into(),
+            span: Span::new(9, 32, 4),
+            source_line: "  publish: { from: draft, to: redy }".into(),
+            help: Some("did you mean `ready`?".into()),
+        };
+        let json = serde_json::to_value(&d).unwrap_or_default();
+        assert_eq!(json["code"], "W0003");
+        assert_eq!(json["name"], "unknown-workstation");
+        assert_eq!(json["severity"], "error");
+        assert_eq!(json["file"], "review.yaml");
+        assert_eq!(
+            (json["line"].as_u64(), json["column"].as_u64()),
+            (Some(9), Some(32))
+        );
+        assert_eq!(json["end_column"], 36);
+        assert_eq!(json["help"], "did you mean `ready`?");
     }
 }

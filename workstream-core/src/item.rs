@@ -149,6 +149,7 @@ impl IntoRoles for Vec<String> {
 /// A hold on an item: a flag with a reason, set and released by events. Forward moves are
 /// refused while any hold is on, unless the transition says `allow_held: true`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Hold {
     /// Why the item is held.
     pub reason: Option<String>,

@@ -445,8 +445,9 @@ mod instant {
 }
 
 /// A problem found in one item's chain: the item, the event, and what is wrong.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("item {item}, event {seq}: {problem}")]
+#[non_exhaustive]
 pub struct VerifyError {
     /// The item whose chain is broken.
     pub item: ItemId,
@@ -457,7 +458,10 @@ pub struct VerifyError {
 }
 
 /// What is wrong with an event in a chain, or with what a store keeps beside the chains.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// As JSON, an object whose `kind` names the variant (`hash_mismatch`, `gap`, …) and whose
+/// `detail` holds its fields, if it has any.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Problem {
     /// Its content does not hash to its stored hash: it was changed after it was written.

@@ -24,13 +24,16 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use serde::Serialize;
+
 use crate::item::ItemId;
 use crate::ledger::{Change, Event};
 use crate::window::Window;
 use crate::workflow::{Outcome, Workflow};
 
 /// The flow metrics of one item.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ItemMetrics {
     /// The item.
     pub item: ItemId,
@@ -41,14 +44,19 @@ pub struct ItemMetrics {
     /// How it ended.
     pub outcome: Option<Outcome>,
     /// Creation to close (or to the instant of measurement).
+    #[serde(serialize_with = "seconds")]
     pub lead: TimeDelta,
     /// Time spent in each workstation, within the lead time.
+    #[serde(serialize_with = "seconds_each")]
     pub per_workstation: BTreeMap<String, TimeDelta>,
     /// Time each hold kind was on.
+    #[serde(serialize_with = "seconds_each")]
     pub per_hold: BTreeMap<String, TimeDelta>,
     /// Time any hold was on.
+    #[serde(serialize_with = "seconds")]
     pub held: TimeDelta,
     /// Lead time minus held time.
+    #[serde(serialize_with = "seconds")]
     pub active: TimeDelta,
     /// Moves along `rework` transitions.
     pub rework_moves: u32,
@@ -207,17 +215,22 @@ fn milliseconds(ms: f64) -> TimeDelta {
 }
 
 /// Statistics of a set of durations.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Summary {
     /// How many.
     pub count: usize,
     /// The mean.
+    #[serde(serialize_with = "seconds")]
     pub mean: TimeDelta,
     /// The median (the lower middle for an even count).
+    #[serde(serialize_with = "seconds")]
     pub median: TimeDelta,
     /// The 90th percentile (nearest rank).
+    #[serde(serialize_with = "seconds")]
     pub p90: TimeDelta,
     /// The population standard deviation.
+    #[serde(serialize_with = "seconds")]
     pub stdev: TimeDelta,
 }
 
@@ -254,11 +267,13 @@ impl Summary {
 }
 
 /// Flow over a set of items and a window of time.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct FlowReport {
     /// The window.
     pub window: Window,
     /// The period rates are given per.
+    #[serde(serialize_with = "seconds")]
     pub period: TimeDelta,
     /// Items created in the window.
     pub arrivals: usize,
@@ -359,6 +374,23 @@ impl FlowReport {
             wip_at_end: last.map_or(0, |end| items.iter().filter(|m| m.open_at(end)).count()),
         }
     }
+}
+
+/// Serializes a duration as seconds (a float, to the nanosecond), the unit JSON readers expect.
+fn seconds<S: serde::Serializer>(d: &TimeDelta, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(as_seconds(*d))
+}
+
+/// Serializes a map of durations as seconds, as [`seconds`] does.
+fn seconds_each<S: serde::Serializer>(
+    map: &BTreeMap<String, TimeDelta>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(map.iter().map(|(k, d)| (k, as_seconds(*d))))
+}
+
+fn as_seconds(d: TimeDelta) -> f64 {
+    d.num_seconds() as f64 + f64::from(d.subsec_nanos()) / 1e9
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ pub enum ReasonKind {
 
 /// One reason a change is refused.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Reason {
     /// A stable id: the assertion's id for assertions (`submitted.exit.0`, `no_self_review`),
     /// otherwise the rule's name (`not_allowed`, `role`, `held`, `wip`, `cycle`, …).
@@ -93,7 +94,8 @@ impl fmt::Display for Reason {
 }
 
 /// A refused change: the item as it was (nothing was written) and every reason.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Refused {
     /// The item, unchanged.
     pub item: Item,

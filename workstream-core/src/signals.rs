@@ -26,6 +26,7 @@ use crate::workflow::{Outcome, Workflow};
 /// One kind of signal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Signal {
     /// Every child is closed.
     Finished,
@@ -69,6 +70,7 @@ impl fmt::Display for Signal {
 
 /// An item's stay in its workstation past the workstation's `sla`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Overdue {
     /// The workstation.
     pub workstation: String,
@@ -82,6 +84,7 @@ pub struct Overdue {
 
 /// The signals of one item at one instant.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Signals {
     /// Every child is closed (and there is at least one).
     pub finished: bool,

@@ -5,7 +5,7 @@ use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
 use crate::clock::{saturating_add, saturating_sub};
 
 /// A half-open window of time, `[start, end)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Window {
     /// The first instant in the window.
     pub start: DateTime<Utc>,

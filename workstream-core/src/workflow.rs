@@ -40,6 +40,7 @@ impl TransitionId {
 /// How work that reached a terminal workstation ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Outcome {
     /// The work was done (the default).
     Done,

@@ -395,6 +395,15 @@ pub struct MemoryTx<'a> {
     committed: bool,
 }
 
+impl std::fmt::Debug for MemoryTx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryTx")
+            .field("writable", &matches!(self.guard, Guard::Write(_)))
+            .field("items", &self.state().entries.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl MemoryTx<'_> {
     fn state(&self) -> &State {
         match &self.guard {

@@ -41,6 +41,15 @@ struct Recent {
     head_checked: bool,
 }
 
+impl std::fmt::Debug for SqliteTx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteTx")
+            .field("writable", &self.writable)
+            .field("broken", &self.broken.get())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<'a> SqliteTx<'a> {
     pub(crate) fn new(conn: &'a Connection, writable: bool, busy_timeout: Duration) -> Self {
         Self {

@@ -21,6 +21,22 @@ pub struct EngineBuilder<S = ()> {
     clock: Arc<dyn Clock>,
 }
 
+impl<S> std::fmt::Debug for EngineBuilder<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineBuilder")
+            .field(
+                "workflows",
+                &self
+                    .workflows
+                    .iter()
+                    .map(|w| format!("{} v{}", w.name(), w.version()))
+                    .collect::<Vec<_>>(),
+            )
+            .field("checks", &self.checks)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S> EngineBuilder<S> {
     /// The store items and events are kept in.
     pub fn store<T: Store>(self, store: T) -> EngineBuilder<T> {

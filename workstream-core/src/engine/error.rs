@@ -230,6 +230,7 @@ pub enum BuildError {
 
 /// A check a workflow names that no function was registered for.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MissingCheck {
     /// The workflow.
     pub workflow: String,

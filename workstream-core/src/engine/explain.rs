@@ -2,12 +2,15 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use crate::item::Item;
 use crate::refusal::{Reason, ReasonKind};
 use crate::signals::Signals;
 
 /// Where an item is and what it could do next.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Explanation {
     /// The item.
     pub item: Item,
@@ -18,7 +21,8 @@ pub struct Explanation {
 }
 
 /// One transition out of an item's workstation, as [`Engine::explain`](crate::Engine::explain) sees it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct NextMove {
     /// The transition.
     pub transition: String,
@@ -85,7 +89,8 @@ impl fmt::Display for Explanation {
 }
 
 /// The result of verifying every chain in a store.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Verified {
     /// Items whose chains were walked.
     pub items: usize,
