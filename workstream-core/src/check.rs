@@ -58,6 +58,7 @@ impl Verdict {
 ///
 /// A check runs inside the store transaction of the change it guards, so it must not call
 /// the engine; it reads related items through [`reader`](Self::reader).
+#[derive(Clone, Copy)]
 pub struct CheckContext<'a> {
     pub(crate) item: &'a Item,
     pub(crate) actor: &'a Actor,
@@ -82,6 +83,28 @@ impl std::fmt::Debug for CheckContext<'_> {
 }
 
 impl<'a> CheckContext<'a> {
+    /// What a check sees of `item` (as the change would leave its fields) moving along
+    /// `transition` (none when the item is being created or looked at) into `target`.
+    pub(crate) fn new(
+        item: &'a Item,
+        actor: &'a Actor,
+        workflow: &'a Workflow,
+        transition: Option<&'a str>,
+        target: &'a str,
+        now: DateTime<Utc>,
+        reader: &'a dyn Reader,
+    ) -> Self {
+        Self {
+            item,
+            actor,
+            workflow,
+            transition,
+            target,
+            now,
+            reader,
+        }
+    }
+
     /// The item, with the change's field patch already applied; its workstation is still the
     /// one it is in.
     pub fn item(&self) -> &'a Item {

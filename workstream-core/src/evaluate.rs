@@ -17,20 +17,14 @@ use serde_json::{Value, json};
 
 use crate::assertion::{Assertion, AssertionKind, Op, Operand, Path, Root, Step};
 use crate::check::{CheckContext, Checks, Verdict};
-use crate::item::{Actor, Item, ItemId};
+use crate::item::{Item, ItemId};
 use crate::refusal::{Reason, ReasonKind};
-use crate::store::{Query, Reader, StoreError};
-use crate::workflow::Workflow;
+use crate::store::{Query, StoreError};
 
-/// Everything an assertion may read.
+/// Everything an assertion may read: what a check sees, the checks by name, and the related
+/// items, read once when first needed.
 pub(crate) struct Subject<'a> {
-    pub(crate) item: &'a Item,
-    pub(crate) actor: &'a Actor,
-    pub(crate) workflow: &'a Workflow,
-    pub(crate) transition: Option<&'a str>,
-    pub(crate) target: &'a str,
-    pub(crate) now: DateTime<Utc>,
-    pub(crate) reader: &'a dyn Reader,
+    pub(crate) cx: CheckContext<'a>,
     pub(crate) checks: &'a Checks,
     children: OnceCell<Vec<Item>>,
     deps: OnceCell<Vec<Item>>,
@@ -51,25 +45,9 @@ struct Found<'v> {
 }
 
 impl<'a> Subject<'a> {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        item: &'a Item,
-        actor: &'a Actor,
-        workflow: &'a Workflow,
-        transition: Option<&'a str>,
-        target: &'a str,
-        now: DateTime<Utc>,
-        reader: &'a dyn Reader,
-        checks: &'a Checks,
-    ) -> Self {
+    pub(crate) fn new(cx: CheckContext<'a>, checks: &'a Checks) -> Self {
         Self {
-            item,
-            actor,
-            workflow,
-            transition,
-            target,
-            now,
-            reader,
+            cx,
             checks,
             children: OnceCell::new(),
             deps: OnceCell::new(),
@@ -158,16 +136,7 @@ impl<'a> Subject<'a> {
                 items: Vec::new(),
             });
         };
-        let cx = CheckContext {
-            item: self.item,
-            actor: self.actor,
-            workflow: self.workflow,
-            transition: self.transition,
-            target: self.target,
-            now: self.now,
-            reader: self.reader,
-        };
-        match check(&cx) {
+        match check(&self.cx) {
             Verdict::Pass => None,
             Verdict::Fail { message, details } => Some(Failure {
                 message,
@@ -344,7 +313,7 @@ impl<'a> Subject<'a> {
         }
         Ok(match path.root() {
             Root::Fields => {
-                let mut at = self.item.fields();
+                let mut at = self.cx.item.fields();
                 for step in path.steps() {
                     let next = match (step, at) {
                         (Step::Key(key), Value::Object(map)) => map.get(key),
@@ -363,11 +332,11 @@ impl<'a> Subject<'a> {
             Root::Item => {
                 let attr = path.attr().unwrap_or_default();
                 Some(Cow::Owned(match attr {
-                    "workstation" => Value::from(self.item.workstation()),
-                    _ => self.item_attr(self.item, attr),
+                    "workstation" => Value::from(self.cx.item.workstation()),
+                    _ => self.item_attr(self.cx.item, attr),
                 }))
             }
-            Root::Actor => Some(Cow::Owned(Value::from(self.actor.id()))),
+            Root::Actor => Some(Cow::Owned(Value::from(self.cx.actor.id()))),
             // Paths through related items always expand.
             Root::Children | Root::Deps => None,
         })
@@ -378,28 +347,28 @@ impl<'a> Subject<'a> {
         let steps = path.steps();
         let mut out = Vec::new();
         match path.root() {
-            Root::Fields => walk(self.item.fields(), steps, None, &mut out),
+            Root::Fields => walk(self.cx.item.fields(), steps, None, &mut out),
             Root::Item => {
                 let attr = path.attr().unwrap_or_default();
                 let value = match attr {
-                    "workstation" => Value::from(self.item.workstation()),
+                    "workstation" => Value::from(self.cx.item.workstation()),
                     "holds" => {
-                        for hold in self.item.holds().keys() {
+                        for hold in self.cx.item.holds().keys() {
                             out.push(owned(Value::from(hold.as_str()), None));
                         }
                         return Ok(out);
                     }
-                    _ => self.item_attr(self.item, attr),
+                    _ => self.item_attr(self.cx.item, attr),
                 };
                 out.push(owned(value, None));
             }
             Root::Actor => match path.attr() {
                 Some("roles") => {
-                    for role in self.actor.roles() {
+                    for role in self.cx.actor.roles() {
                         out.push(owned(Value::from(role.as_str()), None));
                     }
                 }
-                _ => out.push(owned(Value::from(self.actor.id()), None)),
+                _ => out.push(owned(Value::from(self.cx.actor.id()), None)),
             },
             Root::Children | Root::Deps => {
                 let related = if path.root() == Root::Children {
@@ -440,8 +409,8 @@ impl<'a> Subject<'a> {
                 .outcome()
                 .map_or(Value::Null, |o| Value::from(o.name())),
             "version" => Value::from(item.version()),
-            "age" => Value::from(seconds_between(item.created(), self.now)),
-            "idle" => Value::from(seconds_between(item.updated(), self.now)),
+            "age" => Value::from(seconds_between(item.created(), self.cx.now)),
+            "idle" => Value::from(seconds_between(item.updated(), self.cx.now)),
             _ => Value::Null,
         }
     }
@@ -450,7 +419,10 @@ impl<'a> Subject<'a> {
         if let Some(children) = self.children.get() {
             return Ok(children);
         }
-        let children = self.reader.items(&Query::new().parent(self.item.id()))?;
+        let children = self
+            .cx
+            .reader
+            .items(&Query::new().parent(self.cx.item.id()))?;
         Ok(self.children.get_or_init(|| children))
     }
 
@@ -458,9 +430,9 @@ impl<'a> Subject<'a> {
         if let Some(deps) = self.deps.get() {
             return Ok(deps);
         }
-        let mut deps = Vec::with_capacity(self.item.deps().len());
-        for &id in self.item.deps() {
-            if let Some(item) = self.reader.item(id)? {
+        let mut deps = Vec::with_capacity(self.cx.item.deps().len());
+        for &id in self.cx.item.deps() {
+            if let Some(item) = self.cx.reader.item(id)? {
                 deps.push(item);
             }
         }

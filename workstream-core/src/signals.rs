@@ -16,7 +16,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::check::Checks;
+use crate::check::{CheckContext, Checks};
 use crate::evaluate::{Subject, format_seconds};
 use crate::item::{Actor, Item};
 use crate::refusal::{Reason, ReasonKind};
@@ -205,16 +205,8 @@ fn blocked(
         // Exit assertions are about the item, not about who asks: evaluate them as nobody.
         let nobody = Actor::new("", []);
         let here = workflow.workstation(here);
-        let subject = Subject::new(
-            item,
-            &nobody,
-            workflow,
-            None,
-            here.name(),
-            now,
-            reader,
-            checks,
-        );
+        let cx = CheckContext::new(item, &nobody, workflow, None, here.name(), now, reader);
+        let subject = Subject::new(cx, checks);
         subject.collect(here.exit(), ReasonKind::Exit, &mut reasons)?;
     }
     for (kind, hold) in item.holds() {

@@ -1,0 +1,435 @@
+//! The engine's writes: each one store transaction that reads the item, checks the rules
+//! ([`assess`](super::assess)), makes the next event, applies it and appends both.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use super::assess::{Resolved, Scene};
+use super::{Engine, Error, Move, NewItem, Result};
+use crate::dag;
+use crate::hash::Sha256Hash;
+use crate::item::{Actor, Item, ItemId};
+use crate::ledger::{Change, Event};
+use crate::name::did_you_mean;
+use crate::refusal::{Reason, ReasonKind, Refused};
+use crate::store::{Reader, Store, StoreError, Tx};
+use crate::value::{MAX_VALUE_DEPTH, deeper_than, dismantle, merge_patch};
+use crate::workflow::Workflow;
+
+/// What an event records besides its change: the actor's reason and the caller's payload.
+struct Entry {
+    change: Change,
+    reason: Option<String>,
+    payload: Value,
+}
+
+impl Entry {
+    /// A change with no reason and no payload.
+    fn of(change: Change) -> Self {
+        Self {
+            change,
+            reason: None,
+            payload: Value::Null,
+        }
+    }
+}
+
+impl<S: Store> Engine<S> {
+    /// Creates an item in its workflow's initial workstation. The initial workstation's
+    /// entry assertions and WIP limit apply.
+    pub fn create(&self, actor: &Actor, mut new: NewItem<'_>) -> Result<Item> {
+        // First, so that a refused value is taken apart before anything else can drop it.
+        let fields = within_depth("fields", &mut new.fields);
+        within_depth("payload", &mut new.payload).and(fields)?;
+        let versions = self.versions(&new.workflow)?;
+        let workflow: &Workflow = match new.version {
+            // A workflow is loaded with at least one version; the newest is last.
+            None => versions.last().ok_or_else(|| Error::UnknownWorkflow {
+                name: new.workflow.to_string(),
+                help: None,
+            })?,
+            Some(v) => versions.iter().find(|w| w.version() == v).ok_or_else(|| {
+                Error::VersionNotLoaded {
+                    item: None,
+                    workflow: new.workflow.to_string(),
+                    version: v,
+                    loaded: versions.iter().map(|w| w.version()).collect(),
+                }
+            })?,
+        };
+        let fields = match new.fields {
+            Value::Object(_) => new.fields,
+            Value::Null => Value::Object(Map::new()),
+            other => return Err(Error::InvalidFields(describe(&other))),
+        };
+        let initial = workflow.workstation(workflow.initial());
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            if let Some(parent) = new.parent
+                && tx.item(parent)?.is_none()
+            {
+                return Err(Error::NotFound(parent));
+            }
+            let id = tx.next_id()?;
+            let event = Event {
+                item: id,
+                seq: 1,
+                at: now,
+                actor: actor.id().to_owned(),
+                change: Change::Created {
+                    workflow: workflow.name().to_owned(),
+                    version: workflow.version(),
+                    workstation: initial.name().to_owned(),
+                    fields: Arc::new(fields),
+                    parent: new.parent,
+                },
+                reason: new.reason,
+                payload: new.payload,
+                definition: *workflow.definition_hash(),
+                prev: Sha256Hash::ZERO,
+                hash: Sha256Hash::ZERO,
+            }
+            .seal();
+            let item = Item::from_created(&event)?;
+            // The item as it would be: its entry assertions and WIP limit must allow it.
+            let mut reasons = Vec::new();
+            let scene = Scene {
+                reader: &*tx,
+                workflow,
+                item: &item,
+                actor,
+                now,
+            };
+            scene.subject(None, initial.name(), &self.checks).collect(
+                initial.entry(),
+                ReasonKind::Entry,
+                &mut reasons,
+            )?;
+            let mut warnings = Vec::new();
+            self.check_wip(&scene, workflow.initial(), &mut reasons, &mut warnings)?;
+            if !reasons.is_empty() {
+                return Err(refused(item, "create", reasons));
+            }
+            tx.append(event, item.clone())?;
+            Ok(item)
+        })
+    }
+
+    /// Moves an item. Every rule is checked: the transition may fire from the item's
+    /// workstation, the actor has a role it lists, no hold is on (unless it allows held
+    /// items), the source's exit assertions, the transition's requires, the target's entry
+    /// assertions, and the target's WIP limit. A refusal ([`Error::Refused`]) carries every
+    /// reason and the unchanged item.
+    pub fn advance(&self, id: ItemId, actor: &Actor, mut mv: Move<'_>) -> Result<Item> {
+        let patch = mv
+            .patch
+            .as_mut()
+            .map_or(Ok(()), |patch| within_depth("patch", patch));
+        within_depth("payload", &mut mv.payload).and(patch)?;
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            let workflow = self.workflow_of(&item)?;
+            if let Some(expected) = &mv.expect
+                && expected.as_ref() != item.workstation()
+            {
+                return Err(Error::Conflict {
+                    item: id,
+                    expected: expected.to_string(),
+                    actual: item.workstation().to_owned(),
+                });
+            }
+            let from = self.current(workflow, &item)?;
+            if let Some(patch) = &mv.patch
+                && !patch.is_object()
+            {
+                return Err(Error::InvalidFields(describe(patch)));
+            }
+            let proposed = match &mv.patch {
+                Some(patch) => {
+                    let mut p = item.clone();
+                    merge_patch(p.fields_mut(), patch);
+                    Cow::Owned(p)
+                }
+                None => Cow::Borrowed(&item),
+            };
+            let scene = Scene {
+                reader: &*tx,
+                workflow,
+                item: &proposed,
+                actor,
+                now,
+            };
+            let (t, assessment) = match self.resolve(&scene, from, &mv.target)? {
+                Resolved::Chosen(t, assessment) => (t, assessment),
+                Resolved::Refused { action, reasons } => {
+                    drop(proposed);
+                    return Err(refused(item, &action, reasons));
+                }
+            };
+            let def = workflow.transition(t);
+            if !assessment.reasons.is_empty() {
+                return Err(refused(item, def.name(), assessment.reasons));
+            }
+            let target = workflow.workstation(def.to());
+            let outcome = if target.is_terminal() {
+                def.outcome().or(target.outcome())
+            } else {
+                None
+            };
+            drop(proposed);
+            let change = Change::Transitioned {
+                transition: def.name().to_owned(),
+                from: item.workstation().to_owned(),
+                to: target.name().to_owned(),
+                outcome,
+                patch: mv.patch,
+                warnings: assessment.warnings,
+            };
+            self.record(
+                tx,
+                item,
+                actor,
+                Entry {
+                    change,
+                    reason: mv.reason,
+                    payload: mv.payload,
+                },
+                now,
+            )
+        })
+    }
+
+    /// Changes an item's fields by a merge patch (RFC 7386): keys in the patch replace,
+    /// `null` removes. Recorded as a `fields_updated` event.
+    pub fn update_fields(&self, id: ItemId, actor: &Actor, mut patch: Value) -> Result<Item> {
+        within_depth("patch", &mut patch)?;
+        if !patch.is_object() {
+            return Err(Error::InvalidFields(describe(&patch)));
+        }
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            self.workflow_of(&item)?;
+            let change = Change::FieldsUpdated { patch };
+            self.record(tx, item, actor, Entry::of(change), now)
+        })
+    }
+
+    /// Puts a hold of kind `hold` (declared under `holds`) on an item, with a reason.
+    /// Refused when that hold is already on or the item is closed.
+    pub fn hold(&self, id: ItemId, actor: &Actor, hold: &str, reason: &str) -> Result<Item> {
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            let workflow = self.workflow_of(&item)?;
+            if !workflow.holds().iter().any(|h| h == hold) {
+                return Err(Error::UnknownHold {
+                    workflow: workflow.name().to_owned(),
+                    name: hold.to_owned(),
+                    help: did_you_mean(hold, workflow.holds().iter().map(String::as_str)),
+                });
+            }
+            let mut reasons = Vec::new();
+            if item.holds().contains_key(hold) {
+                reasons.push(Reason::new(
+                    "already_held",
+                    ReasonKind::State,
+                    format!("hold `{hold}` is already on"),
+                ));
+            }
+            if let Some(outcome) = item.outcome() {
+                reasons.push(closed_reason(&item, outcome));
+            }
+            if !reasons.is_empty() {
+                return Err(refused(item, "hold", reasons));
+            }
+            let change = Change::Held {
+                hold: hold.to_owned(),
+            };
+            let entry = Entry {
+                reason: Some(reason.to_owned()),
+                ..Entry::of(change)
+            };
+            self.record(tx, item, actor, entry, now)
+        })
+    }
+
+    /// Releases a hold. Refused when that hold is not on.
+    pub fn release(&self, id: ItemId, actor: &Actor, hold: &str) -> Result<Item> {
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            self.workflow_of(&item)?;
+            if !item.holds().contains_key(hold) {
+                let reason = Reason::new(
+                    "not_held",
+                    ReasonKind::State,
+                    format!("hold `{hold}` is not on"),
+                );
+                return Err(refused(item, "release", vec![reason]));
+            }
+            let change = Change::Released {
+                hold: hold.to_owned(),
+            };
+            self.record(tx, item, actor, Entry::of(change), now)
+        })
+    }
+
+    /// Makes `id` depend on `on` (items of any workflow). Refused when the dependency is
+    /// already there or would close a cycle; the reason names the cycle.
+    pub fn add_dependency(&self, id: ItemId, on: ItemId, actor: &Actor) -> Result<Item> {
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            self.workflow_of(&item)?;
+            if tx.item(on)?.is_none() {
+                return Err(Error::NotFound(on));
+            }
+            let mut reasons = Vec::new();
+            if item.deps().contains(&on) {
+                reasons.push(Reason::new(
+                    "already_depends",
+                    ReasonKind::State,
+                    format!("item {id} already depends on {on}"),
+                ));
+            } else if let Some(cycle) = dag::find_path(&*tx, on, id)? {
+                // `cycle` runs from `on` to `id`; the new edge closes it.
+                let mut path = vec![id];
+                path.extend(cycle);
+                let shown: Vec<String> = path.iter().map(ToString::to_string).collect();
+                reasons.push(
+                    Reason::new(
+                        "cycle",
+                        ReasonKind::Cycle,
+                        format!(
+                            "item {id} cannot depend on {on}: that would close the cycle {}",
+                            shown.join(" -> ")
+                        ),
+                    )
+                    .with_details(json!({ "cycle": path }))
+                    .with_items(path),
+                );
+            }
+            if !reasons.is_empty() {
+                return Err(refused(item, "add_dependency", reasons));
+            }
+            let change = Change::DependencyAdded { on };
+            self.record(tx, item, actor, Entry::of(change), now)
+        })
+    }
+
+    /// Removes a dependency. Refused when it is not there.
+    pub fn remove_dependency(&self, id: ItemId, on: ItemId, actor: &Actor) -> Result<Item> {
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            self.workflow_of(&item)?;
+            if !item.deps().contains(&on) {
+                let reason = Reason::new(
+                    "no_dependency",
+                    ReasonKind::State,
+                    format!("item {id} does not depend on {on}"),
+                );
+                return Err(refused(item, "remove_dependency", vec![reason]));
+            }
+            let change = Change::DependencyRemoved { on };
+            self.record(tx, item, actor, Entry::of(change), now)
+        })
+    }
+
+    /// Sets or clears an item's parent. Refused when it would make an item its own
+    /// ancestor.
+    pub fn set_parent(&self, id: ItemId, parent: Option<ItemId>, actor: &Actor) -> Result<Item> {
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            self.workflow_of(&item)?;
+            if let Some(parent) = parent {
+                // Walk up from the new parent; meeting `id` would make a loop.
+                let mut at = Some(parent);
+                let mut steps = 0usize;
+                while let Some(current) = at {
+                    if current == id {
+                        let reason = Reason::new(
+                            "cycle",
+                            ReasonKind::Cycle,
+                            format!("item {parent} is {id} or one of its descendants"),
+                        )
+                        .with_items(vec![id, parent]);
+                        return Err(refused(item, "set_parent", vec![reason]));
+                    }
+                    let up = tx.item(current)?.ok_or(Error::NotFound(current))?;
+                    at = up.parent();
+                    steps += 1;
+                    if steps > 1_000_000 {
+                        return Err(StoreError::Corrupt("the parent chain loops".into()).into());
+                    }
+                }
+            }
+            let change = Change::ParentSet { parent };
+            self.record(tx, item, actor, Entry::of(change), now)
+        })
+    }
+
+    /// Makes the next event of `item`'s chain, applies it, and appends both.
+    fn record(
+        &self,
+        tx: &mut S::Tx<'_>,
+        mut item: Item,
+        actor: &Actor,
+        entry: Entry,
+        now: DateTime<Utc>,
+    ) -> Result<Item> {
+        let mut event = Event::after(&item, now, actor.id(), entry.change);
+        event.reason = entry.reason;
+        event.payload = entry.payload;
+        let event = event.seal();
+        item.apply(&event)?;
+        tx.append(event, item.clone())?;
+        Ok(item)
+    }
+}
+
+/// Refuses a value deeper than [`MAX_VALUE_DEPTH`], taking it apart without recursion (its
+/// place is left `null`), since dropping it the ordinary way could overflow the stack.
+fn within_depth(what: &'static str, value: &mut Value) -> Result<()> {
+    if deeper_than(value, MAX_VALUE_DEPTH) {
+        dismantle(std::mem::take(value));
+        return Err(Error::TooDeep {
+            what,
+            limit: MAX_VALUE_DEPTH,
+        });
+    }
+    Ok(())
+}
+
+fn refused(item: Item, action: &str, reasons: Vec<Reason>) -> Error {
+    Error::Refused(Box::new(Refused {
+        item,
+        action: action.to_owned(),
+        reasons,
+    }))
+}
+
+fn closed_reason(item: &Item, outcome: crate::Outcome) -> Reason {
+    Reason::new(
+        "closed",
+        ReasonKind::State,
+        format!("the item is closed in `{}` ({outcome})", item.workstation()),
+    )
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(_) => "a boolean".to_owned(),
+        Value::Number(_) => "a number".to_owned(),
+        Value::String(_) => "a string".to_owned(),
+        Value::Array(_) => "a list".to_owned(),
+        Value::Object(_) => "an object".to_owned(),
+    }
+}
