@@ -45,7 +45,7 @@ use petgraph::data::Build;
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 use serde_json::json;
 use workstream::prelude::*;
-use workstream::{Change, Event, Reader, Signal, StoreError, Tx, Window, dependency_path};
+use workstream::{Change, Reader, Signal, StoreError, Tx, Window, dependency_path};
 
 /// The sizes, in items.
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
@@ -393,7 +393,9 @@ fn check_and_append(world: &World, add: Add) -> (Duration, bool) {
         .store()
         .write(|tx| -> Result<_, StoreError> {
             let current = tx.item(id)?.expect("the item exists");
-            let event = Event::after(&current, now, "bench", Change::DependencyAdded { on }).seal();
+            let event = current
+                .next_event(now, "bench", Change::DependencyAdded { on })
+                .seal();
             let mut next = current.clone();
             next.apply(&event)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;

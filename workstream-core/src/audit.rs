@@ -20,65 +20,9 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::item::{Item, ItemId};
-use crate::ledger::{Problem, VerifyError, verify_stored};
+pub use crate::ledger::Finding;
+use crate::ledger::{Problem, verify_stored};
 use crate::store::{Reader, StoreError};
-
-/// One problem found by an audit: where, and what is wrong.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct Finding {
-    /// The item it concerns, if it concerns one (an id counter does not).
-    pub item: Option<ItemId>,
-    /// The event it concerns, if it concerns one.
-    pub seq: Option<u64>,
-    /// What is wrong.
-    pub problem: Problem,
-}
-
-impl Finding {
-    /// A problem of one item, not of one of its events.
-    pub fn item(item: ItemId, problem: Problem) -> Self {
-        Self {
-            item: Some(item),
-            seq: None,
-            problem,
-        }
-    }
-
-    /// A problem of one event.
-    pub fn event(item: ItemId, seq: u64, problem: Problem) -> Self {
-        Self {
-            item: Some(item),
-            seq: Some(seq),
-            problem,
-        }
-    }
-
-    /// A problem of the store as a whole.
-    pub fn store(problem: Problem) -> Self {
-        Self {
-            item: None,
-            seq: None,
-            problem,
-        }
-    }
-}
-
-impl From<VerifyError> for Finding {
-    fn from(e: VerifyError) -> Self {
-        Finding::event(e.item, e.seq, e.problem)
-    }
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.item, self.seq) {
-            (Some(item), Some(seq)) => write!(f, "item {item}, event {seq}: {}", self.problem),
-            (Some(item), None) => write!(f, "item {item}: {}", self.problem),
-            _ => write!(f, "{}", self.problem),
-        }
-    }
-}
 
 /// What an audit checked and every problem it found.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

@@ -6,8 +6,6 @@
 //! unless something outside the engine changed one of them.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::hash::Hasher;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -15,61 +13,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::hash::{DefinitionHash, Sha256Hash};
+pub use crate::id::{IdHasher, ItemId};
 use crate::ledger::{Change, Event};
 use crate::value::merge_patch;
 use crate::workflow::Outcome;
-
-/// The id of an item, unique in its store. Stores hand them out in increasing order.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
-)]
-#[serde(transparent)]
-pub struct ItemId(pub u64);
-
-impl fmt::Display for ItemId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
-    }
-}
-
-/// A fast [`Hasher`] for maps and sets keyed by [`ItemId`], for stores and the engine's own
-/// graph searches: an id is one integer, and a multiply-rotate spreads integers well enough
-/// for a hash table (as rustc's own hasher does), at a fraction of the cost of the default
-/// SipHash. It is not resistant to chosen keys flooding one bucket on purpose; use it where
-/// ids come from the store.
-///
-/// ```
-/// use std::collections::HashMap;
-/// use std::hash::BuildHasherDefault;
-/// use workstream_core::ItemId;
-/// use workstream_core::IdHasher;
-///
-/// let mut ranks: HashMap<ItemId, u64, BuildHasherDefault<IdHasher>> = HashMap::default();
-/// ranks.insert(ItemId(7), 1);
-/// assert_eq!(ranks.get(&ItemId(7)), Some(&1));
-/// ```
-#[derive(Clone, Copy, Debug, Default)]
-pub struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        // The product's low bits depend only on the input's low bits, and a hash table picks
-        // a bucket by its low bits: ids that share them (say, multiples of 2^16 chosen by an
-        // importer) would all land in one bucket. The rotation brings the well-mixed high
-        // bits down, as rustc's own hasher does.
-        self.0.rotate_left(26)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
 
 /// Who asks for a change: an id recorded on every event, and the roles that transitions'
 /// `by` lists are checked against.
@@ -259,6 +206,37 @@ impl Item {
         &self.head
     }
 
+    /// The next event of this item's chain: its id, the next sequence number, its definition
+    /// hash, and its head as `prev`; no reason and a `null` payload. It is not sealed: set
+    /// any other field, then call [`seal`](Event::seal). This is how the engine makes every
+    /// event; stores' tests and importers can make theirs the same way.
+    ///
+    /// ```
+    /// # use workstream_core::{Change, Event, Item, ItemId};
+    /// # fn next(item: &Item) -> Event {
+    /// let event = item
+    ///     .next_event(chrono::Utc::now(), "ann", Change::DependencyAdded { on: ItemId(2) })
+    ///     .seal();
+    /// assert_eq!(event.seq, item.seq() + 1);
+    /// assert_eq!(event.prev, *item.head());
+    /// # event
+    /// # }
+    /// ```
+    pub fn next_event(&self, at: DateTime<Utc>, actor: impl Into<String>, change: Change) -> Event {
+        Event {
+            item: self.id,
+            seq: self.seq.saturating_add(1),
+            at,
+            actor: actor.into(),
+            change,
+            reason: None,
+            payload: Value::Null,
+            definition: self.definition,
+            prev: self.head,
+            hash: Sha256Hash::ZERO,
+        }
+    }
+
     /// Rebuilds an item from its events, checking that they form one chain: the first
     /// creates the item, sequence numbers run 1, 2, 3, … and each event names the hash of the
     /// one before. (Whether each hash matches its event's content is [`verify`]'s job.)
@@ -441,23 +419,4 @@ pub enum ReplayError {
         /// The event's sequence number.
         seq: u64,
     },
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::HashSet;
-    use std::hash::{BuildHasher, BuildHasherDefault};
-
-    use super::{IdHasher, ItemId};
-
-    #[test]
-    fn ids_that_share_their_low_bits_spread_over_buckets() {
-        // 1,024 ids, multiples of 2^20: a table of 1,024 buckets picks by the hash's low ten
-        // bits, which must not be the same for all of them.
-        let hasher = BuildHasherDefault::<IdHasher>::default();
-        let buckets: HashSet<u64> = (0..1024u64)
-            .map(|k| hasher.hash_one(ItemId(k << 20)) & 1023)
-            .collect();
-        assert!(buckets.len() > 512, "{} buckets of 1024", buckets.len());
-    }
 }

@@ -7,6 +7,7 @@
 //! digits. Changing, removing or inserting any event breaks the chain at that event, which
 //! [`verify`] names.
 
+use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::hash::{DefinitionHash, Sha256Hash, Sha256Hasher, write_canonical, write_json_str};
-use crate::item::{Item, ItemId};
+use crate::id::ItemId;
 use crate::workflow::Outcome;
 
 /// One change to one item, linked to the item's previous event by hash.
@@ -125,41 +126,6 @@ impl Change {
 }
 
 impl Event {
-    /// The next event of `item`'s chain: the item's id, the next sequence number, its
-    /// definition hash, and its head as `prev`; no reason and a `null` payload. It is not
-    /// sealed: set any other field, then call [`seal`](Self::seal). This is how the engine
-    /// makes every event; stores' tests and importers can make theirs the same way.
-    ///
-    /// ```
-    /// # use workstream_core::{Change, Event, Item, ItemId};
-    /// # fn next(item: &Item) -> Event {
-    /// let event = Event::after(item, chrono::Utc::now(), "ann", Change::DependencyAdded { on: ItemId(2) })
-    ///     .seal();
-    /// assert_eq!(event.seq, item.seq() + 1);
-    /// assert_eq!(event.prev, *item.head());
-    /// # event
-    /// # }
-    /// ```
-    pub fn after(
-        item: &Item,
-        at: DateTime<Utc>,
-        actor: impl Into<String>,
-        change: Change,
-    ) -> Event {
-        Event {
-            item: item.id(),
-            seq: item.seq().saturating_add(1),
-            at,
-            actor: actor.into(),
-            change,
-            reason: None,
-            payload: Value::Null,
-            definition: *item.definition(),
-            prev: *item.head(),
-            hash: Sha256Hash::ZERO,
-        }
-    }
-
     /// The JSON values the event carries: the fields of a `created` event, the patch of a
     /// move or a field update, and the payload.
     pub fn values(&self) -> impl Iterator<Item = &Value> {
@@ -538,6 +504,63 @@ pub enum Problem {
         /// What the events and states say it should hold.
         expected: String,
     },
+}
+
+/// One problem found by an audit ([`audit`](crate::audit)): where, and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Finding {
+    /// The item it concerns, if it concerns one (an id counter does not).
+    pub item: Option<ItemId>,
+    /// The event it concerns, if it concerns one.
+    pub seq: Option<u64>,
+    /// What is wrong.
+    pub problem: Problem,
+}
+
+impl Finding {
+    /// A problem of one item, not of one of its events.
+    pub fn item(item: ItemId, problem: Problem) -> Self {
+        Self {
+            item: Some(item),
+            seq: None,
+            problem,
+        }
+    }
+
+    /// A problem of one event.
+    pub fn event(item: ItemId, seq: u64, problem: Problem) -> Self {
+        Self {
+            item: Some(item),
+            seq: Some(seq),
+            problem,
+        }
+    }
+
+    /// A problem of the store as a whole.
+    pub fn store(problem: Problem) -> Self {
+        Self {
+            item: None,
+            seq: None,
+            problem,
+        }
+    }
+}
+
+impl From<VerifyError> for Finding {
+    fn from(e: VerifyError) -> Self {
+        Finding::event(e.item, e.seq, e.problem)
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.item, self.seq) {
+            (Some(item), Some(seq)) => write!(f, "item {item}, event {seq}: {}", self.problem),
+            (Some(item), None) => write!(f, "item {item}: {}", self.problem),
+            _ => write!(f, "{}", self.problem),
+        }
+    }
 }
 
 /// An event as a store keeps it, for verification: the event read back, the sequence number

@@ -42,6 +42,7 @@ pub mod engine;
 mod evaluate;
 mod export;
 mod hash;
+mod id;
 pub mod item;
 pub mod ledger;
 pub mod metrics;

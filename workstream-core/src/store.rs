@@ -11,9 +11,8 @@
 
 use std::error::Error as StdError;
 
-use crate::audit::Finding;
 use crate::item::{Item, ItemId};
-use crate::ledger::{Event, StoredEvent};
+use crate::ledger::{Event, Finding, StoredEvent};
 use crate::window::Window;
 
 /// What can go wrong in a store.

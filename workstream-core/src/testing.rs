@@ -263,15 +263,15 @@ pub fn failed_transactions_write_nothing<S: Store>(store: S) {
     let append_then = |fail_with_panic: bool| {
         let result: Result<(), StoreError> = engine.store().write(|tx| {
             let current = tx.item(item.id())?.unwrap_or_else(|| item.clone());
-            let event = Event::after(
-                &current,
-                start(),
-                "wes",
-                Change::FieldsUpdated {
-                    patch: json!({"lost": true}),
-                },
-            )
-            .seal();
+            let event = current
+                .next_event(
+                    start(),
+                    "wes",
+                    Change::FieldsUpdated {
+                        patch: json!({"lost": true}),
+                    },
+                )
+                .seal();
             let mut next = current.clone();
             next.apply(&event)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -560,13 +560,9 @@ pub fn dependencies_against_a_model<S: Store>(store: S) {
                     let current = tx
                         .item(ids[a])?
                         .ok_or_else(|| StoreError::Corrupt("gone".into()))?;
-                    let event = Event::after(
-                        &current,
-                        start(),
-                        "wes",
-                        Change::DependencyAdded { on: ids[b] },
-                    )
-                    .seal();
+                    let event = current
+                        .next_event(start(), "wes", Change::DependencyAdded { on: ids[b] })
+                        .seal();
                     let mut next = current.clone();
                     next.apply(&event)
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -1003,15 +999,15 @@ pub fn deep_values_are_refused_at_the_door<S: Store>(store: S) {
     }
     // Around the engine, the store refuses such an event itself.
     let current = ok(engine.item(item.id()), "read");
-    let event = Event::after(
-        &current,
-        start(),
-        "wes",
-        Change::FieldsUpdated {
-            patch: json!({ "deep": nested(MAX_VALUE_DEPTH) }),
-        },
-    )
-    .seal();
+    let event = current
+        .next_event(
+            start(),
+            "wes",
+            Change::FieldsUpdated {
+                patch: json!({ "deep": nested(MAX_VALUE_DEPTH) }),
+            },
+        )
+        .seal();
     let mut next = current.clone();
     next.apply(&event)
         .unwrap_or_else(|e| panic!("the deep event applies: {e}"));

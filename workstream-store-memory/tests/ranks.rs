@@ -2,9 +2,7 @@
 //! and given up, safely, if an append that bypassed the engine stores a cycle.
 
 use workstream_core::testing::{start, workflow};
-use workstream_core::{
-    Actor, Change, Engine, Event, ItemId, NewItem, Reader, Store, StoreError, Tx,
-};
+use workstream_core::{Actor, Change, Engine, ItemId, NewItem, Reader, Store, StoreError, Tx};
 use workstream_store_memory::MemoryStore;
 
 fn rank(engine: &Engine<MemoryStore>, id: ItemId) -> Option<u64> {
@@ -19,7 +17,9 @@ fn rank(engine: &Engine<MemoryStore>, id: ItemId) -> Option<u64> {
 fn append_dependency_and(engine: &Engine<MemoryStore>, id: ItemId, on: ItemId, commit: bool) {
     let result = engine.store().write(|tx| -> Result<(), StoreError> {
         let current = tx.item(id)?.expect("the item exists");
-        let event = Event::after(&current, start(), "wes", Change::DependencyAdded { on }).seal();
+        let event = current
+            .next_event(start(), "wes", Change::DependencyAdded { on })
+            .seal();
         let mut next = current.clone();
         next.apply(&event).expect("the event applies");
         tx.append(event, next)?;

@@ -384,7 +384,7 @@ impl<S: Store> Engine<S> {
         entry: Entry,
         now: DateTime<Utc>,
     ) -> Result<Item> {
-        let mut event = Event::after(&item, now, actor.id(), entry.change);
+        let mut event = item.next_event(now, actor.id(), entry.change);
         event.reason = entry.reason;
         event.payload = entry.payload;
         let event = event.seal();
