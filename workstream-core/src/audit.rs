@@ -19,9 +19,9 @@ use std::fmt;
 
 use serde::Serialize;
 
+pub use crate::chain::Finding;
+use crate::chain::{Problem, verify_stored};
 use crate::item::{Item, ItemId};
-pub use crate::ledger::Finding;
-use crate::ledger::{Problem, verify_stored};
 use crate::store::{Reader, StoreError};
 
 /// What an audit checked and every problem it found.

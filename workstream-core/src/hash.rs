@@ -245,6 +245,16 @@ impl FromStr for Sha256Hash {
 /// The hash of a workflow definition: sha256 over its canonical JSON form.
 pub type DefinitionHash = Sha256Hash;
 
+/// The hash of an event in a chain: `sha256(prev ‖ body)`, where `prev` is the hash of the
+/// event before it (32 raw bytes; zero for the first) and `body` its canonical JSON. Every
+/// check of a chain, in the ledger and in the stores, computes it here.
+pub fn chain_hash(prev: &Sha256Hash, body: &[u8]) -> Sha256Hash {
+    let mut hasher = Sha256Hasher::new();
+    hasher.update(prev.as_bytes());
+    hasher.update(body);
+    hasher.finish()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -241,7 +241,7 @@ impl Item {
     /// creates the item, sequence numbers run 1, 2, 3, … and each event names the hash of the
     /// one before. (Whether each hash matches its event's content is [`verify`]'s job.)
     ///
-    /// [`verify`]: crate::ledger::verify
+    /// [`verify`]: crate::chain::verify
     pub fn replay<'a>(events: impl IntoIterator<Item = &'a Event>) -> Result<Item, ReplayError> {
         let mut events = events.into_iter();
         let first = events.next().ok_or(ReplayError::Empty)?;

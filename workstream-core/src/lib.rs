@@ -33,6 +33,7 @@
 pub mod assertion;
 pub mod audit;
 mod canonical;
+pub mod chain;
 pub mod check;
 pub mod clock;
 mod dag;
@@ -67,6 +68,7 @@ pub mod format {}
 pub use assertion::{Assertion, AssertionKind, Op, Operand, Path, Root, Step};
 pub use audit::{Finding, Report};
 pub use canonical::FORMAT_VERSION;
+pub use chain::{Problem, StoredEvent, VerifyError};
 pub use check::{CheckContext, CheckFn, Checks, Verdict};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dag::CriticalPath;
@@ -78,9 +80,11 @@ pub use engine::{
     BuildError, Engine, EngineBuilder, Error, Explanation, MissingCheck, Move, NewItem, NextMove,
     Verified, With,
 };
-pub use hash::{DefinitionHash, ParseHashError, Sha256Hash, Sha256Hasher, canonical_json};
+pub use hash::{
+    DefinitionHash, ParseHashError, Sha256Hash, Sha256Hasher, canonical_json, chain_hash,
+};
 pub use item::{Actor, Hold, IdHasher, IntoRoles, Item, ItemId, ReplayError};
-pub use ledger::{Change, Event, Problem, StoredEvent, VerifyError, artifact_hash};
+pub use ledger::{Change, Event, artifact_hash};
 pub use metrics::{FlowReport, ItemMetrics, Summary, item_metrics};
 pub use name::{camel_case, is_valid_name, name_problem};
 pub use refusal::{Reason, ReasonKind, Refused};

@@ -11,8 +11,9 @@
 
 use std::error::Error as StdError;
 
+use crate::chain::{Finding, StoredEvent};
 use crate::item::{Item, ItemId};
-use crate::ledger::{Event, Finding, StoredEvent};
+use crate::ledger::Event;
 use crate::window::Window;
 
 /// What can go wrong in a store.

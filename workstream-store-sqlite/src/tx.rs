@@ -7,14 +7,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::Deserialize;
-use serde_json::Value;
-use workstream_core::ledger::chain_hash;
+use workstream_core::chain_hash;
 use workstream_core::store::check_append;
 use workstream_core::value::deeper_than;
 use workstream_core::{
-    Change, DefinitionHash, Event, Finding, Item, ItemId, MAX_VALUE_DEPTH, Problem, Query, Reader,
-    Sha256Hash, StoreError, StoredEvent, Tx,
+    Change, Event, Finding, Item, ItemId, MAX_VALUE_DEPTH, Problem, Query, Reader, Sha256Hash,
+    StoreError, StoredEvent, Tx,
 };
 
 use crate::error::store_error;
@@ -990,20 +988,6 @@ fn parse_item(id: ItemId, row: &Row<'_>) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-/// An event's fields but its two hashes, as its `body` column holds them.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Body {
-    item: ItemId,
-    seq: u64,
-    at: DateTime<Utc>,
-    actor: String,
-    change: Change,
-    reason: Option<String>,
-    payload: Value,
-    definition: DefinitionHash,
-}
-
 /// The event in a row of `SELECT seq, body, prev, hash FROM events`. The event is rebuilt
 /// from what the row holds, so a change to any column shows when its chain is verified.
 fn parse_event(id: ItemId, row: &Row<'_>) -> Result<Event, StoreError> {
@@ -1014,8 +998,6 @@ fn parse_event(id: ItemId, row: &Row<'_>) -> Result<Event, StoreError> {
         .ok()
         .and_then(|v| v.as_str().ok())
         .ok_or_else(|| corrupt("its body is not text"))?;
-    let body: Body = serde_json::from_str(text)
-        .map_err(|e| corrupt(&format!("its body does not read as an event: {e}")))?;
     let prev = row
         .get_ref(2)
         .ok()
@@ -1026,16 +1008,6 @@ fn parse_event(id: ItemId, row: &Row<'_>) -> Result<Event, StoreError> {
         .ok()
         .and_then(blob32)
         .ok_or_else(|| corrupt("its hash is not 32 bytes"))?;
-    Ok(Event {
-        item: body.item,
-        seq: body.seq,
-        at: body.at,
-        actor: body.actor,
-        change: body.change,
-        reason: body.reason,
-        payload: body.payload,
-        definition: body.definition,
-        prev,
-        hash,
-    })
+    Event::from_canonical(text, prev, hash)
+        .map_err(|e| corrupt(&format!("its body does not read as an event: {e}")))
 }
