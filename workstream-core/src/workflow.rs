@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::assertion::{Assertion, Path};
 use crate::diagnostic::{Diagnostic, Span};
-use crate::hash::DefinitionHash;
+use crate::hash::{DefinitionHash, Sha256Hash, canonical_json};
 
 /// The index of a workstation in its [`Workflow`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -407,5 +407,62 @@ impl Workflow {
             .iter()
             .copied()
             .filter(move |&t| self.transitions[t.index()].to == to)
+    }
+}
+
+/// What the validator hands [`Workflow::from_parts`]: every part checked, nothing built.
+pub(crate) struct Parts {
+    pub(crate) name: String,
+    pub(crate) version: u32,
+    pub(crate) description: Option<String>,
+    pub(crate) roles: Vec<String>,
+    pub(crate) checks: Vec<String>,
+    pub(crate) holds: Vec<String>,
+    pub(crate) workstations: Vec<Workstation>,
+    pub(crate) transitions: Vec<Transition>,
+    pub(crate) initial: WorkstationId,
+    pub(crate) signals: SignalConfig,
+    pub(crate) workstation_index: HashMap<String, WorkstationId>,
+    pub(crate) transition_index: HashMap<String, TransitionId>,
+}
+
+impl Workflow {
+    /// Builds the lookup tables and the definition hash of the parts the validator checked;
+    /// nothing else makes a `Workflow`.
+    pub(crate) fn from_parts(p: Parts, origin: &str) -> Workflow {
+        let n = p.workstations.len();
+        let words = n.div_ceil(64).max(1);
+        let mut from_bits = vec![0u64; words * p.transitions.len()];
+        let mut outgoing: Vec<Vec<TransitionId>> = vec![Vec::new(); n];
+        for (t, tr) in p.transitions.iter().enumerate() {
+            for &f in &tr.from {
+                from_bits[t * words + f.index() / 64] |= 1 << (f.index() % 64);
+                outgoing[f.index()].push(TransitionId(t as u16));
+            }
+        }
+        let mut wf = Workflow {
+            name: p.name,
+            version: p.version,
+            description: p.description,
+            roles: p.roles,
+            checks: p.checks,
+            holds: p.holds,
+            workstations: p.workstations,
+            transitions: p.transitions,
+            initial: p.initial,
+            signals: p.signals,
+            from_bits,
+            words,
+            outgoing,
+            workstation_index: p.workstation_index,
+            transition_index: p.transition_index,
+            hash: Sha256Hash::from_bytes([0; 32]),
+            canonical: String::new(),
+            origin: origin.to_owned(),
+            warnings: Vec::new(),
+        };
+        wf.canonical = canonical_json(&crate::canonical::definition_json(&wf));
+        wf.hash = Sha256Hash::of(wf.canonical.as_bytes());
+        wf
     }
 }
