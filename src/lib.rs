@@ -79,7 +79,9 @@ pub use workstream_core::*;
 ///
 /// The path is relative to the calling crate's directory (`CARGO_MANIFEST_DIR`); absolute
 /// paths are refused. The file is checked by the same validator the engine uses: a mistake
-/// in it is a compile error naming `file:line:col`, every mistake at once. Editing the file
+/// in it is a compile error naming `file:line:col`, every mistake at once, and each of its
+/// warnings is a compiler warning (a `deprecated` note on the invocation, the one warning a
+/// macro can raise on stable Rust). Editing the file
 /// makes cargo rebuild the crate. The module holds:
 ///
 /// - `SOURCE`, `PATH`, `NAME`, `VERSION`, `DEFINITION_HASH`, and `workflow()`, which parses

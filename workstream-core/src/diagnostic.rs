@@ -139,6 +139,10 @@ codes! {
     /// or a list or map, or a tag (`!!binary`, `!!set`, `!custom`). Keys are plain strings;
     /// values are plain scalars, lists and maps.
     UnsupportedYaml = ("W0029", "unsupported-yaml", Error),
+    /// A name the typed API (`workflow!`) cannot generate: a workstation whose Rust type would
+    /// be `Item` or `AnyItem` (the generated module's own types), or transitions `x` and
+    /// `x_with` that fire from one workstation (both would need the method `x_with`).
+    RustNameClash = ("W0030", "rust-name-clash", Error),
     /// A role, check or hold is declared but never used.
     Unused = ("W0101", "unused", Warning),
     /// A transition that can never fire: its assertions contradict each other, or no role may

@@ -69,6 +69,23 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
         }
     });
 
+    // Stable Rust has no warning for a macro to emit; a deprecated item, used on the path the
+    // user wrote, makes rustc show the note as a warning there (`-D warnings` then refuses the
+    // file, as it should).
+    let span = input.path.span();
+    let warnings = model.warnings.iter().enumerate().map(|(i, text)| {
+        let item = format_ident!("__workstream_warning_{}", i);
+        let note = format!("the workflow file has a warning:\n{text}");
+        quote_spanned! {span=>
+            #[deprecated(note = #note)]
+            #[allow(non_camel_case_types)]
+            struct #item;
+            const _: () = {
+                let _ = #item;
+            };
+        }
+    });
+
     let variant_docs = workstation_names
         .iter()
         .map(|n| format!("An item in `{n}`."));
@@ -78,6 +95,8 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
         #vis mod #name {
             // Editing the file makes cargo rebuild the crate.
             const _: &[u8] = ::core::include_bytes!(#absolute);
+
+            #(#warnings)*
 
             /// The workflow file, as compiled in.
             pub const SOURCE: &str = ::core::include_str!(#absolute);

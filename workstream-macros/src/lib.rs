@@ -30,10 +30,7 @@ pub fn workflow(input: TokenStream) -> TokenStream {
         Err(error) => return error.to_compile_error().into(),
     };
     match load::load(&input) {
-        Ok(loaded) => match lower::lower(&loaded.workflow) {
-            Ok(model) => expand::expand(&input, &loaded, &model),
-            Err(messages) => expand::failure(&input, Some(&loaded.absolute), &messages),
-        },
+        Ok(loaded) => expand::expand(&input, &loaded, &lower::lower(&loaded.workflow)),
         Err(failure) => expand::failure(&input, failure.absolute.as_deref(), &failure.messages),
     }
     .into()

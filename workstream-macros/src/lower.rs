@@ -1,8 +1,6 @@
 //! Stage 3: the validated workflow as a plain model of what to generate: one type per
 //! workstation, one method per (transition, source workstation), and their docs.
 
-use std::collections::BTreeMap;
-
 use workstream_core::{Assertion, Workflow, camel_case};
 
 /// What the module will hold.
@@ -14,6 +12,8 @@ pub(crate) struct Model {
     pub(crate) initial: usize,
     pub(crate) workstations: Vec<WorkstationModel>,
     pub(crate) methods: Vec<MethodModel>,
+    /// The file's warnings, rendered as `check` prints them.
+    pub(crate) warnings: Vec<String>,
 }
 
 /// One workstation type.
@@ -32,46 +32,22 @@ pub(crate) struct MethodModel {
     pub(crate) doc: String,
 }
 
-/// Names the generated module defines itself; a workstation type may not take them.
-const RESERVED_TYPES: &[&str] = &["Item", "AnyItem"];
-
-pub(crate) fn lower(wf: &Workflow) -> Result<Model, Vec<String>> {
-    let mut errors = Vec::new();
+/// The model of a validated workflow. Every naming rule the generated code needs (types that
+/// do not clash with `Item` and `AnyItem` or with each other, methods `x` and `x_with` that do
+/// not clash) is one of the validator's, so any file `parse` accepts lowers.
+pub(crate) fn lower(wf: &Workflow) -> Model {
     let workstations: Vec<WorkstationModel> = wf
         .workstations()
         .iter()
-        .map(|w| {
-            let ty = camel_case(w.name());
-            if RESERVED_TYPES.contains(&ty.as_str()) {
-                errors.push(format!(
-                    "workstation `{}` would become the type `{ty}`, which the generated module \
-                     uses for its items; rename the workstation",
-                    w.name()
-                ));
-            }
-            WorkstationModel {
-                name: w.name().to_owned(),
-                ty,
-                doc: workstation_doc(wf, w),
-            }
+        .map(|w| WorkstationModel {
+            name: w.name().to_owned(),
+            ty: camel_case(w.name()),
+            doc: workstation_doc(wf, w),
         })
         .collect();
     let mut methods = Vec::new();
-    // Method names per source workstation, to catch `x` and `x_with` colliding.
-    let mut names: BTreeMap<(usize, String), String> = BTreeMap::new();
     for (index, t) in wf.transitions().iter().enumerate() {
         for &from in t.from() {
-            for name in [t.name().to_owned(), format!("{}_with", t.name())] {
-                if let Some(other) = names.insert((from.index(), name.clone()), t.name().to_owned())
-                {
-                    errors.push(format!(
-                        "transitions `{other}` and `{}` both need a method `{name}` on items in \
-                         `{}`; rename one of them",
-                        t.name(),
-                        wf.workstation(from).name()
-                    ));
-                }
-            }
             methods.push(MethodModel {
                 from: from.index(),
                 to: t.to().index(),
@@ -80,9 +56,6 @@ pub(crate) fn lower(wf: &Workflow) -> Result<Model, Vec<String>> {
                 doc: transition_doc(wf, index),
             });
         }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
     }
     let mut doc = String::new();
     if let Some(description) = wf.description() {
@@ -102,7 +75,7 @@ pub(crate) fn lower(wf: &Workflow) -> Result<Model, Vec<String>> {
         wf.definition_hash(),
         wf.to_mermaid()
     ));
-    Ok(Model {
+    Model {
         name: wf.name().to_owned(),
         version: wf.version(),
         hash: wf.definition_hash().to_string(),
@@ -110,7 +83,8 @@ pub(crate) fn lower(wf: &Workflow) -> Result<Model, Vec<String>> {
         initial: wf.initial().index(),
         workstations,
         methods,
-    })
+        warnings: wf.warnings().iter().map(ToString::to_string).collect(),
+    }
 }
 
 fn ids(assertions: &[Assertion]) -> String {

@@ -167,6 +167,35 @@ impl Validator<'_, '_> {
                 span: tr.name.span,
             });
         }
+        self.method_clashes(&transitions, workstations);
         Some((transitions, transition_index))
+    }
+
+    /// Transitions `x` and `x_with` that fire from one workstation: the typed API gives `x` a
+    /// method `x_with` too (the move with a patch, a reason or a payload), so the two clash.
+    fn method_clashes(&mut self, transitions: &[Transition], workstations: &[Workstation]) {
+        let by_name: HashMap<&str, &Transition> =
+            transitions.iter().map(|t| (t.name.as_str(), t)).collect();
+        for t in transitions {
+            let Some(base) = t.name.strip_suffix("_with") else {
+                continue;
+            };
+            let Some(other) = by_name.get(base) else {
+                continue;
+            };
+            if let Some(&shared) = t.from.iter().find(|w| other.from.contains(w)) {
+                self.sink.push(
+                    Code::RustNameClash,
+                    t.span,
+                    format!(
+                        "transitions `{base}` and `{}` both fire from `{}`, and the typed API \
+                         gives both a method `{}` there; rename one of them",
+                        t.name,
+                        workstations[shared.index()].name,
+                        t.name
+                    ),
+                );
+            }
+        }
     }
 }

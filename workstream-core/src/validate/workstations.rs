@@ -10,6 +10,9 @@ use crate::name::camel_case;
 use crate::read::{Named, RawWorkflow, RawWorkstation};
 use crate::workflow::{Outcome, Wip, Workstation, WorkstationId};
 
+/// The types a generated module defines itself, which no workstation's type may take.
+const RESERVED_TYPES: &[&str] = &["Item", "AnyItem"];
+
 impl Validator<'_, '_> {
     /// Declares the workstations by name, first: transitions and assertions refer to them.
     /// Returns those kept, in the order of their ids; `None` when there are too many.
@@ -44,6 +47,17 @@ impl Validator<'_, '_> {
                     self.drop_workstation(ws);
                     self.dropped_workstations.insert(ws.name.value.clone());
                     continue;
+                }
+                if RESERVED_TYPES.contains(&type_name.as_str()) {
+                    self.sink.push(
+                        Code::RustNameClash,
+                        ws.name.span,
+                        format!(
+                            "workstation `{}` would become the Rust type `{type_name}`, which the \
+                             typed API generates for its items; rename the workstation",
+                            ws.name.value
+                        ),
+                    );
                 }
                 camel.insert(type_name, &ws.name);
             }

@@ -1,0 +1,58 @@
+//! The macro and `check` accept and refuse exactly the same files, with the same words: every
+//! workflow file of the trybuild cases goes through `parse` here, and each error (or, for a
+//! file that parses, each warning) `parse` reports must be in the compile output the case
+//! expects. A rule only the macro knew would show as a case whose file `parse` accepts.
+
+use std::path::Path;
+
+#[test]
+fn every_ui_file_gets_from_the_macro_what_parse_says() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/fail");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("tests/ui/fail is there") {
+        let path = entry.expect("a directory entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let stderr_path = path.with_extension("stderr");
+        let stderr = std::fs::read_to_string(&stderr_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", stderr_path.display()));
+        let origin = format!(
+            "tests/ui/fail/{}",
+            path.file_name().unwrap().to_string_lossy()
+        );
+        let bytes = std::fs::read(&path).expect("the file reads");
+        let said: Vec<String> = match workstream::parse_bytes(&origin, &bytes) {
+            // The macro prints each error without rustc's own `error` prefix.
+            Err(diagnostics) => diagnostics
+                .errors()
+                .map(|d| d.to_string().trim_start_matches("error").to_owned())
+                .collect(),
+            Ok(workflow) => {
+                assert!(
+                    !workflow.warnings().is_empty(),
+                    "{origin}: `parse` accepts it, so the macro must too, and the case shows \
+                     nothing of the file"
+                );
+                workflow
+                    .warnings()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            }
+        };
+        for message in said {
+            // rustc indents the lines of a note after its first.
+            let first = message.lines().next().unwrap_or_default();
+            assert!(
+                stderr.contains(first),
+                "{origin}: `parse` says\n{message}\nbut the macro's output does not:\n{stderr}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(
+        checked >= 8,
+        "only {checked} workflow files in tests/ui/fail"
+    );
+}
