@@ -93,7 +93,13 @@ pub use workstream_core::*;
 ///   compile. Terminal workstations have no methods;
 /// - `create` and `create_with`, which return the item in the initial workstation;
 /// - `AnyItem`, an enum over the workstations, to load an item whose workstation is known
-///   only at run time and `match` on it.
+///   only at run time and `match` on it;
+/// - on every `Item<W>`: `hold`, `release` and `update_fields`, which keep it in `W` (and are
+///   refused if another writer moved it), and `refresh`, which reads it again as an
+///   `AnyItem`;
+/// - `roles`, `holds` and `checks`: a constant per name the file declares;
+/// - `Checks`, with one method per check the file names, so a misspelt check does not
+///   compile: `Engine::builder().checks(task::Checks::default().within_budget(|cx| …))`.
 ///
 /// Typed moves are the engine's moves: `item.accept(&engine, &actor)` is
 /// `engine.advance(id, actor, Move::transition("accept").from("review_pending"))`, with the
@@ -106,10 +112,11 @@ pub mod __private {
     pub use serde_json::Value;
     pub use std::sync::OnceLock;
     pub use workstream_core::typed::{
-        Workstation, adopt, advance, create, definition_once, load, unknown_workstation,
+        Stay, Workstation, adopt, advance, create, definition_once, load, stay, unknown_workstation,
     };
     pub use workstream_core::{
-        Actor, Engine, Error, Item, ItemId, MoveError, NewItem, Store, Typed, With, Workflow,
+        Actor, CheckContext, Checks, Engine, Error, Item, ItemId, MoveError, NewItem, Store, Typed,
+        Verdict, With, Workflow,
     };
 }
 

@@ -3,8 +3,8 @@
 
 use chrono::{TimeZone, Utc};
 use serde_json::json;
+use workstream::Error;
 use workstream::prelude::*;
-use workstream::{Checks, Error};
 
 workstream::workflow!(
     /// The evaluation task.
@@ -13,16 +13,17 @@ workstream::workflow!(
 
 use task::{AnyItem, InProgress, Item};
 
-fn checks() -> Checks {
+fn checks() -> task::Checks {
     let pass = |_: &workstream::CheckContext<'_>| Verdict::Pass;
-    Checks::new()
-        .add("artifacts_hashed", pass)
-        .add("attestation_signed", pass)
-        .add("checker_blocks_review", pass)
-        .add("checker_allows_review", pass)
-        .add("findings_answered", pass)
-        .add("revision_rounds_left", pass)
-        .add("evidence_cited", |cx| {
+    // One method per check the file names: a misspelt one does not compile.
+    task::Checks::default()
+        .artifacts_hashed(pass)
+        .attestation_signed(pass)
+        .checker_blocks_review(pass)
+        .checker_allows_review(pass)
+        .findings_answered(pass)
+        .revision_rounds_left(pass)
+        .evidence_cited(|cx| {
             Verdict::require(cx.item().field("evidence").is_some(), "cite the evidence")
         })
 }
@@ -139,6 +140,54 @@ fn the_lifecycle_through_the_typed_api() {
         ]
     );
     engine.verify(accepted.id()).unwrap();
+}
+
+#[test]
+fn holds_fields_and_refresh_keep_the_item_typed() {
+    let engine = engine();
+    let working = in_progress(&engine);
+    let id = working.id();
+    // Constants name what the file declares.
+    assert_eq!(task::roles::CONTRIBUTOR, "contributor");
+    assert_eq!(task::checks::ARTIFACTS_HASHED, "artifacts_hashed");
+    let held: Item<InProgress> = working
+        .hold(
+            &engine,
+            &operator(),
+            task::holds::BLOCKED,
+            "waiting for data",
+        )
+        .unwrap();
+    assert!(held.is_held());
+    // A second hold of the same kind is refused, and the typed item comes back.
+    let refused = held
+        .hold(&engine, &operator(), task::holds::BLOCKED, "again")
+        .unwrap_err();
+    assert!(refused.has("already_held"), "{refused}");
+    let released: Item<InProgress> = refused
+        .into_item()
+        .release(&engine, &operator(), task::holds::BLOCKED)
+        .unwrap();
+    let updated: Item<InProgress> = released
+        .update_fields(&engine, &contributor(), json!({"notes": "half done"}))
+        .unwrap();
+    assert_eq!(updated.field("notes"), Some(&json!("half done")));
+    // Another writer moves the item: the stale handle is refused, and refresh retypes it.
+    engine
+        .advance(id, &operator(), workstream::Move::transition("cancel"))
+        .unwrap();
+    let stale = updated
+        .update_fields(&engine, &contributor(), json!({"late": true}))
+        .unwrap_err();
+    assert!(matches!(stale.error, Error::Conflict { .. }), "{stale}");
+    assert!(matches!(
+        stale.item.refresh(&engine).unwrap(),
+        AnyItem::Cancelled(_)
+    ));
+    assert!(
+        engine.item(id).unwrap().field("late").is_none(),
+        "nothing was written"
+    );
 }
 
 #[test]

@@ -238,6 +238,39 @@ pub fn advance<St: Store, F: Typed>(
     }
 }
 
+/// What a typed change that keeps the item in its workstation does: a hold put on or
+/// released, or fields updated.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Stay<'a> {
+    /// Put the hold on, with the reason.
+    Hold(&'a str, &'a str),
+    /// Release the hold.
+    Release(&'a str),
+    /// Update the fields by this merge patch.
+    Update(serde_json::Value),
+}
+
+/// Makes a change that keeps a typed item in `workstation` (refused with
+/// [`Error::Conflict`] if the item is no longer there), returning the item as it is after.
+#[doc(hidden)]
+pub fn stay<St: Store, T: Typed>(
+    item: T,
+    engine: &Engine<St>,
+    actor: &Actor,
+    workstation: &'static str,
+    change: Stay<'_>,
+) -> Result<Item, MoveError<T>> {
+    let id = item.as_item().id();
+    let here = Some(workstation);
+    let result = match change {
+        Stay::Hold(hold, reason) => engine.hold_in(id, here, actor, hold, reason),
+        Stay::Release(hold) => engine.release_in(id, here, actor, hold),
+        Stay::Update(patch) => engine.update_fields_in(id, here, actor, patch),
+    };
+    result.map_err(|error| MoveError { item, error })
+}
+
 /// The error for an item whose workstation its (hash-checked) definition does not have,
 /// which only a store that was changed from outside can produce.
 #[doc(hidden)]

@@ -86,6 +86,32 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
         }
     });
 
+    // Constants for the names the file declares, so code names them without a typo.
+    let constants = |names: &[String], what: &str| {
+        let idents: Vec<_> = names
+            .iter()
+            .map(|n| format_ident!("{}", n.to_uppercase()))
+            .collect();
+        let docs: Vec<String> = names.iter().map(|n| format!("The {what} `{n}`.")).collect();
+        quote! { #( #[doc = #docs] pub const #idents: &str = #names; )* }
+    };
+    let role_consts = constants(&model.roles, "role");
+    let hold_consts = constants(&model.holds, "hold");
+    let check_consts = constants(&model.checks, "check");
+    let check_methods = model.checks.iter().map(|c| {
+        let method = format_ident!("{}", c);
+        let doc = format!("Registers the function for the check `{c}`.");
+        quote! {
+            #[doc = #doc]
+            pub fn #method(
+                self,
+                check: impl Fn(&#p::CheckContext<'_>) -> #p::Verdict + Send + Sync + 'static,
+            ) -> Self {
+                Checks(self.0.add(#c, check))
+            }
+        }
+    });
+
     let variant_docs = workstation_names
         .iter()
         .map(|n| format!("An item in `{n}`."));
@@ -177,6 +203,83 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
                         .field("workstation", &<W as #p::Workstation>::NAME)
                         .field("item", &self.inner)
                         .finish()
+                }
+            }
+
+            impl<W: #p::Workstation> Item<W> {
+                /// Puts a hold of kind `hold` on the item, with a reason; the item stays in
+                /// `W`. Refused (the item back, and why) when the hold is already on, the item
+                /// is closed, or it is no longer in `W`.
+                pub fn hold<St: #p::Store>(
+                    self,
+                    engine: &#p::Engine<St>,
+                    actor: &#p::Actor,
+                    hold: &str,
+                    reason: &str,
+                ) -> ::core::result::Result<Self, #p::MoveError<Self>> {
+                    let change = #p::Stay::Hold(hold, reason);
+                    #p::stay(self, engine, actor, W::NAME, change).map(Item::sealed)
+                }
+
+                /// Releases the hold `hold`; the item stays in `W`.
+                pub fn release<St: #p::Store>(
+                    self,
+                    engine: &#p::Engine<St>,
+                    actor: &#p::Actor,
+                    hold: &str,
+                ) -> ::core::result::Result<Self, #p::MoveError<Self>> {
+                    #p::stay(self, engine, actor, W::NAME, #p::Stay::Release(hold)).map(Item::sealed)
+                }
+
+                /// Changes the item's fields by a merge patch; the item stays in `W`.
+                pub fn update_fields<St: #p::Store>(
+                    self,
+                    engine: &#p::Engine<St>,
+                    actor: &#p::Actor,
+                    patch: #p::Value,
+                ) -> ::core::result::Result<Self, #p::MoveError<Self>> {
+                    #p::stay(self, engine, actor, W::NAME, #p::Stay::Update(patch)).map(Item::sealed)
+                }
+
+                /// The item as the store holds it now, typed by where it is now (another
+                /// writer may have moved it).
+                pub fn refresh<St: #p::Store>(
+                    &self,
+                    engine: &#p::Engine<St>,
+                ) -> ::core::result::Result<AnyItem, #p::Error> {
+                    AnyItem::load(engine, self.inner.id())
+                }
+            }
+
+            /// The roles the file declares.
+            pub mod roles {
+                #role_consts
+            }
+
+            /// The holds the file declares.
+            pub mod holds {
+                #hold_consts
+            }
+
+            /// The checks the file names, by name.
+            pub mod checks {
+                #check_consts
+            }
+
+            /// The functions for the checks the file names, registered by methods named
+            /// after them, so a misspelt check does not compile:
+            /// `Checks::default().some_check(|cx| …)`. Pass it to `EngineBuilder::checks`; a
+            /// check left out is refused when the engine is built.
+            #[derive(Debug, Default)]
+            pub struct Checks(#p::Checks);
+
+            impl Checks {
+                #(#check_methods)*
+            }
+
+            impl ::core::convert::From<Checks> for #p::Checks {
+                fn from(checks: Checks) -> Self {
+                    checks.0
                 }
             }
 

@@ -14,6 +14,10 @@ pub(crate) struct Model {
     pub(crate) methods: Vec<MethodModel>,
     /// The file's warnings, rendered as `check` prints them.
     pub(crate) warnings: Vec<String>,
+    /// The declared roles, checks and holds, in file order.
+    pub(crate) roles: Vec<String>,
+    pub(crate) checks: Vec<String>,
+    pub(crate) holds: Vec<String>,
 }
 
 /// One workstation type.
@@ -84,6 +88,9 @@ pub(crate) fn lower(wf: &Workflow) -> Model {
         workstations,
         methods,
         warnings: wf.warnings().iter().map(ToString::to_string).collect(),
+        roles: wf.roles().to_vec(),
+        checks: wf.checks().to_vec(),
+        holds: wf.holds().to_vec(),
     }
 }
 

@@ -72,8 +72,8 @@ impl<S> EngineBuilder<S> {
     }
 
     /// Registers every check of a set (replacing checks of the same names).
-    pub fn checks(mut self, checks: Checks) -> Self {
-        self.checks.extend(checks);
+    pub fn checks(mut self, checks: impl Into<Checks>) -> Self {
+        self.checks.extend(checks.into());
         self
     }
 

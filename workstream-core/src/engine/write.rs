@@ -131,17 +131,8 @@ impl<S: Store> Engine<S> {
         within_depth("payload", &mut mv.payload).and(patch)?;
         let now = self.clock.now();
         self.store.write(|tx| {
-            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            let item = read_in(&*tx, id, mv.expect.as_deref())?;
             let workflow = self.workflow_of(&item)?;
-            if let Some(expected) = &mv.expect
-                && expected.as_ref() != item.workstation()
-            {
-                return Err(Error::Conflict {
-                    item: id,
-                    expected: expected.to_string(),
-                    actual: item.workstation().to_owned(),
-                });
-            }
             let from = self.current(workflow, &item)?;
             if let Some(patch) = &mv.patch
                 && !patch.is_object()
@@ -205,14 +196,26 @@ impl<S: Store> Engine<S> {
 
     /// Changes an item's fields by a merge patch (RFC 7386): keys in the patch replace,
     /// `null` removes. Recorded as a `fields_updated` event.
-    pub fn update_fields(&self, id: ItemId, actor: &Actor, mut patch: Value) -> Result<Item> {
+    pub fn update_fields(&self, id: ItemId, actor: &Actor, patch: Value) -> Result<Item> {
+        self.update_fields_in(id, None, actor, patch)
+    }
+
+    /// [`update_fields`](Self::update_fields), refused with [`Error::Conflict`] unless the
+    /// item is in `expect` (the typed API's guarantee that a handle is where its type says).
+    pub(crate) fn update_fields_in(
+        &self,
+        id: ItemId,
+        expect: Option<&str>,
+        actor: &Actor,
+        mut patch: Value,
+    ) -> Result<Item> {
         within_depth("patch", &mut patch)?;
         if !patch.is_object() {
             return Err(Error::InvalidFields(describe(&patch)));
         }
         let now = self.clock.now();
         self.store.write(|tx| {
-            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            let item = read_in(&*tx, id, expect)?;
             self.workflow_of(&item)?;
             let change = Change::FieldsUpdated { patch };
             self.record(tx, item, actor, Entry::of(change), now)
@@ -222,9 +225,21 @@ impl<S: Store> Engine<S> {
     /// Puts a hold of kind `hold` (declared under `holds`) on an item, with a reason.
     /// Refused when that hold is already on or the item is closed.
     pub fn hold(&self, id: ItemId, actor: &Actor, hold: &str, reason: &str) -> Result<Item> {
+        self.hold_in(id, None, actor, hold, reason)
+    }
+
+    /// [`hold`](Self::hold), refused with [`Error::Conflict`] unless the item is in `expect`.
+    pub(crate) fn hold_in(
+        &self,
+        id: ItemId,
+        expect: Option<&str>,
+        actor: &Actor,
+        hold: &str,
+        reason: &str,
+    ) -> Result<Item> {
         let now = self.clock.now();
         self.store.write(|tx| {
-            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            let item = read_in(&*tx, id, expect)?;
             let workflow = self.workflow_of(&item)?;
             if !workflow.holds().iter().any(|h| h == hold) {
                 return Err(Error::UnknownHold {
@@ -260,9 +275,21 @@ impl<S: Store> Engine<S> {
 
     /// Releases a hold. Refused when that hold is not on.
     pub fn release(&self, id: ItemId, actor: &Actor, hold: &str) -> Result<Item> {
+        self.release_in(id, None, actor, hold)
+    }
+
+    /// [`release`](Self::release), refused with [`Error::Conflict`] unless the item is in
+    /// `expect`.
+    pub(crate) fn release_in(
+        &self,
+        id: ItemId,
+        expect: Option<&str>,
+        actor: &Actor,
+        hold: &str,
+    ) -> Result<Item> {
         let now = self.clock.now();
         self.store.write(|tx| {
-            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+            let item = read_in(&*tx, id, expect)?;
             self.workflow_of(&item)?;
             if !item.holds().contains_key(hold) {
                 let reason = Reason::new(
@@ -392,6 +419,21 @@ impl<S: Store> Engine<S> {
         tx.append(event, item.clone())?;
         Ok(item)
     }
+}
+
+/// The item, which must be in `expect` when one is given.
+fn read_in(reader: &dyn Reader, id: ItemId, expect: Option<&str>) -> Result<Item> {
+    let item = reader.item(id)?.ok_or(Error::NotFound(id))?;
+    if let Some(expected) = expect
+        && expected != item.workstation()
+    {
+        return Err(Error::Conflict {
+            item: id,
+            expected: expected.to_owned(),
+            actual: item.workstation().to_owned(),
+        });
+    }
+    Ok(item)
 }
 
 /// Refuses a value deeper than [`MAX_VALUE_DEPTH`], taking it apart without recursion (its
