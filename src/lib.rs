@@ -94,12 +94,12 @@ pub use workstream_core::*;
 /// - `create` and `create_with`, which return the item in the initial workstation;
 /// - `AnyItem`, an enum over the workstations, to load an item whose workstation is known
 ///   only at run time and `match` on it;
-/// - on every `Item<W>`: `hold`, `release` and `update_fields`, which keep it in `W` (and are
-///   refused if another writer moved it), and `refresh`, which reads it again as an
-///   `AnyItem`;
+/// - on every `Item<W>`: `put_on_hold`, `release_hold` and `update_fields`, which keep it in
+///   `W` (and are refused if another writer moved it), and `refresh`, which reads it again as
+///   an `AnyItem`;
 /// - `roles`, `holds` and `checks`: a constant per name the file declares;
 /// - `Checks`, with one method per check the file names, so a misspelt check does not
-///   compile: `Engine::builder().checks(task::Checks::default().within_budget(|cx| …))`.
+///   compile: `Engine::builder().checks(task::Checks::new().within_budget(|cx| …))`.
 ///
 /// Typed moves are the engine's moves: `item.accept(&engine, &actor)` is
 /// `engine.advance(id, actor, Move::transition("accept").from("review_pending"))`, with the

@@ -41,12 +41,25 @@ fn every_ui_file_gets_from_the_macro_what_parse_says() {
                     .collect()
             }
         };
-        for message in said {
+        let firsts: Vec<&str> = said
+            .iter()
+            .map(|m| m.lines().next().unwrap_or_default())
+            .collect();
+        for (message, first) in said.iter().zip(&firsts) {
             // rustc indents the lines of a note after its first.
-            let first = message.lines().next().unwrap_or_default();
             assert!(
                 stderr.contains(first),
                 "{origin}: `parse` says\n{message}\nbut the macro's output does not:\n{stderr}"
+            );
+        }
+        // And the macro says nothing of the file that `parse` does not.
+        for line in stderr.lines().filter(|l| l.starts_with("error: [W")) {
+            let said_too = firsts
+                .iter()
+                .any(|first| line.trim_start_matches("error: ") == first.trim_start_matches(": "));
+            assert!(
+                said_too,
+                "{origin}: the macro says `{line}`, which `parse` does not"
             );
         }
         checked += 1;

@@ -16,7 +16,7 @@ use task::{AnyItem, InProgress, Item};
 fn checks() -> task::Checks {
     let pass = |_: &workstream::CheckContext<'_>| Verdict::Pass;
     // One method per check the file names: a misspelt one does not compile.
-    task::Checks::default()
+    task::Checks::new()
         .artifacts_hashed(pass)
         .attestation_signed(pass)
         .checker_blocks_review(pass)
@@ -151,7 +151,7 @@ fn holds_fields_and_refresh_keep_the_item_typed() {
     assert_eq!(task::roles::CONTRIBUTOR, "contributor");
     assert_eq!(task::checks::ARTIFACTS_HASHED, "artifacts_hashed");
     let held: Item<InProgress> = working
-        .hold(
+        .put_on_hold(
             &engine,
             &operator(),
             task::holds::BLOCKED,
@@ -161,12 +161,12 @@ fn holds_fields_and_refresh_keep_the_item_typed() {
     assert!(held.is_held());
     // A second hold of the same kind is refused, and the typed item comes back.
     let refused = held
-        .hold(&engine, &operator(), task::holds::BLOCKED, "again")
+        .put_on_hold(&engine, &operator(), task::holds::BLOCKED, "again")
         .unwrap_err();
     assert!(refused.has("already_held"), "{refused}");
     let released: Item<InProgress> = refused
         .into_item()
-        .release(&engine, &operator(), task::holds::BLOCKED)
+        .release_hold(&engine, &operator(), task::holds::BLOCKED)
         .unwrap();
     let updated: Item<InProgress> = released
         .update_fields(&engine, &contributor(), json!({"notes": "half done"}))

@@ -140,8 +140,10 @@ codes! {
     /// values are plain scalars, lists and maps.
     UnsupportedYaml = ("W0029", "unsupported-yaml", Error),
     /// A name the typed API (`workflow!`) cannot generate: a workstation whose Rust type would
-    /// be `Item` or `AnyItem` (the generated module's own types), or transitions `x` and
-    /// `x_with` that fire from one workstation (both would need the method `x_with`).
+    /// be `Item`, `AnyItem` or `Checks` (the generated module's own types), transitions `x`
+    /// and `x_with` that fire from one workstation (both would need the method `x_with`), a
+    /// transition named like a method every item has (`put_on_hold`, `release_hold`,
+    /// `update_fields`, `refresh`), or a check named `new`.
     RustNameClash = ("W0030", "rust-name-clash", Error),
     /// A role, check or hold is declared but never used.
     Unused = ("W0101", "unused", Warning),

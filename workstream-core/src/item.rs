@@ -81,6 +81,18 @@ impl IntoRoles for &[&str] {
     }
 }
 
+impl<const N: usize> IntoRoles for &[&str; N] {
+    fn into_roles(self) -> Vec<String> {
+        self.iter().map(|&role| role.to_owned()).collect()
+    }
+}
+
+impl IntoRoles for Vec<&str> {
+    fn into_roles(self) -> Vec<String> {
+        self.into_iter().map(str::to_owned).collect()
+    }
+}
+
 impl IntoRoles for &[String] {
     fn into_roles(self) -> Vec<String> {
         self.to_vec()
@@ -212,15 +224,27 @@ impl Item {
     /// event; stores' tests and importers can make theirs the same way.
     ///
     /// ```
-    /// # use workstream_core::{Change, Event, Item, ItemId};
-    /// # fn next(item: &Item) -> Event {
+    /// use std::sync::Arc;
+    /// use workstream_core::{Change, Event, Item, ItemId, Sha256Hash};
+    ///
+    /// let created = Event {
+    ///     item: ItemId(1), seq: 1, at: chrono::Utc::now(), actor: "ann".into(),
+    ///     change: Change::Created {
+    ///         workflow: "task".into(), version: 1, workstation: "todo".into(),
+    ///         fields: Arc::new(serde_json::json!({})), parent: None,
+    ///     },
+    ///     reason: None, payload: serde_json::Value::Null,
+    ///     definition: Sha256Hash::of(b"definition"), prev: Sha256Hash::ZERO, hash: Sha256Hash::ZERO,
+    /// }.seal();
+    /// let item = Item::replay([&created])?;
     /// let event = item
     ///     .next_event(chrono::Utc::now(), "ann", Change::DependencyAdded { on: ItemId(2) })
     ///     .seal();
-    /// assert_eq!(event.seq, item.seq() + 1);
-    /// assert_eq!(event.prev, *item.head());
-    /// # event
-    /// # }
+    /// assert_eq!((event.seq, event.prev), (2, created.hash));
+    /// let mut next = item.clone();
+    /// next.apply(&event)?;
+    /// assert!(next.deps().contains(&ItemId(2)));
+    /// # Ok::<(), workstream_core::ReplayError>(())
     /// ```
     pub fn next_event(&self, at: DateTime<Utc>, actor: impl Into<String>, change: Change) -> Event {
         Event {

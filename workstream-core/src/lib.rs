@@ -32,7 +32,6 @@
 
 pub mod assertion;
 pub mod audit;
-mod canonical;
 pub mod chain;
 pub mod check;
 pub mod clock;
@@ -67,7 +66,6 @@ pub mod format {}
 
 pub use assertion::{Assertion, AssertionKind, Op, Operand, Path, Root, Step};
 pub use audit::{Finding, Report};
-pub use canonical::FORMAT_VERSION;
 pub use chain::{Problem, StoredEvent, VerifyError};
 pub use check::{CheckContext, CheckFn, Checks, Verdict};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -94,6 +92,7 @@ pub use typed::{MoveError, Typed};
 pub use validate::{MAX_TRANSITIONS, MAX_WORKSTATIONS};
 pub use value::{MAX_VALUE_DEPTH, merge_patch};
 pub use window::Window;
+pub use workflow::FORMAT_VERSION;
 pub use workflow::{
     Outcome, SignalConfig, Transition, TransitionId, Wip, Workflow, Workstation, WorkstationId,
 };
@@ -113,9 +112,8 @@ pub fn parse(origin: &str, text: &str) -> Result<Workflow, Diagnostics> {
         validate::validate(raw, &mut sink, origin)
     });
     match workflow {
-        Some(mut workflow) if !sink.has_errors() => {
-            workflow.warnings = Diagnostics::new(sink.into_items()).into_iter().collect();
-            Ok(workflow)
+        Some(workflow) if !sink.has_errors() => {
+            Ok(workflow.with_warnings(Diagnostics::new(sink.into_items()).into_iter().collect()))
         }
         _ => Err(Diagnostics::new(sink.into_items())),
     }

@@ -76,10 +76,17 @@ pub struct Overdue {
     pub workstation: String,
     /// When the item entered it.
     pub since: DateTime<Utc>,
-    /// The workstation's `sla`.
+    /// The workstation's `sla` (as JSON, in seconds).
+    #[serde(serialize_with = "seconds")]
     pub sla: Duration,
-    /// How far past the `sla` the item is.
+    /// How far past the `sla` the item is (as JSON, in seconds).
+    #[serde(serialize_with = "seconds")]
     pub by: Duration,
+}
+
+/// A duration as seconds, as the metrics write theirs.
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
 }
 
 /// The signals of one item at one instant.

@@ -90,14 +90,8 @@ impl<T: Typed> std::error::Error for MoveError<T> {
     }
 }
 
-/// The workflow a generated module embeds, parsed again at run time and checked against the
-/// hash computed at compile time.
-#[doc(hidden)]
-pub fn definition(path: &str, source: &str, hash: &str) -> Result<Workflow, Error> {
-    parse_definition(path, source, hash)
-}
-
-/// [`definition`], parsed once per program: the first call that succeeds keeps the workflow
+/// The workflow a generated module embeds, parsed again at run time (once per program) and
+/// checked against the hash computed at compile time: the first call that succeeds keeps the workflow
 /// in `cell`, later calls clone it. A failure is not kept (it names the same problem again).
 #[doc(hidden)]
 pub fn definition_once(

@@ -48,30 +48,30 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
         quote! {
             impl Item<#from> {
                 #[doc = #doc]
-                pub fn #method<St: #p::Store>(
+                pub fn #method<__S: #p::Store>(
                     self,
-                    engine: &#p::Engine<St>,
+                    engine: &#p::Engine<__S>,
                     actor: &#p::Actor,
                 ) -> ::core::result::Result<Item<#to>, #p::MoveError<Item<#from>>> {
                     self.#method_with(engine, actor, #p::With::new())
                 }
 
                 #[doc = #doc_with]
-                pub fn #method_with<St: #p::Store>(
+                pub fn #method_with<__S: #p::Store>(
                     self,
-                    engine: &#p::Engine<St>,
+                    engine: &#p::Engine<__S>,
                     actor: &#p::Actor,
                     with: #p::With,
                 ) -> ::core::result::Result<Item<#to>, #p::MoveError<Item<#from>>> {
-                    #p::advance(self, engine, actor, #index, #from_name, with).map(Item::sealed)
+                    #p::advance(self, engine, actor, #index, #from_name, with).map(Item::__seal)
                 }
             }
         }
     });
 
-    // Stable Rust has no warning for a macro to emit; a deprecated item, used on the path the
-    // user wrote, makes rustc show the note as a warning there (`-D warnings` then refuses the
-    // file, as it should).
+    // Stable Rust has no warning for a macro to emit; a use of a deprecated item makes rustc
+    // show its note as a warning on the invocation (`-D warnings` then refuses the file, as it
+    // should).
     let span = input.path.span();
     let warnings = model.warnings.iter().enumerate().map(|(i, text)| {
         let item = format_ident!("__workstream_warning_{}", i);
@@ -105,7 +105,10 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
             #[doc = #doc]
             pub fn #method(
                 self,
-                check: impl Fn(&#p::CheckContext<'_>) -> #p::Verdict + Send + Sync + 'static,
+                check: impl ::core::ops::Fn(&#p::CheckContext<'_>) -> #p::Verdict
+                    + ::core::marker::Send
+                    + ::core::marker::Sync
+                    + 'static,
             ) -> Self {
                 Checks(self.0.add(#c, check))
             }
@@ -161,27 +164,27 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
             /// Only this module makes one (`create`, a move, [`AnyItem::load`] and
             /// [`AnyItem::from_item`], which check the item's workflow, definition and
             /// workstation), so an `Item<W>` is always an item in `W`.
-            pub struct Item<W> {
+            pub struct Item<__W> {
                 inner: #p::Item,
-                workstation: ::core::marker::PhantomData<W>,
+                workstation: ::core::marker::PhantomData<__W>,
             }
 
-            impl<W> Item<W> {
+            impl<__W> Item<__W> {
                 /// Wraps an item the engine checked to be in `W`. Private to this module, so
                 /// no code outside it can make an `Item<W>` of an item in another workstation.
-                fn sealed(item: #p::Item) -> Self {
+                fn __seal(item: #p::Item) -> Self {
                     Item { inner: item, workstation: ::core::marker::PhantomData }
                 }
             }
 
             /// A copy of the typed item, in the same workstation.
-            impl<W> ::core::clone::Clone for Item<W> {
+            impl<__W> ::core::clone::Clone for Item<__W> {
                 fn clone(&self) -> Self {
-                    Item::sealed(self.inner.clone())
+                    Item::__seal(self.inner.clone())
                 }
             }
 
-            impl<W: #p::Workstation> #p::Typed for Item<W> {
+            impl<__W: #p::Workstation> #p::Typed for Item<__W> {
                 fn as_item(&self) -> &#p::Item {
                     &self.inner
                 }
@@ -190,62 +193,62 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
                 }
             }
 
-            impl<W> ::core::ops::Deref for Item<W> {
+            impl<__W> ::core::ops::Deref for Item<__W> {
                 type Target = #p::Item;
                 fn deref(&self) -> &#p::Item {
                     &self.inner
                 }
             }
 
-            impl<W: #p::Workstation> ::core::fmt::Debug for Item<W> {
+            impl<__W: #p::Workstation> ::core::fmt::Debug for Item<__W> {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                     f.debug_struct("Item")
-                        .field("workstation", &<W as #p::Workstation>::NAME)
+                        .field("workstation", &<__W as #p::Workstation>::NAME)
                         .field("item", &self.inner)
                         .finish()
                 }
             }
 
-            impl<W: #p::Workstation> Item<W> {
+            impl<__W: #p::Workstation> Item<__W> {
                 /// Puts a hold of kind `hold` on the item, with a reason; the item stays in
                 /// `W`. Refused (the item back, and why) when the hold is already on, the item
                 /// is closed, or it is no longer in `W`.
-                pub fn hold<St: #p::Store>(
+                pub fn put_on_hold<__S: #p::Store>(
                     self,
-                    engine: &#p::Engine<St>,
+                    engine: &#p::Engine<__S>,
                     actor: &#p::Actor,
                     hold: &str,
                     reason: &str,
                 ) -> ::core::result::Result<Self, #p::MoveError<Self>> {
                     let change = #p::Stay::Hold(hold, reason);
-                    #p::stay(self, engine, actor, W::NAME, change).map(Item::sealed)
+                    #p::stay(self, engine, actor, __W::NAME, change).map(Item::__seal)
                 }
 
                 /// Releases the hold `hold`; the item stays in `W`.
-                pub fn release<St: #p::Store>(
+                pub fn release_hold<__S: #p::Store>(
                     self,
-                    engine: &#p::Engine<St>,
+                    engine: &#p::Engine<__S>,
                     actor: &#p::Actor,
                     hold: &str,
                 ) -> ::core::result::Result<Self, #p::MoveError<Self>> {
-                    #p::stay(self, engine, actor, W::NAME, #p::Stay::Release(hold)).map(Item::sealed)
+                    #p::stay(self, engine, actor, __W::NAME, #p::Stay::Release(hold)).map(Item::__seal)
                 }
 
                 /// Changes the item's fields by a merge patch; the item stays in `W`.
-                pub fn update_fields<St: #p::Store>(
+                pub fn update_fields<__S: #p::Store>(
                     self,
-                    engine: &#p::Engine<St>,
+                    engine: &#p::Engine<__S>,
                     actor: &#p::Actor,
                     patch: #p::Value,
                 ) -> ::core::result::Result<Self, #p::MoveError<Self>> {
-                    #p::stay(self, engine, actor, W::NAME, #p::Stay::Update(patch)).map(Item::sealed)
+                    #p::stay(self, engine, actor, __W::NAME, #p::Stay::Update(patch)).map(Item::__seal)
                 }
 
                 /// The item as the store holds it now, typed by where it is now (another
                 /// writer may have moved it).
-                pub fn refresh<St: #p::Store>(
+                pub fn refresh<__S: #p::Store>(
                     &self,
-                    engine: &#p::Engine<St>,
+                    engine: &#p::Engine<__S>,
                 ) -> ::core::result::Result<AnyItem, #p::Error> {
                     AnyItem::load(engine, self.inner.id())
                 }
@@ -268,12 +271,17 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
 
             /// The functions for the checks the file names, registered by methods named
             /// after them, so a misspelt check does not compile:
-            /// `Checks::default().some_check(|cx| …)`. Pass it to `EngineBuilder::checks`; a
+            /// `Checks::new().some_check(|cx| …)`. Pass it to `EngineBuilder::checks`; a
             /// check left out is refused when the engine is built.
             #[derive(Debug, Default)]
             pub struct Checks(#p::Checks);
 
             impl Checks {
+                /// No check registered yet.
+                pub fn new() -> Self {
+                    Checks(#p::Checks::new())
+                }
+
                 #(#check_methods)*
             }
 
@@ -284,8 +292,8 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
             }
 
             #[doc = ::core::concat!("Creates an item in `", #initial_name, "` with these fields.")]
-            pub fn create<St: #p::Store>(
-                engine: &#p::Engine<St>,
+            pub fn create<__S: #p::Store>(
+                engine: &#p::Engine<__S>,
                 actor: &#p::Actor,
                 fields: #p::Value,
             ) -> ::core::result::Result<Item<#initial>, #p::Error> {
@@ -295,12 +303,12 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
             /// Creates an item as `new` says (a parent, a reason, a payload). `new` must name
             /// this workflow; the item gets the compiled version, and the engine must have
             /// loaded exactly the compiled definition.
-            pub fn create_with<St: #p::Store>(
-                engine: &#p::Engine<St>,
+            pub fn create_with<__S: #p::Store>(
+                engine: &#p::Engine<__S>,
                 actor: &#p::Actor,
                 new: #p::NewItem<'_>,
             ) -> ::core::result::Result<Item<#initial>, #p::Error> {
-                #p::create(engine, actor, NAME, VERSION, DEFINITION_HASH, new).map(Item::sealed)
+                #p::create(engine, actor, NAME, VERSION, DEFINITION_HASH, new).map(Item::__seal)
             }
 
             #(#methods)*
@@ -318,8 +326,8 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
             impl AnyItem {
                 /// Reads an item, checking that it belongs to this workflow, version and
                 /// definition.
-                pub fn load<St: #p::Store>(
-                    engine: &#p::Engine<St>,
+                pub fn load<__S: #p::Store>(
+                    engine: &#p::Engine<__S>,
                     id: #p::ItemId,
                 ) -> ::core::result::Result<Self, #p::Error> {
                     Self::sort(#p::load(engine, id, NAME, VERSION, DEFINITION_HASH)?)
@@ -335,7 +343,7 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
                     match item.workstation() {
                         #(
                             #workstation_names => ::core::result::Result::Ok(
-                                AnyItem::#types(Item::sealed(item)),
+                                AnyItem::#types(Item::__seal(item)),
                             ),
                         )*
                         _ => ::core::result::Result::Err(#p::unknown_workstation(item)),

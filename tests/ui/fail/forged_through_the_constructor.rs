@@ -3,7 +3,7 @@
 workstream::workflow!(mod task = "examples/workflows/evaluation_task.yaml");
 
 fn forge(item: workstream::Item) {
-    let _ = task::Item::<task::ReviewPending>::sealed(item);
+    let _ = task::Item::<task::ReviewPending>::__seal(item);
 }
 
 fn main() {}

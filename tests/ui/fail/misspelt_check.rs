@@ -2,5 +2,5 @@
 workstream::workflow!(mod task = "examples/workflows/evaluation_task.yaml");
 
 fn main() {
-    let _ = task::Checks::default().artifact_hashed(|_| workstream::Verdict::Pass);
+    let _ = task::Checks::new().artifact_hashed(|_| workstream::Verdict::Pass);
 }

@@ -65,6 +65,14 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
     }
     v.roles = v.declared(&raw.roles, "role");
     v.checks = v.declared(&raw.checks, "check");
+    for check in raw.checks.iter().filter(|c| c.value == "new") {
+        v.sink.push(
+            Code::RustNameClash,
+            check.span,
+            "the typed API registers checks with `Checks::new().<check>(…)`, so no check may be \
+             named `new`; rename the check",
+        );
+    }
     v.holds = v.declared(&raw.holds, "hold");
 
     let kept_ws = v.declare_workstations(&raw)?;

@@ -8,6 +8,10 @@ use crate::diagnostic::{Code, Span};
 use crate::read::{RawFrom, RawWorkflow, RawWorkstation};
 use crate::workflow::{Transition, TransitionId, Workstation, WorkstationId};
 
+/// The methods the typed API gives every item whatever its workstation, which no transition's
+/// methods (`x` and `x_with`) may take.
+const ITEM_METHODS: &[&str] = &["put_on_hold", "release_hold", "update_fields", "refresh"];
+
 impl Validator<'_, '_> {
     /// The transitions, and their index by name.
     pub(super) fn transitions(
@@ -177,6 +181,20 @@ impl Validator<'_, '_> {
         let by_name: HashMap<&str, &Transition> =
             transitions.iter().map(|t| (t.name.as_str(), t)).collect();
         for t in transitions {
+            let name = t.name.as_str();
+            if let Some(&reserved) = ITEM_METHODS
+                .iter()
+                .find(|&&m| name == m || name.strip_suffix("_with") == Some(m))
+            {
+                self.sink.push(
+                    Code::RustNameClash,
+                    t.span,
+                    format!(
+                        "the typed API gives every item a method `{reserved}`, so transition \
+                         `{name}` cannot have a method of its name; rename the transition"
+                    ),
+                );
+            }
             let Some(base) = t.name.strip_suffix("_with") else {
                 continue;
             };

@@ -11,7 +11,7 @@ use crate::read::{Named, RawWorkflow, RawWorkstation};
 use crate::workflow::{Outcome, Wip, Workstation, WorkstationId};
 
 /// The types a generated module defines itself, which no workstation's type may take.
-const RESERVED_TYPES: &[&str] = &["Item", "AnyItem"];
+const RESERVED_TYPES: &[&str] = &["Item", "AnyItem", "Checks"];
 
 impl Validator<'_, '_> {
     /// Declares the workstations by name, first: transitions and assertions refer to them.
@@ -54,7 +54,7 @@ impl Validator<'_, '_> {
                         ws.name.span,
                         format!(
                             "workstation `{}` would become the Rust type `{type_name}`, which the \
-                             typed API generates for its items; rename the workstation",
+                             typed API generates itself; rename the workstation",
                             ws.name.value
                         ),
                     );

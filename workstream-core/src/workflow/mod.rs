@@ -9,6 +9,10 @@ use crate::assertion::{Assertion, Path};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::hash::{DefinitionHash, Sha256Hash, canonical_json};
 
+mod canonical;
+
+pub use canonical::FORMAT_VERSION;
+
 /// The index of a workstation in its [`Workflow`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WorkstationId(pub(crate) u16);
@@ -427,6 +431,12 @@ pub(crate) struct Parts {
 }
 
 impl Workflow {
+    /// The workflow with the warnings its file gave.
+    pub(crate) fn with_warnings(mut self, warnings: Vec<Diagnostic>) -> Workflow {
+        self.warnings = warnings;
+        self
+    }
+
     /// Builds the lookup tables and the definition hash of the parts the validator checked;
     /// nothing else makes a `Workflow`.
     pub(crate) fn from_parts(p: Parts, origin: &str) -> Workflow {
@@ -461,7 +471,7 @@ impl Workflow {
             origin: origin.to_owned(),
             warnings: Vec::new(),
         };
-        wf.canonical = canonical_json(&crate::canonical::definition_json(&wf));
+        wf.canonical = canonical_json(&canonical::definition_json(&wf));
         wf.hash = Sha256Hash::of(wf.canonical.as_bytes());
         wf
     }
