@@ -44,8 +44,9 @@ use petgraph::acyclic::Acyclic;
 use petgraph::data::Build;
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 use serde_json::json;
+use workstream::__private::dependency_path;
 use workstream::prelude::*;
-use workstream::{Change, Reader, Signal, StoreError, Tx, Window, dependency_path};
+use workstream::{Change, Reader, Signal, StoreError, Tx, Window};
 
 /// The sizes, in items.
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];

@@ -111,6 +111,7 @@ pub use workstream_macros::workflow;
 pub mod __private {
     pub use serde_json::Value;
     pub use std::sync::OnceLock;
+    pub use workstream_core::__private::dependency_path;
     pub use workstream_core::typed::{
         Stay, Workstation, adopt, advance, create, definition_once, load, stay, unknown_workstation,
     };

@@ -3,16 +3,9 @@
 use std::time::Duration;
 
 /// Reads a duration: one or more `<integer><unit>` parts with units `s`, `m`, `h`, `d`
-/// (24 hours) and `w` (7 days). A duration is never zero.
-///
-/// ```
-/// use std::time::Duration;
-/// use workstream_core::parse_duration;
-///
-/// assert_eq!(parse_duration("1d12h"), Ok(Duration::from_secs(36 * 3600)));
-/// assert!(parse_duration("12").is_err());
-/// ```
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+/// (24 hours) and `w` (7 days). A duration is never zero. `Err` says what is wrong, for the
+/// diagnostic that names the file's position.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let mut total: u64 = 0;
     let mut digits = String::new();
     let mut parts = 0;

@@ -70,10 +70,7 @@ pub use chain::{Problem, StoredEvent, VerifyError};
 pub use check::{CheckContext, CheckFn, Checks, Verdict};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dag::CriticalPath;
-#[doc(hidden)]
-pub use dag::dependency_path;
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity, Span};
-pub use duration::parse_duration;
 pub use engine::{
     BuildError, Engine, EngineBuilder, Error, Explanation, MissingCheck, Move, NewItem, NextMove,
     Verified, With,
@@ -84,7 +81,6 @@ pub use hash::{
 pub use item::{Actor, Hold, IdHasher, IntoRoles, Item, ItemId, ReplayError};
 pub use ledger::{Change, Event, artifact_hash};
 pub use metrics::{FlowReport, ItemMetrics, Summary, item_metrics};
-pub use name::{camel_case, is_valid_name, name_problem};
 pub use refusal::{Reason, ReasonKind, Refused};
 pub use signals::{Overdue, Signal, Signals};
 pub use store::{Query, Reader, Store, StoreError, Tx};
@@ -141,4 +137,12 @@ pub fn parse_bytes(origin: &str, bytes: &[u8]) -> Result<Workflow, Diagnostics> 
             Err(Diagnostics::new(sink.into_items()))
         }
     }
+}
+
+/// What the `workflow!` macro and the benches use of core's insides; not part of the public
+/// API, and it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::dag::dependency_path;
+    pub use crate::name::camel_case;
 }

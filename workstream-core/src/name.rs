@@ -15,7 +15,7 @@ const KEYWORDS: &[&str] = &[
 ///
 /// A name is one or more segments of lowercase ASCII letters and digits, the first starting with
 /// a letter, joined by single underscores: `review_pending`, `stage_2`. It is not a Rust keyword.
-pub fn name_problem(name: &str) -> Option<&'static str> {
+pub(crate) fn name_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() {
         return Some("a name cannot be empty");
     }
@@ -35,11 +35,6 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
         return Some("a name cannot be a Rust keyword");
     }
     None
-}
-
-/// Whether `name` is a valid name (see [`name_problem`]).
-pub fn is_valid_name(name: &str) -> bool {
-    name_problem(name).is_none()
 }
 
 /// The UpperCamelCase type name a workstation name becomes: `review_pending` → `ReviewPending`.
@@ -111,7 +106,7 @@ mod tests {
     #[test]
     fn names() {
         for ok in ["draft", "review_pending", "stage_2", "a1b2", "x"] {
-            assert!(is_valid_name(ok), "{ok}");
+            assert!(name_problem(ok).is_none(), "{ok}");
         }
         for bad in [
             "",
@@ -126,7 +121,7 @@ mod tests {
             "ça",
             "a b",
         ] {
-            assert!(!is_valid_name(bad), "{bad}");
+            assert!(name_problem(bad).is_some(), "{bad}");
         }
     }
 

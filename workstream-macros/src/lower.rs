@@ -1,7 +1,8 @@
 //! Stage 3: the validated workflow as a plain model of what to generate: one type per
 //! workstation, one method per (transition, source workstation), and their docs.
 
-use workstream_core::{Assertion, Workflow, camel_case};
+use workstream_core::__private::camel_case;
+use workstream_core::{Assertion, Workflow};
 
 /// What the module will hold.
 pub(crate) struct Model {
