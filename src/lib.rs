@@ -102,7 +102,7 @@ pub use workstream_core::*;
 ///   compile: `Engine::builder().checks(task::Checks::new().within_budget(|cx| …))`.
 ///
 /// Typed moves are the engine's moves: `item.accept(&engine, &actor)` is
-/// `engine.advance(id, actor, Move::transition("accept").from("review_pending"))`, with the
+/// `engine.advance(id, actor, Move::transition("accept").only_from("review_pending"))`, with the
 /// same checks, refusals and ledger events.
 pub use workstream_macros::workflow;
 
@@ -113,7 +113,8 @@ pub mod __private {
     pub use std::sync::OnceLock;
     pub use workstream_core::__private::dependency_path;
     pub use workstream_core::typed::{
-        Stay, Workstation, adopt, advance, create, definition_once, load, stay, unknown_workstation,
+        Stay, WorkstationType, adopt, advance, create, definition_once, load, stay,
+        unknown_workstation,
     };
     pub use workstream_core::{
         Actor, CheckContext, Checks, Engine, Error, Item, ItemId, MoveError, NewItem, Store, Typed,

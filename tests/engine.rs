@@ -380,7 +380,11 @@ fn moving_by_target_workstation_and_expecting_a_source() {
     );
 
     let err = engine
-        .advance(item.id(), &anyone(), Move::transition("close").from("open"))
+        .advance(
+            item.id(),
+            &anyone(),
+            Move::transition("close").only_from("open"),
+        )
         .unwrap_err();
     assert!(
         matches!(err, Error::Conflict { ref actual, .. } if actual == "coding"),

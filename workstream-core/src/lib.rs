@@ -104,7 +104,7 @@ pub use yaml::{MAX_DEPTH, MAX_INPUT_BYTES, MAX_NODES};
 pub fn parse(origin: &str, text: &str) -> Result<Workflow, Diagnostics> {
     let mut sink = diagnostic::Sink::new(origin, text);
     let workflow = yaml::load(text, &mut sink).and_then(|root| {
-        let raw = read::Reader::new(&mut sink).workflow(&root);
+        let raw = read::TreeReader::new(&mut sink).workflow(&root);
         validate::validate(raw, &mut sink, origin)
     });
     match workflow {

@@ -183,7 +183,7 @@ impl<'n> Fields<'n> {
     }
 }
 
-pub(crate) struct Reader<'s, 'a> {
+pub(crate) struct TreeReader<'s, 'a> {
     sink: &'s mut Sink<'a>,
     gaps: Gaps,
 }
@@ -234,7 +234,7 @@ const ASSERTION_KEYS: &[&str] = &[
     "message",
 ];
 
-impl<'s, 'a> Reader<'s, 'a> {
+impl<'s, 'a> TreeReader<'s, 'a> {
     pub(crate) fn new(sink: &'s mut Sink<'a>) -> Self {
         Self {
             sink,

@@ -667,7 +667,7 @@ pub fn racing_writers<S: Store + 'static>(store: S, threads: usize, attempts: us
                     // Half the racers say where they expect the item; the others rely on
                     // the engine refusing a transition that cannot fire from where it is.
                     let mv = if t % 2 == 0 {
-                        Move::transition(transition).from(seen.workstation().to_owned())
+                        Move::transition(transition).only_from(seen.workstation().to_owned())
                     } else {
                         Move::transition(transition)
                     };

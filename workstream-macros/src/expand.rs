@@ -151,7 +151,7 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
                 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
                 pub struct #types;
 
-                impl #p::Workstation for #types {
+                impl #p::WorkstationType for #types {
                     const NAME: &'static str = #workstation_names;
                 }
             )*
@@ -184,7 +184,7 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
                 }
             }
 
-            impl<__W: #p::Workstation> #p::Typed for Item<__W> {
+            impl<__W: #p::WorkstationType> #p::Typed for Item<__W> {
                 fn as_item(&self) -> &#p::Item {
                     &self.inner
                 }
@@ -200,16 +200,16 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
                 }
             }
 
-            impl<__W: #p::Workstation> ::core::fmt::Debug for Item<__W> {
+            impl<__W: #p::WorkstationType> ::core::fmt::Debug for Item<__W> {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                     f.debug_struct("Item")
-                        .field("workstation", &<__W as #p::Workstation>::NAME)
+                        .field("workstation", &<__W as #p::WorkstationType>::NAME)
                         .field("item", &self.inner)
                         .finish()
                 }
             }
 
-            impl<__W: #p::Workstation> Item<__W> {
+            impl<__W: #p::WorkstationType> Item<__W> {
                 /// Puts a hold of kind `hold` on the item, with a reason; the item stays in
                 /// `W`. Refused (the item back, and why) when the hold is already on, the item
                 /// is closed, or it is no longer in `W`.

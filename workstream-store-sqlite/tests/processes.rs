@@ -152,7 +152,7 @@ fn child(args: &[String], forever: bool) -> ExitCode {
                     let mv = Move::transition(name).payload(json!({"writer": seed, "n": n}));
                     // Half the moves say where the writer saw the item.
                     let mv = if rng.below(2) == 0 {
-                        mv.from(seen.workstation().to_owned())
+                        mv.only_from(seen.workstation().to_owned())
                     } else {
                         mv
                     };

@@ -108,7 +108,7 @@ pub(crate) enum Target<'a> {
 /// use serde_json::json;
 /// use workstream_core::Move;
 /// let m = Move::transition("claim")
-///     .from("ready")                        // refuse if someone moved it meanwhile
+///     .only_from("ready")                        // refuse if someone moved it meanwhile
 ///     .patch(json!({"award": "10.00 USD"})) // frozen onto the item with the move
 ///     .reason("claimed from the board");
 /// # let _ = m;
@@ -147,7 +147,7 @@ impl<'a> Move<'a> {
     }
     /// Only move if the item is still in `workstation`; otherwise fail with
     /// [`Error::Conflict`](crate::Error::Conflict).
-    pub fn from(mut self, workstation: impl Into<Cow<'a, str>>) -> Self {
+    pub fn only_from(mut self, workstation: impl Into<Cow<'a, str>>) -> Self {
         self.expect = Some(workstation.into());
         self
     }
