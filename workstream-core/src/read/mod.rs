@@ -13,6 +13,10 @@ use crate::duration::parse_duration;
 use crate::name::closest;
 use crate::yaml::{Key, Kind, Node};
 
+mod assertions;
+mod transitions;
+mod workstations;
+
 /// A string with the position it was written at.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Named {
@@ -155,7 +159,7 @@ pub(crate) enum RawKind {
 }
 
 /// The entries of a YAML map whose keys have been checked against the keys its place allows.
-struct Fields<'n> {
+pub(super) struct Fields<'n> {
     entries: Vec<(&'n Key, &'n Node)>,
     /// Known keys whose value as written was not read: an unknown key is a likely
     /// misspelling of one, or it is repeated. What they say is unknown, not absent.
@@ -163,14 +167,14 @@ struct Fields<'n> {
 }
 
 impl<'n> Fields<'n> {
-    fn get(&self, key: &str) -> Option<&'n Node> {
+    pub(super) fn get(&self, key: &str) -> Option<&'n Node> {
         self.entries
             .iter()
             .find(|(k, _)| k.name == key)
             .map(|(_, v)| *v)
     }
 
-    fn key_span(&self, key: &str) -> Option<Span> {
+    pub(super) fn key_span(&self, key: &str) -> Option<Span> {
         self.entries
             .iter()
             .find(|(k, _)| k.name == key)
@@ -178,7 +182,7 @@ impl<'n> Fields<'n> {
     }
 
     /// Whether a value written for `key` was not read (see [`Fields::unread`]).
-    fn unread(&self, key: &str) -> bool {
+    pub(super) fn unread(&self, key: &str) -> bool {
         self.unread.contains(&key)
     }
 }
@@ -336,14 +340,14 @@ impl<'s, 'a> TreeReader<'s, 'a> {
 
     /// Reads a declared list of names (`roles`, `checks`, `holds`); the flag tells whether
     /// some of what was written there is unknown.
-    fn declared(&mut self, top: &Fields<'_>, key: &str) -> (Vec<Named>, bool) {
+    pub(super) fn declared(&mut self, top: &Fields<'_>, key: &str) -> (Vec<Named>, bool) {
         let (names, complete) = self.names(top.get(key), &format!("`{key}`"));
         (names, !complete || top.unread(key))
     }
 
     /// Reads a map of named entries (`workstations`, `transitions`) in file order; `None`
     /// (reported) when the value is not a map.
-    fn entries<T>(
+    pub(super) fn entries<T>(
         &mut self,
         node: &Node,
         what: &str,
@@ -356,158 +360,6 @@ impl<'s, 'a> TreeReader<'s, 'a> {
                 None
             }
         }
-    }
-
-    fn workstation(&mut self, key: &Key, node: &Node) -> RawWorkstation {
-        let name = named(key);
-        let mut ws = RawWorkstation {
-            name: name.clone(),
-            description: None,
-            initial: None,
-            terminal: Some(false),
-            outcome: None,
-            entry: Vec::new(),
-            exit: Vec::new(),
-            wip: None,
-            sla: None,
-        };
-        if node.kind == Kind::Null {
-            return ws;
-        }
-        let what = format!("workstation `{}`", name.value);
-        let Some(f) = self.fields(node, &what, WORKSTATION_KEYS) else {
-            ws.terminal = None;
-            self.gaps.initial = true;
-            self.gaps.terminal = true;
-            self.gaps.uses = true;
-            return ws;
-        };
-        ws.description = f
-            .get("description")
-            .and_then(|n| self.string(n, "`description`"))
-            .map(|n| n.value);
-        let initial = self.flag(f.get("initial"), "`initial`");
-        self.gaps.initial |= initial.is_none() || f.unread("initial");
-        if initial == Some(true) {
-            ws.initial = f.key_span("initial");
-        }
-        ws.terminal = self
-            .flag(f.get("terminal"), "`terminal`")
-            .filter(|_| !f.unread("terminal"));
-        self.gaps.terminal |= ws.terminal.is_none();
-        ws.outcome = f.get("outcome").and_then(|n| self.string(n, "`outcome`"));
-        self.gaps.uses |= f.unread("entry") || f.unread("exit");
-        ws.entry = self.assertions(f.get("entry"), &format!("{}.entry", name.value));
-        ws.exit = self.assertions(f.get("exit"), &format!("{}.exit", name.value));
-        ws.sla = f.get("sla").and_then(|n| self.duration(n, "`sla`"));
-        if let Some(node) = f.get("wip") {
-            ws.wip = self.wip(node);
-        }
-        ws
-    }
-
-    fn wip(&mut self, node: &Node) -> Option<RawWip> {
-        let f = self.fields(node, "`wip`", WIP_KEYS)?;
-        let max = match f.get("max") {
-            // A misspelt `max` is already reported.
-            None if f.unread("max") => None,
-            None => {
-                self.sink.push(
-                    Code::InvalidWip,
-                    node.span,
-                    "`wip` needs `max`, the most items allowed in the workstation",
-                );
-                None
-            }
-            Some(n) => match n.kind {
-                Kind::Int(v) if v >= 1 && v <= i64::from(u32::MAX) => Some(v as u32),
-                _ => {
-                    self.sink.push(
-                        Code::InvalidWip,
-                        n.span,
-                        format!("`wip.max` is a positive integer, not {}", describe_value(n)),
-                    );
-                    None
-                }
-            },
-        };
-        let per = f.get("per").and_then(|n| self.string(n, "`wip.per`"));
-        let soft = self.flag(f.get("soft"), "`wip.soft`").unwrap_or(false);
-        Some(RawWip { max, per, soft })
-    }
-
-    fn transition(&mut self, key: &Key, node: &Node) -> RawTransition {
-        let name = named(key);
-        let mut tr = RawTransition {
-            name: name.clone(),
-            description: None,
-            from: RawFrom::Names(Vec::new()),
-            to: None,
-            by: None,
-            by_complete: true,
-            by_span: name.span,
-            requires: Vec::new(),
-            rework: false,
-            outcome: None,
-            allow_held: false,
-        };
-        let what = format!("transition `{}`", name.value);
-        let Some(f) = self.fields(node, &what, TRANSITION_KEYS) else {
-            self.gaps.edges = true;
-            self.gaps.uses = true;
-            return tr;
-        };
-        for required in ["from", "to"] {
-            if f.get(required).is_none() {
-                self.sink.push(
-                    Code::MissingKey,
-                    name.span,
-                    format!("{what} has no `{required}`"),
-                );
-            }
-        }
-        tr.description = f
-            .get("description")
-            .and_then(|n| self.string(n, "`description`"))
-            .map(|n| n.value);
-        // Where the transition leads from and to: without both, its edges are unknown.
-        let mut from_complete = false;
-        if let Some(node) = f.get("from") {
-            (tr.from, from_complete) = match &node.kind {
-                Kind::Str(s) if s == "*" => (RawFrom::Every, true),
-                Kind::Str(_) => (
-                    RawFrom::Names(self.string(node, "`from`").into_iter().collect()),
-                    true,
-                ),
-                Kind::Seq(_) => {
-                    let (names, complete) = self.names(Some(node), "`from`");
-                    (RawFrom::Names(names), complete)
-                }
-                _ => {
-                    self.wrong_kind(node, "`from`", "a workstation, a list of them, or \"*\"");
-                    (RawFrom::Names(Vec::new()), false)
-                }
-            };
-        }
-        tr.to = f.get("to").and_then(|n| self.string(n, "`to`"));
-        self.gaps.edges |= !from_complete || tr.to.is_none();
-        if let Some(node) = f.get("by") {
-            tr.by_span = node.span;
-            let (by, complete) = match &node.kind {
-                Kind::Str(_) => (self.string(node, "`by`").into_iter().collect(), true),
-                _ => self.names(Some(node), "`by`"),
-            };
-            tr.by = Some(by);
-            tr.by_complete = complete;
-        }
-        self.gaps.uses |= !tr.by_complete || f.unread("by") || f.unread("requires");
-        tr.requires = self.assertions(f.get("requires"), &format!("{}.requires", name.value));
-        tr.rework = self.flag(f.get("rework"), "`rework`").unwrap_or(false);
-        tr.outcome = f.get("outcome").and_then(|n| self.string(n, "`outcome`"));
-        tr.allow_held = self
-            .flag(f.get("allow_held"), "`allow_held`")
-            .unwrap_or(false);
-        tr
     }
 
     fn signals(&mut self, node: &Node) -> RawSignals {
@@ -530,164 +382,11 @@ impl<'s, 'a> TreeReader<'s, 'a> {
         signals
     }
 
-    /// Reads a list of assertions; `place` names the list for derived ids (`submitted.exit`).
-    fn assertions(&mut self, node: Option<&Node>, place: &str) -> Vec<RawAssertion> {
-        let Some(node) = node else {
-            return Vec::new();
-        };
-        match &node.kind {
-            Kind::Null => Vec::new(),
-            Kind::Seq(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| self.assertion(item, &format!("{place}.{i}")))
-                .collect(),
-            _ => {
-                self.wrong_kind(node, &format!("`{place}`"), "a list of assertions");
-                self.gaps.uses = true;
-                Vec::new()
-            }
-        }
-    }
-
-    /// Reads one assertion; one that does not read is [`RawKind::Invalid`], and what it
-    /// would have used is unknown.
-    fn assertion(&mut self, node: &Node, place: &str) -> RawAssertion {
-        let raw = self.read_assertion(node, place);
-        if matches!(raw.kind, RawKind::Invalid) {
-            self.gaps.uses = true;
-        }
-        raw
-    }
-
-    fn read_assertion(&mut self, node: &Node, place: &str) -> RawAssertion {
-        let mut raw = RawAssertion {
-            id: None,
-            message: None,
-            span: node.span,
-            kind: RawKind::Invalid,
-        };
-        let Some(f) = self.fields(node, &format!("assertion `{place}`"), ASSERTION_KEYS) else {
-            return raw;
-        };
-        raw.id = f.get("id").and_then(|n| self.string(n, "`id`"));
-        raw.message = f
-            .get("message")
-            .and_then(|n| self.string(n, "`message`"))
-            .map(|n| n.value);
-        const FORMS: [&str; 5] = ["check", "assert", "all", "any", "not"];
-        let forms: Vec<&str> = FORMS.into_iter().filter(|k| f.get(k).is_some()).collect();
-        // A misspelt form, op or value is already reported, and the assertion is unknown.
-        if ["op", "value", "value_from"]
-            .into_iter()
-            .chain(FORMS)
-            .any(|k| f.unread(k))
-        {
-            return raw;
-        }
-        if forms.len() != 1 {
-            let message = if forms.is_empty() {
-                "an assertion has one of `check`, `assert`, `all`, `any` or `not`".to_owned()
-            } else {
-                format!(
-                    "an assertion has exactly one of `check`, `assert`, `all`, `any` or `not`, \
-                     not {}",
-                    forms
-                        .iter()
-                        .map(|f| format!("`{f}`"))
-                        .collect::<Vec<_>>()
-                        .join(" and ")
-                )
-            };
-            self.sink.push(Code::InvalidAssertion, node.span, message);
-            return raw;
-        }
-        if forms[0] != "assert" {
-            for key in ["op", "value", "value_from"] {
-                if let Some(span) = f.key_span(key) {
-                    self.sink.push(
-                        Code::InvalidAssertion,
-                        span,
-                        format!(
-                            "`{key}` belongs to an `assert` assertion, not a `{}`",
-                            forms[0]
-                        ),
-                    );
-                }
-            }
-        }
-        raw.kind = match forms[0] {
-            "check" => match f.get("check").and_then(|n| self.string(n, "`check`")) {
-                Some(name) => RawKind::Check(name),
-                None => RawKind::Invalid,
-            },
-            "assert" => {
-                let path = f.get("assert").and_then(|n| self.string(n, "`assert`"));
-                let op = match f.get("op") {
-                    Some(n) => self.string(n, "`op`"),
-                    None => {
-                        self.sink.push(
-                            Code::MissingKey,
-                            f.key_span("assert").unwrap_or(node.span),
-                            "an `assert` assertion needs an `op` (exists, eq, all_in, ...)",
-                        );
-                        None
-                    }
-                };
-                let value_from = f
-                    .get("value_from")
-                    .and_then(|n| self.string(n, "`value_from`"));
-                match (path, op) {
-                    (Some(path), Some(op)) => RawKind::Compare {
-                        path,
-                        op,
-                        value: f.get("value").cloned(),
-                        value_from,
-                    },
-                    _ => RawKind::Invalid,
-                }
-            }
-            "all" | "any" => {
-                let key = forms[0];
-                let list = f.get(key).unwrap_or(node);
-                let members = match &list.kind {
-                    Kind::Seq(items) if !items.is_empty() => items
-                        .iter()
-                        .enumerate()
-                        .map(|(i, item)| self.assertion(item, &format!("{place}.{i}")))
-                        .collect(),
-                    Kind::Seq(_) => {
-                        self.sink.push(
-                            Code::InvalidAssertion,
-                            list.span,
-                            format!("`{key}` needs at least one assertion"),
-                        );
-                        return raw;
-                    }
-                    _ => {
-                        self.wrong_kind(list, &format!("`{key}`"), "a list of assertions");
-                        return raw;
-                    }
-                };
-                if key == "all" {
-                    RawKind::All(members)
-                } else {
-                    RawKind::Any(members)
-                }
-            }
-            _ => {
-                let inner = f.get("not").unwrap_or(node);
-                RawKind::Not(Box::new(self.assertion(inner, &format!("{place}.0"))))
-            }
-        };
-        raw
-    }
-
     // ---- small readers ---------------------------------------------------------------
 
     /// Checks that `node` is a map and that its keys are among `known`; reports unknown and
     /// repeated keys, and notes which known keys they stand for.
-    fn fields<'n>(
+    pub(super) fn fields<'n>(
         &mut self,
         node: &'n Node,
         what: &str,
@@ -737,7 +436,7 @@ impl<'s, 'a> TreeReader<'s, 'a> {
         })
     }
 
-    fn string(&mut self, node: &Node, what: &str) -> Option<Named> {
+    pub(super) fn string(&mut self, node: &Node, what: &str) -> Option<Named> {
         match &node.kind {
             Kind::Str(s) => Some(Named {
                 value: s.clone(),
@@ -752,7 +451,7 @@ impl<'s, 'a> TreeReader<'s, 'a> {
 
     /// Reads a list of names (`roles`, `by`, `from`); a missing list is empty. Also tells
     /// whether the list read in full: when not, the names returned are only those that did.
-    fn names(&mut self, node: Option<&Node>, what: &str) -> (Vec<Named>, bool) {
+    pub(super) fn names(&mut self, node: Option<&Node>, what: &str) -> (Vec<Named>, bool) {
         let Some(node) = node else {
             return (Vec::new(), true);
         };
@@ -772,7 +471,7 @@ impl<'s, 'a> TreeReader<'s, 'a> {
 
     /// Reads `true` or `false`; a missing flag is `false`, and `None` (reported) means the
     /// value is not a boolean, so the flag is unknown.
-    fn flag(&mut self, node: Option<&Node>, what: &str) -> Option<bool> {
+    pub(super) fn flag(&mut self, node: Option<&Node>, what: &str) -> Option<bool> {
         match node.map(|n| (n, &n.kind)) {
             None => Some(false),
             Some((_, Kind::Bool(b))) => Some(*b),
@@ -783,7 +482,7 @@ impl<'s, 'a> TreeReader<'s, 'a> {
         }
     }
 
-    fn duration(&mut self, node: &Node, what: &str) -> Option<Duration> {
+    pub(super) fn duration(&mut self, node: &Node, what: &str) -> Option<Duration> {
         let text = match &node.kind {
             Kind::Str(s) => s.clone(),
             Kind::Int(i) => i.to_string(),
@@ -805,7 +504,7 @@ impl<'s, 'a> TreeReader<'s, 'a> {
         }
     }
 
-    fn wrong_kind(&mut self, node: &Node, what: &str, expected: &str) {
+    pub(super) fn wrong_kind(&mut self, node: &Node, what: &str, expected: &str) {
         self.sink.push(
             Code::InvalidType,
             node.span,
@@ -814,7 +513,7 @@ impl<'s, 'a> TreeReader<'s, 'a> {
     }
 }
 
-fn named(key: &Key) -> Named {
+pub(super) fn named(key: &Key) -> Named {
     Named {
         value: key.name.clone(),
         span: key.span,
