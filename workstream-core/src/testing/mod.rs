@@ -1,0 +1,145 @@
+//! The store conformance suite (feature `testing`).
+//!
+//! Every [`Store`] runs the same checks, so every store behaves like the reference store:
+//!
+//! ```text
+//! // tests/conformance.rs of a store crate
+//! workstream_core::conformance_tests!(make: || MyStore::open_temporary(), race_attempts: 10_000);
+//! ```
+//!
+//! Each check is also a public function taking a fresh store, for stores that need to set
+//! one up in their own way. A check panics with a message naming what went wrong.
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::{Actor, Engine, Error, ManualClock, Store, Workflow};
+
+mod chains;
+mod concurrency;
+mod dependencies;
+mod queries;
+mod values;
+
+pub use chains::{
+    append_and_read, appends_that_break_the_chain_are_refused, failed_transactions_write_nothing,
+    replay_equals_projection,
+};
+pub use concurrency::{racing_writers, reentry_is_an_error_not_a_deadlock};
+pub use dependencies::dependencies_against_a_model;
+pub use queries::queries;
+pub use values::{
+    deep_values_are_refused_at_the_door, float_samples, floats_round_trip_bit_for_bit, same_json,
+};
+
+/// Generates one `#[test]` per conformance check for the store `make` returns.
+///
+/// `race_attempts` is how many moves each of the 8 racing threads tries.
+#[macro_export]
+macro_rules! conformance_tests {
+    (make: $make:expr, race_attempts: $attempts:expr $(,)?) => {
+        #[test]
+        fn conformance_append_and_read() {
+            $crate::testing::append_and_read(($make)());
+        }
+        #[test]
+        fn conformance_appends_that_break_the_chain_are_refused() {
+            $crate::testing::appends_that_break_the_chain_are_refused(($make)());
+        }
+        #[test]
+        fn conformance_failed_transactions_write_nothing() {
+            $crate::testing::failed_transactions_write_nothing(($make)());
+        }
+        #[test]
+        fn conformance_queries() {
+            $crate::testing::queries(($make)());
+        }
+        #[test]
+        fn conformance_replay_equals_projection() {
+            $crate::testing::replay_equals_projection(($make)());
+        }
+        #[test]
+        fn conformance_dependencies_against_a_model() {
+            $crate::testing::dependencies_against_a_model(($make)());
+        }
+        #[test]
+        fn conformance_floats_round_trip_bit_for_bit() {
+            $crate::testing::floats_round_trip_bit_for_bit(($make)());
+        }
+        #[test]
+        fn conformance_deep_values_are_refused_at_the_door() {
+            $crate::testing::deep_values_are_refused_at_the_door(($make)());
+        }
+        #[test]
+        fn conformance_reentry_is_an_error_not_a_deadlock() {
+            $crate::testing::reentry_is_an_error_not_a_deadlock(($make)());
+        }
+        #[test]
+        fn conformance_racing_writers() {
+            $crate::testing::racing_writers(($make)(), 8, $attempts);
+        }
+    };
+}
+
+/// The workflow the checks use.
+pub fn workflow() -> Workflow {
+    crate::parse(
+        "conformance.yaml",
+        r#"
+workflow: conformance
+version: 1
+roles: [worker, lead]
+holds: [blocked, paused]
+workstations:
+  todo: { initial: true }
+  doing:
+    wip: { max: 3 }
+    entry:
+      - { assert: fields.owner, op: exists, id: owner_named, message: name an owner first }
+  review: {}
+  done: { terminal: true }
+  dropped: { terminal: true, outcome: cancelled }
+transitions:
+  start: { from: todo, to: doing, by: [worker] }
+  ping: { from: doing, to: review }
+  pong: { from: review, to: doing, rework: true }
+  finish:
+    from: review
+    to: done
+    by: [lead]
+    requires:
+      - { assert: children.*.outcome, op: all_in, value: [done, cancelled], id: children_closed }
+  drop: { from: "*", to: dropped, by: [lead], allow_held: true }
+"#,
+    )
+    .unwrap_or_else(|d| panic!("the conformance workflow does not parse:\n{d}"))
+}
+
+/// The instant the checks' clocks start at: Monday 2026-01-05 09:00 UTC.
+pub fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+pub(super) fn engine<S: Store>(store: S) -> (Engine<S>, ManualClock) {
+    let clock = ManualClock::new(start());
+    let engine = Engine::builder()
+        .store(store)
+        .workflow(workflow())
+        .clock(clock.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("the engine does not build: {e}"));
+    (engine, clock)
+}
+
+pub(super) fn worker() -> Actor {
+    Actor::new("wes", ["worker"])
+}
+
+pub(super) fn lead() -> Actor {
+    Actor::new("lea", ["lead"])
+}
+
+pub(super) fn ok<T>(result: Result<T, Error>, what: &str) -> T {
+    result.unwrap_or_else(|e| panic!("{what}: {e}"))
+}
