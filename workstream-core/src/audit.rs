@@ -190,75 +190,32 @@ fn readable<T>(result: Result<T, StoreError>) -> Result<Result<T, String>, Store
 /// What differs between a stored state and the replay of its events, attribute by
 /// attribute: "workstation: stored `review`, replayed `draft`; …".
 pub(crate) fn differences(stored: &Item, replayed: &Item) -> String {
-    let mut out = Vec::new();
-    let mut cmp = |what: &str, a: String, b: String| {
-        if a != b {
-            out.push(format!("{what}: stored {a}, replayed {b}"));
-        }
-    };
-    cmp("id", stored.id().to_string(), replayed.id().to_string());
-    cmp("workflow", q(stored.workflow()), q(replayed.workflow()));
-    cmp(
-        "version",
-        stored.version().to_string(),
-        replayed.version().to_string(),
-    );
-    cmp(
-        "definition",
-        stored.definition().to_string(),
-        replayed.definition().to_string(),
-    );
-    cmp(
-        "workstation",
-        q(stored.workstation()),
-        q(replayed.workstation()),
-    );
-    cmp(
-        "outcome",
-        format!("{:?}", stored.outcome()),
-        format!("{:?}", replayed.outcome()),
-    );
-    cmp(
-        "holds",
-        format!("{:?}", stored.holds()),
-        format!("{:?}", replayed.holds()),
-    );
-    cmp(
-        "fields",
-        stored.fields().to_string(),
-        replayed.fields().to_string(),
-    );
-    cmp(
-        "parent",
-        format!("{:?}", stored.parent()),
-        format!("{:?}", replayed.parent()),
-    );
-    cmp(
-        "dependencies",
-        format!("{:?}", stored.deps()),
-        format!("{:?}", replayed.deps()),
-    );
-    cmp(
-        "created",
-        stored.created().to_string(),
-        replayed.created().to_string(),
-    );
-    cmp(
-        "entered",
-        stored.entered().to_string(),
-        replayed.entered().to_string(),
-    );
-    cmp(
-        "updated",
-        stored.updated().to_string(),
-        replayed.updated().to_string(),
-    );
-    cmp("seq", stored.seq().to_string(), replayed.seq().to_string());
-    cmp(
-        "head",
-        stored.head().to_string(),
-        replayed.head().to_string(),
-    );
+    // Each attribute as text, the way the finding shows it.
+    type Show = fn(&Item) -> String;
+    let attributes: [(&str, Show); 15] = [
+        ("id", |i| i.id().to_string()),
+        ("workflow", |i| q(i.workflow())),
+        ("version", |i| i.version().to_string()),
+        ("definition", |i| i.definition().to_string()),
+        ("workstation", |i| q(i.workstation())),
+        ("outcome", |i| format!("{:?}", i.outcome())),
+        ("holds", |i| format!("{:?}", i.holds())),
+        ("fields", |i| i.fields().to_string()),
+        ("parent", |i| format!("{:?}", i.parent())),
+        ("dependencies", |i| format!("{:?}", i.deps())),
+        ("created", |i| i.created().to_string()),
+        ("entered", |i| i.entered().to_string()),
+        ("updated", |i| i.updated().to_string()),
+        ("seq", |i| i.seq().to_string()),
+        ("head", |i| i.head().to_string()),
+    ];
+    let mut out: Vec<String> = attributes
+        .iter()
+        .filter_map(|(what, show)| {
+            let (a, b) = (show(stored), show(replayed));
+            (a != b).then(|| format!("{what}: stored {a}, replayed {b}"))
+        })
+        .collect();
     if out.is_empty() {
         out.push("they differ in a way their text does not show".to_owned());
     }

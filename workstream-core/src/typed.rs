@@ -267,12 +267,8 @@ pub fn stay<St: Store, T: Typed>(
 }
 
 /// The error for an item whose workstation its (hash-checked) definition does not have,
-/// which only a store that was changed from outside can produce.
+/// which only a store that was changed from outside can produce; the engine gives the same.
 #[doc(hidden)]
 pub fn unknown_workstation(item: Item) -> Error {
-    Error::Store(crate::StoreError::Corrupt(format!(
-        "item {} is in `{}`, which its definition does not have",
-        item.id(),
-        item.workstation()
-    )))
+    Error::not_in_definition(&item)
 }

@@ -14,7 +14,7 @@ use crate::evaluate::{Subject, json_eq};
 use crate::item::{Actor, Item};
 use crate::name::did_you_mean;
 use crate::refusal::{Reason, ReasonKind};
-use crate::store::{Query, Reader, Store, StoreError};
+use crate::store::{Query, Reader, Store};
 use crate::workflow::{TransitionId, Workflow, WorkstationId};
 
 /// What an assessment reads: the store's view (inside the change's transaction), the item's
@@ -154,13 +154,9 @@ impl<S: Store> Engine<S> {
     }
 
     pub(super) fn current(&self, workflow: &Workflow, item: &Item) -> Result<WorkstationId> {
-        workflow.workstation_id(item.workstation()).ok_or_else(|| {
-            Error::Store(StoreError::Corrupt(format!(
-                "item {} is in `{}`, which its definition does not have",
-                item.id(),
-                item.workstation()
-            )))
-        })
+        workflow
+            .workstation_id(item.workstation())
+            .ok_or_else(|| Error::not_in_definition(item))
     }
 
     /// Every reason `t` may not fire in `scene`, given that it may fire from `from`.

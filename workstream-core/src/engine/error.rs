@@ -189,6 +189,16 @@ fn help_suffix(help: &Option<String>) -> String {
 }
 
 impl Error {
+    /// An item in a workstation its (hash-checked) definition does not have, which only a
+    /// store changed from outside can hold.
+    pub(crate) fn not_in_definition(item: &crate::item::Item) -> Error {
+        Error::Store(StoreError::Corrupt(format!(
+            "item {} is in `{}`, which its definition does not have",
+            item.id(),
+            item.workstation()
+        )))
+    }
+
     /// The refusal, if this is one.
     pub fn refused(&self) -> Option<&Refused> {
         match self {
