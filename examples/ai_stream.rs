@@ -229,13 +229,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         false,
         "the header overlaps the hero image",
     );
-    n.refused(
-        j1,
-        &r.me,
-        "pass_verify",
-        none(),
-        &["pass_verify.requires.0"],
-    );
+    n.refused(j1, &r.me, "pass_verify", none(), &["gate_passed"]);
     r.jump_back(&n, j1);
     at(2);
     r.produce(&n, j1, "layout v2", true, "ok");

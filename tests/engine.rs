@@ -261,7 +261,7 @@ fn a_refusal_names_every_reason_and_writes_nothing() {
         [
             "role",
             "held",
-            "coding.exit.0",
+            "tests_pass",
             "small_change",
             "has_summary",
             "wip"
@@ -660,6 +660,25 @@ fn dependency_cycles_are_refused_with_the_cycle() {
 }
 
 #[test]
+fn an_unnamed_check_is_named_after_the_check_wherever_it_is_asserted() {
+    let text = "workflow: t\nversion: 1\nchecks: [signed]\nworkstations:\n  a: { initial: true, exit: [ { check: signed } ] }\n  b: { terminal: true, entry: [ { check: signed, id: signed } ] }\ntransitions:\n  go: { from: a, to: b, requires: [ { check: signed, message: sign it first } ] }\n";
+    let (engine, _) = engine(
+        text,
+        Checks::new().add("signed", |_| Verdict::fail("not signed")),
+    );
+    let item = engine.create(&anyone(), NewItem::of("t")).unwrap();
+    let refused = refusal(engine.advance(item.id(), &anyone(), Move::transition("go")));
+    assert_eq!(refused.ids(), ["signed", "signed", "signed"]);
+    let kinds: Vec<ReasonKind> = refused.reasons.iter().map(|r| r.kind).collect();
+    assert_eq!(
+        kinds,
+        [ReasonKind::Exit, ReasonKind::Requires, ReasonKind::Entry],
+        "the kind tells the places apart"
+    );
+    assert_eq!(refused.reasons[1].message, "sign it first");
+}
+
+#[test]
 fn checks_see_the_patched_item_the_actor_the_target_and_the_store() {
     let text = r#"
 workflow: pay
@@ -709,7 +728,7 @@ transitions:
         &a,
         Move::transition("fulfil").patch(json!({"received": "9.99"})),
     ));
-    assert_eq!(refused.ids(), ["paid.entry.0"]);
+    assert_eq!(refused.ids(), ["receipt_matches"]);
     assert_eq!(
         refused.reasons[0].message,
         "ann received, \"10.00\" invoiced"
@@ -870,7 +889,7 @@ fn explain_lists_each_transition_with_all_its_reasons() {
         .advance(item.id(), &ann, Move::transition("submit"))
         .unwrap_err();
     let json = serde_json::to_value(refused.refused().unwrap()).unwrap();
-    assert_eq!(json["reasons"][1]["id"], "coding.exit.0", "{json}");
+    assert_eq!(json["reasons"][1]["id"], "tests_pass", "{json}");
     let report = serde_json::to_value(engine.audit().unwrap()).unwrap();
     assert_eq!(report["problems"], json!([]), "{report}");
     let problem = serde_json::to_value(workstream::Problem::Gap {
@@ -890,15 +909,15 @@ fn explain_lists_each_transition_with_all_its_reasons() {
             "item {} (board v1) is in `coding`
   held `blocked` by ann: flaky CI
   signals: blocked
-    blocked: [coding.exit.0] the tests must be green
+    blocked: [tests_pass] the tests must be green
   submit -> review: blocked
     - [held] the item is held: `blocked` (flaky CI)
-    - [coding.exit.0] the tests must be green
+    - [tests_pass] the tests must be green
     - [small_change] `fields.lines` must be at most 400, but it is 900
     - [has_summary] write a summary first
   close -> closed: blocked
     - [role] `close` may be fired by `lead`; ann has `author`
-    - [coding.exit.0] the tests must be green",
+    - [tests_pass] the tests must be green",
             item.id()
         )
     );

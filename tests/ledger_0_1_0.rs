@@ -82,7 +82,11 @@ fn a_database_of_0_1_0_verifies_and_reads_back_as_written() {
         })
         .collect();
     let expect = |id: u64, at: &str, holds: &[&str]| {
-        (id, at.to_owned(), holds.iter().map(|h| h.to_string()).collect())
+        (
+            id,
+            at.to_owned(),
+            holds.iter().map(|h| h.to_string()).collect(),
+        )
     };
     assert_eq!(
         states,

@@ -91,7 +91,7 @@ fn the_lifecycle_through_the_typed_api() {
     let refused = review
         .accept(&engine, &Actor::new("cai", ["reviewer"]))
         .unwrap_err();
-    assert_eq!(refused.ids(), ["no_self_review", "accept.requires.1"]);
+    assert_eq!(refused.ids(), ["no_self_review", "evidence_cited"]);
     let review = refused.into_item();
 
     let revision = review

@@ -106,7 +106,7 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
         task,
         &cai,
         Move::transition("submit").patch(unhashed),
-        &["submitted.entry.0", "submitted.entry.1"],
+        &["artifacts_hashed", "attestation_signed"],
     );
     assert_eq!(r.reasons[0].details["unbound"], json!(["method.md"]));
     // The file's message replaces the check's own, which stays in the details.
@@ -120,7 +120,7 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
         task,
         &cy,
         theirs,
-        &["submitted.entry.1", "claimant_submits"],
+        &["attestation_signed", "claimant_submits"],
     );
     let submit = Move::transition("submit")
         .patch(submission(1, "cai", &v1, json!({})))
@@ -136,7 +136,7 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
         task,
         &chk,
         Move::transition("route_to_review"),
-        &["route_to_review.requires.0"],
+        &["checker_allows_review"],
     );
     // A checker run returns allow_review for exactly these hashes.
     let passing = json!([
@@ -153,7 +153,7 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
         task,
         &chk,
         Move::transition("fail_checks"),
-        &["fail_checks.requires.0"],
+        &["checker_blocks_review"],
     );
     let route = Move::transition("route_to_review").reason("run-1 allows review");
     sc.go(task, &chk, route, "review_pending");
@@ -209,7 +209,7 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
         task,
         &cai,
         Move::transition("resubmit").patch(submission(2, "cai", &v2, answers_a)),
-        &["resubmit.requires.0"],
+        &["findings_answered"],
     );
     assert_eq!(r.reasons[0].details["unanswered"], json!(["B"]));
     let answers = json!({"A": "relabelled img-014 as van", "B": "cited the city archive"});
@@ -236,7 +236,7 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
         task,
         &chk,
         Move::transition("route_to_review"),
-        &["route_to_review.requires.0"],
+        &["checker_allows_review"],
     );
     assert_eq!(r.reasons[0].details["run"], "run-1");
     assert_eq!(r.reasons[0].details["checked"], json!(v1_hashes));
@@ -252,12 +252,7 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
     let self_review = Move::transition("accept")
         .patch(json!({"review": {"by": "cai", "outcome": "accepted", "evidence": evidence}}));
     sc.refuse(task, &cai_reviewing, self_review, &["no_self_review"]);
-    sc.refuse(
-        task,
-        &ria,
-        Move::transition("accept"),
-        &["accept.requires.1"],
-    );
+    sc.refuse(task, &ria, Move::transition("accept"), &["evidence_cited"]);
     let accept = Move::transition("accept")
         .patch(json!({
             "review": {"by": "ria", "outcome": "accepted", "evidence": evidence},

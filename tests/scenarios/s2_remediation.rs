@@ -73,7 +73,7 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
         task,
         &chk,
         Move::transition("route_to_review"),
-        &["route_to_review.requires.0"],
+        &["checker_allows_review"],
     );
     let failed = sc.go(
         task,
@@ -137,7 +137,7 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
         task,
         &chk,
         Move::transition("fail_checks"),
-        &["fail_checks.requires.0"],
+        &["checker_blocks_review"],
     );
     sc.go(
         task,
@@ -158,7 +158,7 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
     at(5);
     let answered = json!({"C": "clip 7 re-cut"});
     let mv = Move::transition("resubmit").patch(submission(4, "cai", &files(4), answered));
-    let r = sc.refuse(task, &cai, mv, &["resubmit.requires.1"]);
+    let r = sc.refuse(task, &cai, mv, &["revision_rounds_left"]);
     assert_eq!(r.reasons[0].details["round"], json!(3));
     assert_eq!(r.reasons[0].details["max"], json!(2));
     assert_eq!(

@@ -195,7 +195,7 @@ pub(crate) fn run<S: Store + 'static>(store: S) -> Verified {
         j1,
         &runner(),
         Move::transition("pass_verify"),
-        &["pass_verify.requires.0"],
+        &["gate_passed"],
     );
     let back = jump_back(&sc, j1);
     assert_eq!(
@@ -394,7 +394,7 @@ pub(crate) fn run<S: Store + 'static>(store: S) -> Verified {
         k2,
         &runner(),
         Move::transition("pass_verify"),
-        &["pass_verify.requires.0"],
+        &["gate_passed"],
     );
     gate(&sc, k2, true, "ok");
     sc.go(k2, &runner(), Move::transition("pass_verify"), "review");

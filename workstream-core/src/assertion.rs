@@ -17,7 +17,8 @@ pub struct Assertion {
 }
 
 impl Assertion {
-    /// The stable id: given in the file, or derived from its place (`submitted.exit.0`).
+    /// The stable id: given in the file, or derived: the check's name for an unnamed `check`,
+    /// otherwise its place (`submitted.exit.0`).
     pub fn id(&self) -> &str {
         &self.id
     }

@@ -181,10 +181,12 @@ fn write_assertions(out: &mut String, key: &str, list: &[Assertion]) {
 
 /// One assertion as a YAML flow map (JSON syntax, which YAML reads as it is).
 fn assertion_flow(a: &Assertion) -> String {
-    // Derived ids (`submitted.exit.0`) contain a dot and are derived again on reading;
-    // given ids never contain one.
+    // Derived ids are derived again on reading: a place (`submitted.exit.0`) contains a
+    // dot, which a given id never does, and an unnamed check is named after the check.
+    let derived =
+        a.id().contains('.') || matches!(a.kind(), AssertionKind::Check(name) if name == a.id());
     let mut parts = Vec::new();
-    if !a.id().contains('.') {
+    if !derived {
         parts.push(format!("\"id\": {}", Value::from(a.id())));
     }
     if let Some(m) = a.message() {

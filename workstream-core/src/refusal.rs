@@ -39,8 +39,9 @@ pub enum ReasonKind {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Reason {
-    /// A stable id: the assertion's id for assertions (`submitted.exit.0`, `no_self_review`),
-    /// otherwise the rule's name (`not_allowed`, `role`, `held`, `wip`, `cycle`, …).
+    /// A stable id: the assertion's id for assertions (`no_self_review`, `within_budget`,
+    /// `submitted.exit.0`), otherwise the rule's name (`not_allowed`, `role`, `held`, `wip`,
+    /// `cycle`, …).
     pub id: String,
     /// The rule it comes from.
     pub kind: ReasonKind,

@@ -4,13 +4,39 @@ use serde_json::Value;
 
 use super::Validator;
 use crate::assertion::{Assertion, AssertionKind, Op, Operand, Path, Root, Wants};
-use crate::diagnostic::Code;
+use crate::diagnostic::{Code, Span};
 use crate::name::closest;
 use crate::name::did_you_mean;
 use crate::read::{Named, RawAssertion, RawKind};
 use crate::yaml::{Kind, Node};
 
 impl Validator<'_, '_> {
+    /// An unnamed `{ check: x }` is named `x`, so no other assertion may be given the id `x`:
+    /// a refusal naming `x` could not say which of the two failed.
+    pub(super) fn check_ids_are_distinct(&mut self) {
+        let mut clashes: Vec<(Span, String, Span)> = self
+            .assertion_ids
+            .iter()
+            .filter(|(id, _)| !self.ids_of_checks.contains(*id))
+            .filter_map(|(id, &span)| {
+                let check = *self.unnamed_checks.get(id)?;
+                Some((span, id.clone(), check))
+            })
+            .collect();
+        clashes.sort_by_key(|&(span, ..)| (span.line, span.column));
+        for (span, id, check) in clashes {
+            self.sink.push(
+                Code::DuplicateName,
+                span,
+                format!(
+                    "assertion id `{id}` is also the id of the unnamed `check: {id}` at line {}, \
+                     column {}; give one of them another id",
+                    check.line, check.column
+                ),
+            );
+        }
+    }
+
     pub(super) fn assertions(&mut self, raw: &[RawAssertion], place: &str) -> Vec<Assertion> {
         raw.iter()
             .enumerate()
@@ -28,9 +54,22 @@ impl Validator<'_, '_> {
                         self.assertion_ids.insert(id.value.clone(), id.span);
                     }
                 }
+                if matches!(&raw.kind, RawKind::Check(name) if name.value == id.value) {
+                    self.ids_of_checks.insert(id.value.clone());
+                }
                 id.value.clone()
             }
-            None => place.to_owned(),
+            // An unnamed check is named after the check: a refusal says `within_budget`,
+            // wherever the check is asserted.
+            None => match &raw.kind {
+                RawKind::Check(name) => {
+                    self.unnamed_checks
+                        .entry(name.value.clone())
+                        .or_insert(name.span);
+                    name.value.clone()
+                }
+                _ => place.to_owned(),
+            },
         };
         let kind = match &raw.kind {
             RawKind::Invalid => return None,

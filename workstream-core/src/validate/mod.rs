@@ -44,7 +44,12 @@ struct Validator<'s, 'a> {
     holds: Vec<String>,
     used_roles: HashSet<String>,
     used_checks: HashSet<String>,
+    /// The ids given in the file, where they are given.
     assertion_ids: HashMap<String, Span>,
+    /// Given ids that name the check they are given on (`{ check: x, id: x }`).
+    ids_of_checks: HashSet<String>,
+    /// Checks asserted without an id, which are named after the check, and where first.
+    unnamed_checks: HashMap<String, Span>,
 }
 pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> Option<Workflow> {
     let mut v = Validator {
@@ -59,6 +64,8 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
         used_roles: HashSet::new(),
         used_checks: HashSet::new(),
         assertion_ids: HashMap::new(),
+        ids_of_checks: HashSet::new(),
+        unnamed_checks: HashMap::new(),
     };
     if let Some(name) = &raw.name {
         v.check_name(name, "workflow name");
@@ -78,6 +85,7 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
     let kept_ws = v.declare_workstations(&raw)?;
     let (workstations, initials) = v.workstation_bodies(&raw, &kept_ws);
     let (transitions, transition_index) = v.transitions(&raw, &workstations, &kept_ws)?;
+    v.check_ids_are_distinct();
 
     if !initials.is_empty() && v.gaps.graph_known() {
         let roots: Vec<WorkstationId> = initials.iter().map(|&(id, _)| id).collect();
