@@ -1,7 +1,7 @@
 //! Ledger benchmarks: `verify` and replay against sha256 over the same bytes, and the memory
 //! an item takes in the memory store, at 1k, 10k, 100k and 1M events or items.
 //!
-//! 1. **verify**: `chain::verify` re-serializes each event to its canonical JSON and hashes
+//! 1. **verify**: `chain::verify_chain` re-serializes each event to its canonical JSON and hashes
 //!    `prev ‖ json`. Its baseline hashes the very same bytes, prepared beforehand: the work
 //!    verify cannot avoid. Target: verify's throughput ≥ 0.8× the baseline's. Measured
 //!    interleaved (a sample of one, then of the other, alternating which goes first).
@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use chrono::{TimeDelta, TimeZone, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use workstream::chain::verify;
 use workstream::prelude::*;
+use workstream::verify_chain;
 use workstream::{Change, Event, Sha256Hash};
 
 /// Events per chain.
@@ -79,7 +79,7 @@ fn chains(n: usize) -> Vec<Vec<Event>> {
 fn time_verify(chains: &[Vec<Event>]) -> Duration {
     let start = Instant::now();
     for chain in chains {
-        verify(chain[0].item, black_box(chain)).expect("the chain verifies");
+        verify_chain(chain[0].item, black_box(chain)).expect("the chain verifies");
     }
     start.elapsed()
 }

@@ -111,14 +111,13 @@ pub use workstream_macros::workflow;
 pub mod __private {
     pub use serde_json::Value;
     pub use std::sync::OnceLock;
-    pub use workstream_core::__private::dependency_path;
-    pub use workstream_core::typed::{
-        Stay, WorkstationType, adopt, advance, create, definition_once, load, stay,
+    pub use workstream_core::__private::{
+        Stay, adopt, advance, create, definition_once, dependency_path, load, stay,
         unknown_workstation,
     };
     pub use workstream_core::{
         Actor, CheckContext, Checks, Engine, Error, Item, ItemId, MoveError, NewItem, Store, Typed,
-        Verdict, With, Workflow,
+        Verdict, With, Workflow, WorkstationType,
     };
 }
 

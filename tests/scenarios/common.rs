@@ -250,7 +250,7 @@ pub(crate) fn on_sqlite(name: &str, scenario: impl FnOnce(SqliteStore) -> Verifi
 fn reopened(file: &Path) -> (usize, usize) {
     let store = SqliteStore::open(file).unwrap_or_else(|e| panic!("reopen: {e}"));
     let report = store
-        .read(|tx| workstream::audit::audit(tx))
+        .read(|tx| workstream::audit(tx))
         .unwrap_or_else(|e| panic!("the reopened file cannot be read: {e}"));
     assert!(
         report.is_clean(),

@@ -1,26 +1,11 @@
 //! Auditing a store: every chain, every current state, and what the store keeps beside them.
-//!
-//! [`audit`] reads a store in one read transaction and reports **every** problem it finds,
-//! each naming its item and event where it has them:
-//!
-//! - each item's chain, as the store keeps it ([`verify_stored`]): sequence numbers, links,
-//!   hashes (over the bytes the store keeps, where it keeps them), the key each event is
-//!   filed under, one `created` event first;
-//! - each item's current state against the replay of its events, naming what differs (when
-//!   the chain checks out: the replay of a broken chain says nothing about the state);
-//! - what the store keeps beside the events and states, through
-//!   [`Reader::check_storage`]: a database's columns and indexes, its dependency rows, its id
-//!   counter, events whose item has no state.
-//!
-//! [`Engine::verify_all`](crate::Engine::verify_all) and
-//! [`Engine::audit`](crate::Engine::audit) run it over the engine's store.
 
 use std::fmt;
 
 use serde::Serialize;
 
 pub use crate::chain::Finding;
-use crate::chain::{Problem, verify_stored};
+use crate::chain::{Problem, verify_stored_chain};
 use crate::item::{Item, ItemId};
 use crate::store::{Reader, StoreError};
 
@@ -80,6 +65,21 @@ impl fmt::Display for Report {
 /// bookkeeping ([`Reader::check_storage`]). Data that cannot be read is reported as
 /// [`Problem::Unreadable`] and the audit goes on; only a failure of the store itself (I/O,
 /// a lost connection) ends it with an error.
+///
+/// [`audit`] reads a store in one read transaction and reports **every** problem it finds,
+/// each naming its item and event where it has them:
+///
+/// - each item's chain, as the store keeps it ([`verify_stored_chain`]): sequence numbers, links,
+///   hashes (over the bytes the store keeps, where it keeps them), the key each event is
+///   filed under, one `created` event first;
+/// - each item's current state against the replay of its events, naming what differs (when
+///   the chain checks out: the replay of a broken chain says nothing about the state);
+/// - what the store keeps beside the events and states, through
+///   [`Reader::check_storage`]: a database's columns and indexes, its dependency rows, its id
+///   counter, events whose item has no state.
+///
+/// [`Engine::verify_all`](crate::Engine::verify_all) and
+/// [`Engine::audit`](crate::Engine::audit) run it over the engine's store.
 pub fn audit(reader: &(impl Reader + ?Sized)) -> Result<Report, StoreError> {
     let mut report = Report::default();
     match readable(reader.item_ids())? {
@@ -157,7 +157,7 @@ fn audit_into(
             },
         ));
     }
-    let problems = verify_stored(id, &chain);
+    let problems = verify_stored_chain(id, &chain);
     let intact = problems.is_empty();
     report
         .problems

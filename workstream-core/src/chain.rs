@@ -1,10 +1,5 @@
 //! The chain's rules: what makes one item's events a chain, checked event by event, and the
 //! problems a walk along a chain (or an audit of a store) names.
-//!
-//! A chain runs from a `created` event, sequence numbers 1, 2, 3, …, each event naming the
-//! hash of the one before and hashing to its own (`chain_hash(prev, canonical JSON)`).
-//! [`verify`] names the first event that breaks these rules; [`verify_stored`] walks a chain
-//! as a store keeps it and names every problem.
 
 use std::fmt;
 
@@ -193,13 +188,17 @@ impl StoredEvent {
     }
 }
 
-/// Walks one item's chain and names the first event that does not check out: sequence
+/// Walks one item's chain and names the first event that does not check out.
+///
+/// A chain runs from a `created` event, sequence numbers 1, 2, 3, …, each event naming the
+/// hash of the one before and hashing to its own ([`chain_hash`](crate::chain_hash)`(prev,
+/// canonical JSON)`). Sequence
 /// numbers run from 1 without gaps, each event names its predecessor's hash, each event's
 /// content hashes to its stored hash, and only the first event creates the item.
-/// [`verify_stored`] names every problem instead.
+/// [`verify_stored_chain`] names every problem instead.
 ///
 /// ```
-/// # use workstream_core::{chain::verify, Event, Change, ItemId, Sha256Hash};
+/// # use workstream_core::{verify_chain, Event, Change, ItemId, Sha256Hash};
 /// # use chrono::Utc;
 /// let first = Event {
 ///     item: ItemId(1), seq: 1, at: Utc::now(), actor: "ops".into(),
@@ -207,10 +206,10 @@ impl StoredEvent {
 ///     reason: None, payload: serde_json::Value::Null,
 ///     definition: Sha256Hash::of(b"definition"), prev: Sha256Hash::ZERO, hash: Sha256Hash::ZERO,
 /// }.seal();
-/// let err = verify(ItemId(1), &[first]).unwrap_err();
+/// let err = verify_chain(ItemId(1), &[first]).unwrap_err();
 /// assert_eq!(err.seq, 1); // the chain does not start with `created`
 /// ```
-pub fn verify(item: ItemId, events: &[Event]) -> Result<(), VerifyError> {
+pub fn verify_chain(item: ItemId, events: &[Event]) -> Result<(), VerifyError> {
     let mut walk = ChainWalk::new(item);
     for event in events {
         walk.step(event, None, None);
@@ -222,11 +221,11 @@ pub fn verify(item: ItemId, events: &[Event]) -> Result<(), VerifyError> {
 }
 
 /// Walks one item's chain as a store keeps it and names every problem, in chain order: what
-/// [`verify`] checks, plus that each event is filed under its own sequence number,
+/// [`verify_chain`] checks, plus that each event is filed under its own sequence number,
 /// and, where the store keeps an event's bytes, that its hash is checked against those bytes
 /// and that they read back as the same event. After a problem the walk goes on from the
 /// event as stored, so each changed event is named, not only the first.
-pub fn verify_stored(item: ItemId, events: &[StoredEvent]) -> Vec<VerifyError> {
+pub fn verify_stored_chain(item: ItemId, events: &[StoredEvent]) -> Vec<VerifyError> {
     let mut walk = ChainWalk::new(item);
     for stored in events {
         walk.step(&stored.event, Some(stored.seq), stored.body.as_deref());
@@ -360,15 +359,16 @@ mod tests {
         }
         .seal();
         let chain = vec![first.clone(), second.clone()];
-        assert_eq!(verify(ItemId(7), &chain), Ok(()));
+        assert_eq!(verify_chain(ItemId(7), &chain), Ok(()));
 
         let mut tampered = chain.clone();
         tampered[1].actor = "mallory".into();
-        let err = verify(ItemId(7), &tampered).unwrap_err();
+        let err = verify_chain(ItemId(7), &tampered).unwrap_err();
         assert_eq!(err.seq, 2);
         assert!(matches!(err.problem, Problem::HashMismatch { .. }));
 
-        let err = verify(ItemId(7), &[first.clone(), second.clone(), second.clone()]).unwrap_err();
+        let err =
+            verify_chain(ItemId(7), &[first.clone(), second.clone(), second.clone()]).unwrap_err();
         assert_eq!(
             (err.seq, &err.problem),
             (
@@ -380,13 +380,13 @@ mod tests {
             )
         );
 
-        let err = verify(ItemId(7), std::slice::from_ref(&second)).unwrap_err();
+        let err = verify_chain(ItemId(7), std::slice::from_ref(&second)).unwrap_err();
         assert_eq!(err.seq, 1);
 
         let mut relinked = second.clone();
         relinked.prev = Sha256Hash::of(b"elsewhere");
         let relinked = relinked.seal();
-        let err = verify(ItemId(7), &[first, relinked]).unwrap_err();
+        let err = verify_chain(ItemId(7), &[first, relinked]).unwrap_err();
         assert!(matches!(err.problem, Problem::PrevMismatch { .. }));
     }
 
@@ -420,8 +420,8 @@ mod tests {
 
     #[test]
     fn a_valid_chain_has_no_problems_and_an_empty_one_one() {
-        assert_eq!(verify_stored(ItemId(7), &stored(&chain())), []);
-        let empty = verify_stored(ItemId(7), &[]);
+        assert_eq!(verify_stored_chain(ItemId(7), &stored(&chain())), []);
+        let empty = verify_stored_chain(ItemId(7), &[]);
         assert_eq!(found(&empty), [(1, &Problem::Empty)]);
     }
 
@@ -430,7 +430,7 @@ mod tests {
         // The content of event 2 names another item: that event, and only it, is wrong.
         let mut events = stored(&chain());
         events[1].event.item = ItemId(8);
-        let problems = verify_stored(ItemId(7), &events);
+        let problems = verify_stored_chain(ItemId(7), &events);
         assert!(problems.iter().all(|e| e.seq == 2), "{problems:?}");
         assert!(
             problems
@@ -442,7 +442,7 @@ mod tests {
         // wrong with the events after it, and no event that does not exist is named.
         let mut events = stored(&chain());
         events[2].event.seq = 7;
-        let problems = verify_stored(ItemId(7), &events);
+        let problems = verify_stored_chain(ItemId(7), &events);
         assert!(problems.iter().all(|e| e.seq == 3), "{problems:?}");
         assert!(problems.iter().any(|e| e.problem
             == Problem::Misfiled {
@@ -453,7 +453,7 @@ mod tests {
         // The first event's content claims another number: misfiled, not a second creation.
         let mut events = stored(&chain());
         events[0].event.seq = 2;
-        let problems = verify_stored(ItemId(7), &events);
+        let problems = verify_stored_chain(ItemId(7), &events);
         assert!(problems.iter().all(|e| e.seq == 1), "{problems:?}");
         assert!(!problems.iter().any(|e| e.problem == Problem::CreatedTwice));
 
@@ -461,7 +461,7 @@ mod tests {
         let mut events = stored(&chain());
         events[1].event.actor = "mallory".into();
         events[3].event.actor = "mallory".into();
-        let seqs: Vec<u64> = verify_stored(ItemId(7), &events)
+        let seqs: Vec<u64> = verify_stored_chain(ItemId(7), &events)
             .iter()
             .map(|e| e.seq)
             .collect();
@@ -473,10 +473,10 @@ mod tests {
         let events = chain();
         let mut kept = stored(&events);
         kept[2].body = Some(events[2].canonical_json());
-        assert_eq!(verify_stored(ItemId(7), &kept), []);
+        assert_eq!(verify_stored_chain(ItemId(7), &kept), []);
         // A space in the stored bytes: the hash no longer matches them.
         kept[2].body = Some(events[2].canonical_json().replacen(':', ": ", 1));
-        let problems = verify_stored(ItemId(7), &kept);
+        let problems = verify_stored_chain(ItemId(7), &kept);
         assert!(matches!(
             found(&problems)[..],
             [(3, Problem::HashMismatch { .. })]
@@ -485,7 +485,7 @@ mod tests {
         let spaced = events[2].canonical_json().replacen(':', ": ", 1);
         kept[2].event.hash = chain_hash(&kept[2].event.prev, spaced.as_bytes());
         kept[2].body = Some(spaced);
-        let problems = verify_stored(ItemId(7), &kept);
+        let problems = verify_stored_chain(ItemId(7), &kept);
         assert_eq!(found(&problems)[0], (3, &Problem::NotCanonical));
     }
 }

@@ -1,9 +1,4 @@
 //! Items: the units of work that move through a workflow, and the actors who move them.
-//!
-//! An [`Item`] is a *projection*: the state that replaying its ledger events gives. The engine
-//! builds every new state by applying the event it is about to append ([`Item::apply`]), and
-//! [`Item::replay`] uses the same function, so a stored state and a replay cannot disagree
-//! unless something outside the engine changed one of them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -119,6 +114,11 @@ pub struct Hold {
 }
 
 /// The current state of an item, as its ledger events give it.
+///
+/// An [`Item`] is a *projection*: the state that replaying its ledger events gives. The engine
+/// builds every new state by applying the event it is about to append ([`Item::apply`]), and
+/// [`Item::replay`] uses the same function, so a stored state and a replay cannot disagree
+/// unless something outside the engine changed one of them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     id: ItemId,
@@ -265,7 +265,7 @@ impl Item {
     /// creates the item, sequence numbers run 1, 2, 3, … and each event names the hash of the
     /// one before. (Whether each hash matches its event's content is [`verify`]'s job.)
     ///
-    /// [`verify`]: crate::chain::verify
+    /// [`verify`]: crate::chain::verify_chain
     pub fn replay<'a>(events: impl IntoIterator<Item = &'a Event>) -> Result<Item, ReplayError> {
         let mut events = events.into_iter();
         let first = events.next().ok_or(ReplayError::Empty)?;

@@ -30,50 +30,50 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod assertion;
-pub mod audit;
-pub mod chain;
-pub mod check;
-pub mod clock;
+mod assertion;
+mod audit;
+mod chain;
+mod check;
+mod clock;
 mod dag;
-pub mod diagnostic;
+mod diagnostic;
 mod duration;
-pub mod engine;
+mod engine;
 mod evaluate;
 mod export;
 mod hash;
 mod id;
-pub mod item;
-pub mod ledger;
-pub mod metrics;
+mod item;
+mod ledger;
+mod metrics;
 mod name;
 mod read;
-pub mod refusal;
-pub mod signals;
-pub mod store;
+mod refusal;
+mod signals;
+mod store;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
-pub mod typed;
+mod typed;
 mod validate;
-pub mod value;
+mod value;
 mod window;
-pub mod workflow;
+mod workflow;
 mod yaml;
 
 #[doc = include_str!("../docs/workflow-format.md")]
 pub mod format {}
 
 pub use assertion::{Assertion, AssertionKind, Op, Operand, Path, Root, Step};
-pub use audit::{Finding, Report};
-pub use chain::{Problem, StoredEvent, VerifyError};
+pub use audit::{Finding, Report, audit, audit_item};
+pub use chain::{Problem, StoredEvent, VerifyError, verify_chain, verify_stored_chain};
 pub use check::{CheckContext, CheckFn, Checks, Verdict};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dag::CriticalPath;
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity, Span};
 pub use engine::{
     BuildError, Engine, EngineBuilder, Error, Explanation, MissingCheck, Move, NewItem, NextMove,
-    Verified, With,
+    Result, Verified, With,
 };
 pub use hash::{
     DefinitionHash, ParseHashError, Sha256Hash, Sha256Hasher, canonical_json, chain_hash,
@@ -83,10 +83,10 @@ pub use ledger::{Change, Event, artifact_hash};
 pub use metrics::{FlowReport, ItemMetrics, Summary, item_metrics};
 pub use refusal::{Reason, ReasonKind, Refused};
 pub use signals::{Overdue, Signal, Signals};
-pub use store::{Query, Reader, Store, StoreError, Tx};
-pub use typed::{MoveError, Typed};
+pub use store::{Entered, Query, Reader, Store, StoreError, StoreId, Tx, check_append};
+pub use typed::{MoveError, Typed, WorkstationType};
 pub use validate::{MAX_TRANSITIONS, MAX_WORKSTATIONS};
-pub use value::{MAX_VALUE_DEPTH, merge_patch};
+pub use value::{MAX_VALUE_DEPTH, dismantle_value, is_deeper_than, merge_patch};
 pub use window::Window;
 pub use workflow::FORMAT_VERSION;
 pub use workflow::{
@@ -145,4 +145,7 @@ pub fn parse_bytes(origin: &str, bytes: &[u8]) -> Result<Workflow, Diagnostics> 
 pub mod __private {
     pub use crate::dag::dependency_path;
     pub use crate::name::camel_case;
+    pub use crate::typed::{
+        Stay, adopt, advance, create, definition_once, load, stay, unknown_workstation,
+    };
 }

@@ -1,13 +1,4 @@
 //! Signals: what an item's data, its children, its dependencies and the clock say about it.
-//! They are computed at an instant and never stored.
-//!
-//! | signal | holds when |
-//! |---|---|
-//! | `finished` | the item has at least one child, and every child is closed |
-//! | `blocked` | the item is open and an exit assertion of its workstation fails, a hold is on, or a dependency closed with an outcome other than `done` |
-//! | `stalled` | the item is open, has a child that is done and a child that is open, and neither it nor any child has had an event for the workflow's `stalled.idle_for` (default 7 days) |
-//! | `oldie` | the item is open, no child of it is done, and it was created at least the workflow's `oldies.age` ago (default 7 days) |
-//! | `overdue` | the item has been in its workstation longer than the workstation's `sla` |
 
 use std::fmt;
 use std::time::Duration;
@@ -24,6 +15,16 @@ use crate::store::{Query, Reader, StoreError};
 use crate::workflow::{Outcome, Workflow};
 
 /// One kind of signal.
+///
+/// Signals are computed at an instant and never stored.
+///
+/// | signal | holds when |
+/// |---|---|
+/// | `finished` | the item has at least one child, and every child is closed |
+/// | `blocked` | the item is open and an exit assertion of its workstation fails, a hold is on, or a dependency closed with an outcome other than `done` |
+/// | `stalled` | the item is open, has a child that is done and a child that is open, and neither it nor any child has had an event for the workflow's `stalled.idle_for` (default 7 days) |
+/// | `oldie` | the item is open, no child of it is done, and it was created at least the workflow's `oldies.age` ago (default 7 days) |
+/// | `overdue` | the item has been in its workstation longer than the workstation's `sla` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]

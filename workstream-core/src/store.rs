@@ -1,13 +1,4 @@
 //! The `Store` trait: where items and their ledgers are kept.
-//!
-//! A store keeps, per item, its chain of [`Event`]s and its current state (the projection,
-//! an [`Item`]). The engine does every write inside [`Store::write`]: the reads a change
-//! depends on, its checks, the append of its event and the update of the projection commit
-//! together or not at all. Two writers can therefore never both move one item from the same
-//! state: the second reads the first one's result, or its append is refused.
-//!
-//! The trait is small on purpose. `workstream-store-memory` is the reference implementation;
-//! `testing` (feature `testing`) has the conformance suite every store runs.
 
 use std::error::Error as StdError;
 
@@ -282,6 +273,15 @@ pub trait Tx: Reader {
 }
 
 /// Where items and their ledgers are kept.
+///
+/// A store keeps, per item, its chain of [`Event`]s and its current state (the projection,
+/// an [`Item`]). The engine does every write inside [`Store::write`]: the reads a change
+/// depends on, its checks, the append of its event and the update of the projection commit
+/// together or not at all. Two writers can therefore never both move one item from the same
+/// state: the second reads the first one's result, or its append is refused.
+///
+/// The trait is small on purpose. `workstream-store-memory` is the reference implementation;
+/// `testing` (feature `testing`) has the conformance suite every store runs.
 pub trait Store: Send + Sync {
     /// The store's transaction.
     type Tx<'a>: Tx
@@ -346,7 +346,7 @@ pub fn check_append(stored: Option<&Item>, event: &Event, item: &Item) -> Result
     }
     if event
         .values()
-        .any(|v| crate::value::deeper_than(v, crate::MAX_VALUE_DEPTH))
+        .any(|v| crate::value::is_deeper_than(v, crate::MAX_VALUE_DEPTH))
     {
         return Err(StoreError::TooDeep {
             item: event.item,
@@ -397,7 +397,7 @@ impl Default for StoreId {
 ///
 /// ```
 /// use workstream_core::StoreError;
-/// use workstream_core::store::{Entered, StoreId};
+/// use workstream_core::{Entered, StoreId};
 /// let store = StoreId::new();
 /// let outer = Entered::enter(store)?;
 /// assert!(matches!(Entered::enter(store), Err(StoreError::Reentered)));

@@ -20,10 +20,10 @@ pub const MAX_VALUE_DEPTH: usize = 64;
 ///
 /// ```
 /// use serde_json::json;
-/// assert!(!workstream_core::value::deeper_than(&json!({"a": [1]}), 2));
-/// assert!(workstream_core::value::deeper_than(&json!({"a": [[1]]}), 2));
+/// assert!(!workstream_core::is_deeper_than(&json!({"a": [1]}), 2));
+/// assert!(workstream_core::is_deeper_than(&json!({"a": [[1]]}), 2));
 /// ```
-pub fn deeper_than(value: &Value, limit: usize) -> bool {
+pub fn is_deeper_than(value: &Value, limit: usize) -> bool {
     let mut stack: Vec<(&Value, usize)> = vec![(value, 1)];
     while let Some((value, depth)) = stack.pop() {
         let next = depth + 1;
@@ -46,9 +46,9 @@ pub fn deeper_than(value: &Value, limit: usize) -> bool {
 /// for _ in 0..200_000 {
 ///     deep = serde_json::Value::Array(vec![deep]);
 /// }
-/// workstream_core::value::dismantle(deep); // `drop(deep)` would overflow the stack
+/// workstream_core::dismantle_value(deep); // `drop(deep)` would overflow the stack
 /// ```
-pub fn dismantle(value: Value) {
+pub fn dismantle_value(value: Value) {
     let mut stack = vec![value];
     while let Some(value) = stack.pop() {
         match value {

@@ -34,7 +34,7 @@ use std::hash::BuildHasherDefault;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use workstream_core::IdHasher;
-use workstream_core::store::{Entered, StoreId, check_append};
+use workstream_core::{Entered, StoreId, check_append};
 use workstream_core::{Event, Item, ItemId, Query, Reader, Store, StoreError, Tx};
 
 /// Items and their ledgers, in memory.

@@ -60,7 +60,7 @@
 //! writers nor wait for them.
 //!
 //! Every append checks the event against the stored state
-//! ([`check_append`](workstream_core::store::check_append)) and the stored state against
+//! ([`check_append`](workstream_core::check_append)) and the stored state against
 //! the events table: the chain's last row must be the state's sequence number and head,
 //! and its content must hash to that head. An append onto a chain changed from outside is
 //! refused.
@@ -90,7 +90,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
-use workstream_core::store::{Entered, StoreId};
+use workstream_core::{Entered, StoreId};
 use workstream_core::{Event, Store, StoreError};
 
 pub use error::OpenError;

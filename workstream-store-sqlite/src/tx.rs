@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use workstream_core::chain_hash;
-use workstream_core::store::check_append;
-use workstream_core::value::deeper_than;
+use workstream_core::check_append;
+use workstream_core::is_deeper_than;
 use workstream_core::{
     Change, Event, Finding, Item, ItemId, MAX_VALUE_DEPTH, Problem, Query, Reader, Sha256Hash,
     StoreError, StoredEvent, Tx,
@@ -330,7 +330,7 @@ impl<'a> SqliteTx<'a> {
         for event in events {
             // Before anything walks the values recursively: a store reads back only values
             // within the engine's limit.
-            if event.values().any(|v| deeper_than(v, MAX_VALUE_DEPTH)) {
+            if event.values().any(|v| is_deeper_than(v, MAX_VALUE_DEPTH)) {
                 let refused = StoreError::TooDeep {
                     item: event.item,
                     seq: event.seq,

@@ -1,9 +1,4 @@
 //! Diagnostics: what the validator says about a workflow file.
-//!
-//! Every problem found in a file is one [`Diagnostic`] with a stable [`Code`], a message, the
-//! position it points at (`origin:line:col`), the offending line of the file and, where a name
-//! was misspelt, a "did you mean" suggestion. [`Diagnostics`] is the error returned when a file
-//! does not validate; it holds every error and warning found, not only the first.
 
 use std::fmt;
 
@@ -164,6 +159,11 @@ impl fmt::Display for Code {
 }
 
 /// One problem found in a workflow file.
+///
+/// Every problem found in a file is one [`Diagnostic`] with a stable [`Code`], a message, the
+/// position it points at (`origin:line:col`), the offending line of the file and, where a name
+/// was misspelt, a "did you mean" suggestion. [`Diagnostics`] is the error returned when a file
+/// does not validate; it holds every error and warning found, not only the first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Diagnostic {

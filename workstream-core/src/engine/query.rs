@@ -104,7 +104,7 @@ impl<S: Store> Engine<S> {
         Ok(self.store.read(|tx| audit::audit(tx))?)
     }
 
-    /// An item's signals now (see [`signals`](mod@crate::signals) for their definitions).
+    /// An item's signals now (see [`Signal`](crate::Signal) for their definitions).
     pub fn signals(&self, id: ItemId) -> Result<Signals> {
         let now = self.clock.now();
         self.store.read(|tx| {
@@ -178,7 +178,7 @@ impl<S: Store> Engine<S> {
         Ok(dag::critical_path(&items, field)?)
     }
 
-    /// An item's flow metrics now, from its ledger (see [`metrics`](crate::metrics)).
+    /// An item's flow metrics now, from its ledger (see [`ItemMetrics`](crate::ItemMetrics) for their definitions).
     pub fn metrics(&self, id: ItemId) -> Result<ItemMetrics> {
         let now = self.clock.now();
         self.store.read(|tx| self.item_metrics(tx, id, now))

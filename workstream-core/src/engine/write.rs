@@ -16,7 +16,7 @@ use crate::ledger::{Change, Event};
 use crate::name::did_you_mean;
 use crate::refusal::{Reason, ReasonKind, Refused};
 use crate::store::{Reader, Store, StoreError, Tx};
-use crate::value::{MAX_VALUE_DEPTH, deeper_than, dismantle, merge_patch};
+use crate::value::{MAX_VALUE_DEPTH, dismantle_value, is_deeper_than, merge_patch};
 use crate::workflow::Workflow;
 
 /// What an event records besides its change: the actor's reason and the caller's payload.
@@ -439,8 +439,8 @@ fn read_in(reader: &dyn Reader, id: ItemId, expect: Option<&str>) -> Result<Item
 /// Refuses a value deeper than [`MAX_VALUE_DEPTH`], taking it apart without recursion (its
 /// place is left `null`), since dropping it the ordinary way could overflow the stack.
 fn within_depth(what: &'static str, value: &mut Value) -> Result<()> {
-    if deeper_than(value, MAX_VALUE_DEPTH) {
-        dismantle(std::mem::take(value));
+    if is_deeper_than(value, MAX_VALUE_DEPTH) {
+        dismantle_value(std::mem::take(value));
         return Err(Error::TooDeep {
             what,
             limit: MAX_VALUE_DEPTH,

@@ -1,11 +1,4 @@
 //! The ledger: every change to an item is an [`Event`] in that item's hash chain.
-//!
-//! An event's hash is `sha256(previous hash ‖ canonical JSON of the event)`, where the
-//! previous hash is the 32 raw bytes of the hash of the item's event before it (32 zero bytes
-//! for the first) and the canonical JSON ([`Event::canonical_json`]) holds every other field of
-//! the event: keys sorted, no whitespace, UTF-8, instants in RFC 3339 with nine fractional
-//! digits. Changing, removing or inserting any event breaks the chain at that event, which
-//! [`chain::verify`](crate::chain::verify) names.
 
 use std::sync::Arc;
 
@@ -20,6 +13,13 @@ use crate::workflow::Outcome;
 mod canonical;
 
 /// One change to one item, linked to the item's previous event by hash.
+///
+/// An event's hash is `sha256(previous hash ‖ canonical JSON of the event)`, where the
+/// previous hash is the 32 raw bytes of the hash of the item's event before it (32 zero bytes
+/// for the first) and the canonical JSON ([`Event::canonical_json`]) holds every other field of
+/// the event: keys sorted, no whitespace, UTF-8, instants in RFC 3339 with nine fractional
+/// digits. Changing, removing or inserting any event breaks the chain at that event, which
+/// [`verify_chain`](crate::verify_chain) names.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// The item changed.
@@ -129,7 +129,7 @@ impl Change {
 impl Event {
     /// The event whose canonical JSON is `body`, with the previous hash and the hash a store
     /// keeps beside it. Nothing is checked here: verification hashes `body` itself
-    /// ([`chain::verify_stored`](crate::chain::verify_stored)). Fails when `body` is not an
+    /// ([`verify_stored_chain`](crate::verify_stored_chain)). Fails when `body` is not an
     /// event's JSON (a missing or unknown field, a value of the wrong kind).
     pub fn from_canonical(
         body: &str,
@@ -170,17 +170,17 @@ impl Event {
         let Event {
             change, payload, ..
         } = self;
-        crate::value::dismantle(payload);
+        crate::value::dismantle_value(payload);
         match change {
             Change::Created { fields, .. } => {
                 if let Ok(fields) = Arc::try_unwrap(fields) {
-                    crate::value::dismantle(fields);
+                    crate::value::dismantle_value(fields);
                 }
             }
             Change::Transitioned {
                 patch: Some(patch), ..
             }
-            | Change::FieldsUpdated { patch } => crate::value::dismantle(patch),
+            | Change::FieldsUpdated { patch } => crate::value::dismantle_value(patch),
             _ => {}
         }
     }
@@ -227,7 +227,7 @@ struct Body {
 /// run) to exactly those bytes.
 ///
 /// ```
-/// let h = workstream_core::ledger::artifact_hash(b"report v1");
+/// let h = workstream_core::artifact_hash(b"report v1");
 /// assert!(h.to_string().starts_with("sha256:"));
 /// ```
 pub fn artifact_hash(bytes: &[u8]) -> Sha256Hash {

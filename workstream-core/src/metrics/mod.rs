@@ -1,24 +1,4 @@
-//! Flow metrics, computed from the ledger alone (and the definitions that say which
-//! transitions are rework and which workstations have an `sla`).
-//!
-//! Definitions, for one item:
-//! - **lead time**: from creation to the first entry into a terminal workstation (to the
-//!   instant of measurement while the item is open);
-//! - **time per workstation**: the sum of the item's stays in each workstation within its
-//!   lead time;
-//! - **time per hold kind**: the sum of the intervals each hold kind was on;
-//! - **held time**: the time any hold was on (overlapping holds count once);
-//! - **active time**: lead time minus held time; **flow efficiency**: active / lead;
-//! - **rework moves**: moves along transitions marked `rework: true`;
-//! - **SLA breaches**: stays in a workstation longer than its `sla`.
-//!
-//! Over a set of items and a window (see [`FlowReport`]): arrivals (items created in the
-//! window), departures (items closed in it), throughput (items closed `done` in it), each
-//! also as a rate per period; over the items *completed* (closed `done`) in the window: lead
-//! time statistics, predictability (standard deviation / mean of lead times), flow efficiency
-//! (total active / total lead), rework rate (rework moves / completed items) and SLO
-//! compliance (the share that never breached an `sla`); and WIP (items created and not yet
-//! closed) at the window's end.
+//! Flow metrics, computed from the ledger alone.
 
 use std::collections::BTreeMap;
 
@@ -34,7 +14,27 @@ mod flow;
 
 pub use flow::{FlowReport, Summary};
 
-/// The flow metrics of one item.
+/// The flow metrics of one item, computed from its ledger alone (and the definition that says
+/// which transitions are rework and which workstations have an `sla`).
+///
+/// Definitions, for one item:
+/// - **lead time**: from creation to the first entry into a terminal workstation (to the
+///   instant of measurement while the item is open);
+/// - **time per workstation**: the sum of the item's stays in each workstation within its
+///   lead time;
+/// - **time per hold kind**: the sum of the intervals each hold kind was on;
+/// - **held time**: the time any hold was on (overlapping holds count once);
+/// - **active time**: lead time minus held time; **flow efficiency**: active / lead;
+/// - **rework moves**: moves along transitions marked `rework: true`;
+/// - **SLA breaches**: stays in a workstation longer than its `sla`.
+///
+/// Over a set of items and a window (see [`FlowReport`]): arrivals (items created in the
+/// window), departures (items closed in it), throughput (items closed `done` in it), each
+/// also as a rate per period; over the items *completed* (closed `done`) in the window: lead
+/// time statistics, predictability (standard deviation / mean of lead times), flow efficiency
+/// (total active / total lead), rework rate (rework moves / completed items) and SLO
+/// compliance (the share that never breached an `sla`); and WIP (items created and not yet
+/// closed) at the window's end.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ItemMetrics {
