@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use workstream::prelude::*;
 use workstream::verify_chain;
-use workstream::{Change, Event, Sha256Hash};
+use workstream::{Change, Event, EventDraft, Sha256Hash};
 
 /// Events per chain.
 const CHAIN: usize = 100;
@@ -55,7 +55,7 @@ fn chains(n: usize) -> Vec<Vec<Event>> {
                             patch: json!({"note": i}),
                         },
                     };
-                    let event = Event {
+                    let event = EventDraft {
                         item: ItemId(c as u64 + 1),
                         seq: i as u64 + 1,
                         at: t0 + TimeDelta::seconds(i as i64),
@@ -65,10 +65,9 @@ fn chains(n: usize) -> Vec<Vec<Event>> {
                         payload: Value::Null,
                         definition,
                         prev,
-                        hash: Sha256Hash::ZERO,
                     }
                     .seal();
-                    prev = event.hash;
+                    prev = *event.hash();
                     event
                 })
                 .collect()
@@ -79,7 +78,7 @@ fn chains(n: usize) -> Vec<Vec<Event>> {
 fn time_verify(chains: &[Vec<Event>]) -> Duration {
     let start = Instant::now();
     for chain in chains {
-        verify_chain(chain[0].item, black_box(chain)).expect("the chain verifies");
+        verify_chain(chain[0].item(), black_box(chain)).expect("the chain verifies");
     }
     start.elapsed()
 }
@@ -230,7 +229,7 @@ fn main() {
             .iter()
             .flatten()
             .map(|e| {
-                let mut b = e.prev.as_bytes().to_vec();
+                let mut b = e.prev().as_bytes().to_vec();
                 b.extend_from_slice(e.canonical_json().as_bytes());
                 b
             })

@@ -376,7 +376,7 @@ fn moving_by_target_workstation_and_expecting_a_source() {
     assert_eq!(moved.workstation(), "coding");
     let events = engine.history(item.id()).unwrap();
     assert!(
-        matches!(&events[1].change, Change::Transitioned { transition, .. } if transition == "start")
+        matches!(&events[1].change(), &Change::Transitioned { transition, .. } if transition == "start")
     );
 
     let err = engine
@@ -480,7 +480,7 @@ transitions:
     engine.advance(s1, &a, Move::transition("to_soft")).unwrap();
     engine.advance(s2, &a, Move::transition("to_soft")).unwrap();
     let events = engine.history(s2).unwrap();
-    let Change::Transitioned { warnings, .. } = &events[1].change else {
+    let Change::Transitioned { warnings, .. } = &events[1].change() else {
         panic!("a move");
     };
     assert_eq!(warnings, &["`soft` is at its WIP limit of 1 (1 items)"]);
@@ -981,25 +981,25 @@ fn every_change_is_one_event_with_actor_reason_payload_and_hashes() {
     assert_eq!(events.len(), 2);
     let e = &events[1];
     assert_eq!(
-        (e.seq, e.actor.as_str(), e.reason.as_deref()),
+        (e.seq(), e.actor(), e.reason()),
         (2, "ann", Some("picked up"))
     );
-    assert_eq!(e.payload, json!({"branch": "b"}));
-    assert_eq!(e.at, t0() + TimeDelta::minutes(3));
+    assert_eq!(e.payload(), &json!({"branch": "b"}));
+    assert_eq!(e.at(), t0() + TimeDelta::minutes(3));
     assert_eq!(
-        &e.definition,
+        e.definition(),
         engine.workflow("board").unwrap().definition_hash()
     );
-    assert_eq!(e.prev, events[0].hash);
-    assert_eq!(e.hash, e.compute_hash());
-    assert_eq!(events[0].payload, json!({"ticket": 7}));
+    assert_eq!(e.prev(), events[0].hash());
+    assert_eq!(*e.hash(), e.compute_hash());
+    assert_eq!(events[0].payload(), &json!({"ticket": 7}));
     let Change::Transitioned {
         transition,
         from,
         to,
         outcome,
         ..
-    } = &e.change
+    } = &e.change()
     else {
         panic!("a move");
     };

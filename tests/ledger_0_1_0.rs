@@ -101,7 +101,7 @@ fn a_database_of_0_1_0_verifies_and_reads_back_as_written() {
     );
     // The ledger holds the amount as it was given, and it reads back bit for bit.
     let created = &engine.history(ItemId(2)).unwrap()[0];
-    let workstream::Change::Created { fields, .. } = &created.change else {
+    let workstream::Change::Created { fields, .. } = &created.change() else {
         panic!("the first event creates the item: {created:?}");
     };
     assert_eq!(

@@ -111,7 +111,7 @@ fn the_same_seed_writes_the_same_ledger_and_every_total_adds_up() {
         let history = engine.history(task.id()).unwrap();
         let accept = history.last().unwrap();
         assert_ne!(
-            Some(accept.actor.as_str()),
+            Some(accept.actor()),
             task.field("contributor").and_then(Value::as_str)
         );
         assert!(task.field("guide_version").is_some() && task.field("policy_hash").is_some());

@@ -117,7 +117,7 @@ fn the_lifecycle_through_the_typed_api() {
     let history = engine.history(accepted.id()).unwrap();
     let moves: Vec<&str> = history
         .iter()
-        .filter_map(|e| match &e.change {
+        .filter_map(|e| match &e.change() {
             workstream::Change::Transitioned { transition, .. } => Some(transition.as_str()),
             _ => None,
         })

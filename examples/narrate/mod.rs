@@ -279,7 +279,7 @@ impl<S: Store> Narrator<S> {
     /// Prints an item's history, one line per event.
     pub(crate) fn history(&self, id: ItemId) {
         for event in self.engine.history(id).expect("history") {
-            let change = match &event.change {
+            let change = match &event.change() {
                 Change::Transitioned {
                     transition,
                     from,
@@ -291,13 +291,12 @@ impl<S: Store> Narrator<S> {
                 other => other.kind().replace('_', " "),
             };
             let reason = event
-                .reason
-                .as_deref()
+                .reason()
                 .map(|r| format!(" ({r})"))
                 .unwrap_or_default();
-            let at = event.at.format("%a %d %b %H:%M");
-            let actor = &event.actor;
-            self.note(format!("#{} {at} {actor}: {change}{reason}", event.seq));
+            let at = event.at().format("%a %d %b %H:%M");
+            let actor = &event.actor();
+            self.note(format!("#{} {at} {actor}: {change}{reason}", event.seq()));
         }
     }
 

@@ -126,11 +126,11 @@ pub(crate) fn build<S: Store>(engine: &Engine<S>, run: &SprintRun) -> Result<Rep
                 .unwrap_or(0);
         }
         for event in &history {
-            tally_payload(&mut report, &event.payload);
-            match &event.change {
+            tally_payload(&mut report, event.payload());
+            match &event.change() {
                 Change::Held { .. } => report.holds += 1,
                 Change::Transitioned { transition, .. } => {
-                    let actor = event.actor.as_str();
+                    let actor = event.actor();
                     let mut score = |who: &str, delta: i64| {
                         *report.reputation.entry(who.to_owned()).or_default() += delta;
                     };
@@ -257,11 +257,11 @@ fn tally_payload(report: &mut Report, payload: &Value) {
 /// Whether an acceptance event is a review by someone other than the contributor, with a
 /// review contribution by that reviewer.
 fn independent_review(event: &workstream::Event, contributor: &str) -> bool {
-    let reviewer = event.actor.as_str();
+    let reviewer = event.actor();
     reviewer != contributor
         && !contributor.is_empty()
         && event
-            .payload
+            .payload()
             .get("contributions")
             .and_then(Value::as_array)
             .is_some_and(|list| {

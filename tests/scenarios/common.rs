@@ -71,9 +71,9 @@ impl<S: Store> Scenario<S> {
         let history = self.history(item.id());
         assert_eq!(history.len(), 1);
         let event = &history[0];
-        assert!(matches!(event.change, Change::Created { .. }));
-        assert_eq!((event.actor.as_str(), event.at), (actor.id(), self.now()));
-        assert_eq!(&event.hash, item.head());
+        assert!(matches!(event.change(), &Change::Created { .. }));
+        assert_eq!((event.actor(), event.at()), (actor.id(), self.now()));
+        assert_eq!(event.hash(), item.head());
         self.written.set(self.written.get() + 1);
         item
     }
@@ -87,7 +87,7 @@ impl<S: Store> Scenario<S> {
             .unwrap_or_else(|e| panic!("moving {id} to `{to}`: {e}"));
         assert_eq!(after.workstation(), to, "{id} landed elsewhere");
         let event = self.one_more(&before, &after, actor);
-        match &event.change {
+        match &event.change() {
             Change::Transitioned { from, to: into, .. } => {
                 assert_eq!((from.as_str(), into.as_str()), (before.workstation(), to));
             }
@@ -101,7 +101,7 @@ impl<S: Store> Scenario<S> {
         let before = self.item(id);
         let after = self.engine.update_fields(id, actor, patch.clone()).unwrap();
         let event = self.one_more(&before, &after, actor);
-        assert_eq!(event.change, Change::FieldsUpdated { patch });
+        assert_eq!(event.change(), &Change::FieldsUpdated { patch });
         after
     }
 
@@ -110,8 +110,8 @@ impl<S: Store> Scenario<S> {
         let before = self.item(id);
         let after = self.engine.hold(id, actor, hold, reason).unwrap();
         let event = self.one_more(&before, &after, actor);
-        assert_eq!(event.change, Change::Held { hold: hold.into() });
-        assert_eq!(event.reason.as_deref(), Some(reason));
+        assert_eq!(event.change(), &Change::Held { hold: hold.into() });
+        assert_eq!(event.reason(), Some(reason));
         assert_eq!(after.holds()[hold].reason.as_deref(), Some(reason));
         after
     }
@@ -121,7 +121,7 @@ impl<S: Store> Scenario<S> {
         let before = self.item(id);
         let after = self.engine.release(id, actor, hold).unwrap();
         let event = self.one_more(&before, &after, actor);
-        assert_eq!(event.change, Change::Released { hold: hold.into() });
+        assert_eq!(event.change(), &Change::Released { hold: hold.into() });
         assert!(!after.holds().contains_key(hold));
         after
     }
@@ -131,7 +131,7 @@ impl<S: Store> Scenario<S> {
         let before = self.item(id);
         let after = self.engine.add_dependency(id, on, actor).unwrap();
         let event = self.one_more(&before, &after, actor);
-        assert_eq!(event.change, Change::DependencyAdded { on });
+        assert_eq!(event.change(), &Change::DependencyAdded { on });
         after
     }
 
@@ -143,10 +143,10 @@ impl<S: Store> Scenario<S> {
             "one event per change"
         );
         let event = history.last().unwrap().clone();
-        assert_eq!(event.seq, before.seq() + 1);
-        assert_eq!(&event.prev, before.head(), "linked to the previous head");
-        assert_eq!(&event.hash, after.head());
-        assert_eq!((event.actor.as_str(), event.at), (actor.id(), self.now()));
+        assert_eq!(event.seq(), before.seq() + 1);
+        assert_eq!(event.prev(), before.head(), "linked to the previous head");
+        assert_eq!(event.hash(), after.head());
+        assert_eq!((event.actor(), event.at()), (actor.id(), self.now()));
         self.written.set(self.written.get() + 1);
         event
     }

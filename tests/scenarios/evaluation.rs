@@ -352,7 +352,12 @@ pub(crate) fn in_progress<S: Store>(sc: &Scenario<S>, project: &str, title: &str
 pub(crate) fn records<S: Store>(sc: &Scenario<S>, task: ItemId) -> Vec<Value> {
     sc.history(task)
         .into_iter()
-        .flat_map(|e| e.payload["records"].as_array().cloned().unwrap_or_default())
+        .flat_map(|e| {
+            e.payload()["records"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
         .collect()
 }
 
@@ -368,7 +373,7 @@ pub(crate) fn reputation<S: Store>(sc: &Scenario<S>, tasks: &[ItemId]) -> BTreeM
             .unwrap()
             .to_owned();
         for event in sc.history(task) {
-            let Change::Transitioned { transition, .. } = &event.change else {
+            let Change::Transitioned { transition, .. } = &event.change() else {
                 continue;
             };
             let delta = match transition.as_str() {
@@ -378,7 +383,7 @@ pub(crate) fn reputation<S: Store>(sc: &Scenario<S>, tasks: &[ItemId]) -> BTreeM
                 _ => continue,
             };
             *scores.entry(contributor.clone()).or_default() += delta;
-            *scores.entry(event.actor.clone()).or_default() += 2;
+            *scores.entry(event.actor().to_owned()).or_default() += 2;
         }
     }
     scores

@@ -335,12 +335,12 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
     let history = sc.history(task);
     let moves: Vec<(&str, &str, &str, &str)> = history
         .iter()
-        .filter_map(|e| match &e.change {
+        .filter_map(|e| match &e.change() {
             Change::Transitioned { transition, to, .. } => Some((
                 transition.as_str(),
-                e.actor.as_str(),
+                e.actor(),
                 to.as_str(),
-                e.reason.as_deref().unwrap_or_default(),
+                e.reason().unwrap_or_default(),
             )),
             _ => None,
         })
@@ -377,7 +377,7 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
             ("accept", "ria", "accepted", "meets the guide"),
         ]
     );
-    let kinds: Vec<&str> = history.iter().map(|e| e.change.kind()).collect();
+    let kinds: Vec<&str> = history.iter().map(|e| e.change().kind()).collect();
     assert_eq!(
         kinds.len(),
         15,
@@ -386,7 +386,7 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
     assert!(
         history
             .iter()
-            .all(|e| e.definition == *accepted.definition())
+            .all(|e| *e.definition() == *accepted.definition())
     );
     assert_eq!(sc.engine.verify(task).unwrap(), 15);
     assert_eq!(

@@ -184,7 +184,7 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
     let history = sc.history(task);
     let moves: Vec<&str> = history
         .iter()
-        .filter_map(|e| match &e.change {
+        .filter_map(|e| match &e.change() {
             Change::Transitioned { transition, .. } if transition != "evaluate" => {
                 Some(transition.as_str())
             }

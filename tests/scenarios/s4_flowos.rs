@@ -180,7 +180,7 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
     assert_eq!(closed.outcome(), Some(Outcome::Done));
     let last = sc.history(t3).pop().unwrap();
     assert!(matches!(
-        &last.change,
+        &last.change(),
         Change::Transitioned { transition, from, .. }
             if transition == "close_early" && from == "integration"
     ));

@@ -206,10 +206,10 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
     let archived = sc.go(w2, &cora, Move::transition("archive"), "archived");
     assert_eq!(archived.outcome(), Some(Outcome::Cancelled));
     let history = sc.history(w2);
-    let kinds: Vec<&str> = history.iter().map(|e| e.change.kind()).collect();
+    let kinds: Vec<&str> = history.iter().map(|e| e.change().kind()).collect();
     assert_eq!(kinds, ["created", "held", "transitioned"]);
     assert!(matches!(
-        &history[0].change,
+        &history[0].change(),
         Change::Created { workstation, .. } if workstation == "active"
     ));
     let tasks = sc.engine.items(&Query::new().parent(w2)).unwrap();

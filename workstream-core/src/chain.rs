@@ -198,13 +198,13 @@ impl StoredEvent {
 /// [`verify_stored_chain`] names every problem instead.
 ///
 /// ```
-/// # use workstream_core::{verify_chain, Event, Change, ItemId, Sha256Hash};
+/// # use workstream_core::{verify_chain, EventDraft, Change, ItemId, Sha256Hash};
 /// # use chrono::Utc;
-/// let first = Event {
+/// let first = EventDraft {
 ///     item: ItemId(1), seq: 1, at: Utc::now(), actor: "ops".into(),
 ///     change: Change::FieldsUpdated { patch: serde_json::json!({}) },
 ///     reason: None, payload: serde_json::Value::Null,
-///     definition: Sha256Hash::of(b"definition"), prev: Sha256Hash::ZERO, hash: Sha256Hash::ZERO,
+///     definition: Sha256Hash::of(b"definition"), prev: Sha256Hash::ZERO,
 /// }.seal();
 /// let err = verify_chain(ItemId(1), &[first]).unwrap_err();
 /// assert_eq!(err.seq, 1); // the chain does not start with `created`
@@ -344,18 +344,19 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::ledger::EventDraft;
     use crate::ledger::tests::created;
 
     #[test]
     fn verify_names_the_first_event_that_does_not_match() {
         let first = created();
-        let second = Event {
+        let second = EventDraft {
             seq: 2,
             change: Change::Held {
                 hold: "paused".into(),
             },
             prev: first.hash,
-            ..first.clone()
+            ..first.clone().into_draft()
         }
         .seal();
         let chain = vec![first.clone(), second.clone()];
@@ -383,7 +384,7 @@ mod tests {
         let err = verify_chain(ItemId(7), std::slice::from_ref(&second)).unwrap_err();
         assert_eq!(err.seq, 1);
 
-        let mut relinked = second.clone();
+        let mut relinked = second.clone().into_draft();
         relinked.prev = Sha256Hash::of(b"elsewhere");
         let relinked = relinked.seal();
         let err = verify_chain(ItemId(7), &[first, relinked]).unwrap_err();
@@ -396,13 +397,13 @@ mod tests {
         for seq in 2..=4 {
             let prev = events[events.len() - 1].hash;
             events.push(
-                Event {
+                EventDraft {
                     seq,
                     change: Change::FieldsUpdated {
                         patch: json!({ "n": seq }),
                     },
                     prev,
-                    ..created()
+                    ..created().into_draft()
                 }
                 .seal(),
             );

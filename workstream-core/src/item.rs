@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::hash::{DefinitionHash, Sha256Hash};
 pub use crate::id::{IdHasher, ItemId};
-use crate::ledger::{Change, Event};
+use crate::ledger::{Change, Event, EventDraft};
 use crate::value::merge_patch;
 use crate::workflow::Outcome;
 
@@ -218,36 +218,42 @@ impl Item {
         &self.head
     }
 
-    /// The next event of this item's chain: its id, the next sequence number, its definition
-    /// hash, and its head as `prev`; no reason and a `null` payload. It is not sealed: set
-    /// any other field, then call [`seal`](Event::seal). This is how the engine makes every
-    /// event; stores' tests and importers can make theirs the same way.
+    /// The draft of this item's next event: its id, the next sequence number, its definition
+    /// hash, and its head as `prev`; no reason and a `null` payload. Set any other field,
+    /// then [`seal`](EventDraft::seal) it. This is how the engine makes every event; stores'
+    /// tests and importers can make theirs the same way.
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use workstream_core::{Change, Event, Item, ItemId, Sha256Hash};
+    /// use workstream_core::{Change, EventDraft, Item, ItemId, Sha256Hash};
     ///
-    /// let created = Event {
+    /// let created = EventDraft {
     ///     item: ItemId(1), seq: 1, at: chrono::Utc::now(), actor: "ann".into(),
     ///     change: Change::Created {
     ///         workflow: "task".into(), version: 1, workstation: "todo".into(),
     ///         fields: Arc::new(serde_json::json!({})), parent: None,
     ///     },
     ///     reason: None, payload: serde_json::Value::Null,
-    ///     definition: Sha256Hash::of(b"definition"), prev: Sha256Hash::ZERO, hash: Sha256Hash::ZERO,
-    /// }.seal();
+    ///     definition: Sha256Hash::of(b"definition"), prev: Sha256Hash::ZERO,
+    /// }
+    /// .seal();
     /// let item = Item::replay([&created])?;
     /// let event = item
     ///     .next_event(chrono::Utc::now(), "ann", Change::DependencyAdded { on: ItemId(2) })
     ///     .seal();
-    /// assert_eq!((event.seq, event.prev), (2, created.hash));
+    /// assert_eq!((event.seq(), event.prev()), (2, created.hash()));
     /// let mut next = item.clone();
     /// next.apply(&event)?;
     /// assert!(next.deps().contains(&ItemId(2)));
     /// # Ok::<(), workstream_core::ReplayError>(())
     /// ```
-    pub fn next_event(&self, at: DateTime<Utc>, actor: impl Into<String>, change: Change) -> Event {
-        Event {
+    pub fn next_event(
+        &self,
+        at: DateTime<Utc>,
+        actor: impl Into<String>,
+        change: Change,
+    ) -> EventDraft {
+        EventDraft {
             item: self.id,
             seq: self.seq.saturating_add(1),
             at,
@@ -257,7 +263,6 @@ impl Item {
             payload: Value::Null,
             definition: self.definition,
             prev: self.head,
-            hash: Sha256Hash::ZERO,
         }
     }
 

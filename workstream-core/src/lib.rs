@@ -79,7 +79,7 @@ pub use hash::{
     DefinitionHash, ParseHashError, Sha256Hash, Sha256Hasher, canonical_json, chain_hash,
 };
 pub use item::{Actor, Hold, IdHasher, IntoRoles, Item, ItemId, ReplayError};
-pub use ledger::{Change, Event, artifact_hash};
+pub use ledger::{Change, Event, EventDraft, artifact_hash};
 pub use metrics::{FlowReport, ItemMetrics, Summary, item_metrics};
 pub use refusal::{Reason, ReasonKind, Refused};
 pub use signals::{Overdue, Signal, Signals};

@@ -555,7 +555,7 @@ impl Tx for MemoryTx<'_> {
 
     fn append(&mut self, event: Event, item: Item) -> Result<(), StoreError> {
         let state = self.state_mut();
-        let id = event.item;
+        let id = event.item();
         check_append(state.item(id), &event, &item)?;
         // An imported item with an id of its own: never hand that id out again.
         let bumped = (id.0 > state.next_id).then(|| std::mem::replace(&mut state.next_id, id.0));

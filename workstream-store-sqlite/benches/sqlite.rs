@@ -576,11 +576,11 @@ fn time_import_baseline(
                 let body = serde_json::to_string(&event).expect("json");
                 insert
                     .execute(params![
-                        event.item.0 as i64,
-                        event.seq as i64,
+                        event.item().0 as i64,
+                        event.seq() as i64,
                         body,
-                        event.prev.as_bytes(),
-                        event.hash.as_bytes()
+                        event.prev().as_bytes(),
+                        event.hash().as_bytes()
                     ])
                     .expect("insert");
             }
@@ -612,7 +612,7 @@ fn time_import_baseline(
 fn bench_import(c: &mut Criterion, dir: &Path) {
     let events = ledger();
     let items: Vec<workstream_core::Item> = events
-        .chunk_by(|a, b| a.item == b.item)
+        .chunk_by(|a, b| a.item() == b.item())
         .map(|chain| workstream_core::Item::replay(chain).expect("replay"))
         .collect();
     let n = events.len() as u64;
@@ -659,13 +659,13 @@ const SCALE_BATCH: usize = 10_000;
 /// `template` (one item's chain) copied to item `id`: the same changes, resealed onto a chain
 /// of the item's own.
 fn copy_chain(template: &[Event], id: ItemId) -> impl Iterator<Item = Event> + '_ {
-    let mut prev = template[0].prev;
+    let mut prev = *template[0].prev();
     template.iter().map(move |event| {
-        let mut event = event.clone();
+        let mut event = event.clone().into_draft();
         event.item = id;
         event.prev = prev;
         let event = event.seal();
-        prev = event.hash;
+        prev = *event.hash();
         event
     })
 }
@@ -677,7 +677,7 @@ fn scale(dir: &Path) {
     let events = ledger();
     let template: Vec<Event> = events
         .iter()
-        .filter(|e| e.item == events[0].item)
+        .filter(|e| e.item() == events[0].item())
         .cloned()
         .collect();
     assert_eq!(template.len(), IMPORT_EVENTS_PER_ITEM as usize);

@@ -169,8 +169,8 @@ impl<'a> SqliteTx<'a> {
     }
 
     fn write_event(&self, event: &Event, body: &str) -> Result<(), StoreError> {
-        let (Some(item), Some(seq)) = (key(event.item.0), key(event.seq)) else {
-            return Err(too_large(event.item, event.seq));
+        let (Some(item), Some(seq)) = (key(event.item().0), key(event.seq())) else {
+            return Err(too_large(event.item(), event.seq()));
         };
         let mut stmt = self
             .conn
@@ -182,8 +182,8 @@ impl<'a> SqliteTx<'a> {
             item,
             seq,
             body,
-            event.prev.as_bytes(),
-            event.hash.as_bytes()
+            event.prev().as_bytes(),
+            event.hash().as_bytes()
         ])
         .map_err(|e| self.err(e))?;
         Ok(())
@@ -332,29 +332,31 @@ impl<'a> SqliteTx<'a> {
             // within the engine's limit.
             if event.values().any(|v| is_deeper_than(v, MAX_VALUE_DEPTH)) {
                 let refused = StoreError::TooDeep {
-                    item: event.item,
-                    seq: event.seq,
+                    item: event.item(),
+                    seq: event.seq(),
                 };
                 // Taken apart without recursion: dropped as it is, it could overflow the stack.
                 event.dismantle();
                 return Err(refused);
             }
             let body = event.canonical_json();
-            let computed = chain_hash(&event.prev, body.as_bytes());
-            if computed != event.hash {
+            let computed = chain_hash(event.prev(), body.as_bytes());
+            if computed != *event.hash() {
                 return Err(StoreError::Corrupt(format!(
                     "item {}, event {}: its content does not match its hash (stored {}, computed {computed})",
-                    event.item, event.seq, event.hash
+                    event.item(),
+                    event.seq(),
+                    event.hash()
                 )));
             }
-            let slot = match index.get(&event.item) {
+            let slot = match index.get(&event.item()) {
                 Some(&i) => Some(i),
                 None => {
-                    let before = self.stored_head(event.item)?;
+                    let before = self.stored_head(event.item())?;
                     match before {
                         Some(before) => {
                             touched.push((Some(before.clone()), before));
-                            index.insert(event.item, touched.len() - 1);
+                            index.insert(event.item(), touched.len() - 1);
                             Some(touched.len() - 1)
                         }
                         None => None,
@@ -362,17 +364,17 @@ impl<'a> SqliteTx<'a> {
                 }
             };
             match slot {
-                Some(_) if matches!(event.change, Change::Created { .. }) => {
-                    return Err(StoreError::IdReused { item: event.item });
+                Some(_) if matches!(event.change(), &Change::Created { .. }) => {
+                    return Err(StoreError::IdReused { item: event.item() });
                 }
                 Some(i) => {
                     let state = &mut touched[i].1;
                     let expected = state.seq() + 1;
-                    if event.seq != expected || event.prev != *state.head() {
+                    if event.seq() != expected || *event.prev() != *state.head() {
                         return Err(StoreError::Conflict {
-                            item: event.item,
+                            item: event.item(),
                             expected,
-                            found: event.seq,
+                            found: event.seq(),
                         });
                     }
                     state.apply(&event).map_err(|e| {
@@ -385,7 +387,7 @@ impl<'a> SqliteTx<'a> {
                         StoreError::Corrupt(format!("the imported events do not replay: {e}"))
                     })?;
                     touched.push((None, item));
-                    index.insert(event.item, touched.len() - 1);
+                    index.insert(event.item(), touched.len() - 1);
                 }
             }
             self.writing(|| self.write_event(&event, &body))?;
@@ -410,17 +412,17 @@ pub struct Imported {
 }
 
 fn check_created(event: &Event) -> Result<(), StoreError> {
-    if event.seq != 1 || event.prev != Sha256Hash::ZERO {
+    if event.seq() != 1 || *event.prev() != Sha256Hash::ZERO {
         return Err(StoreError::Conflict {
-            item: event.item,
+            item: event.item(),
             expected: 1,
-            found: event.seq,
+            found: event.seq(),
         });
     }
-    if !matches!(event.change, Change::Created { .. }) {
+    if !matches!(event.change(), &Change::Created { .. }) {
         return Err(StoreError::Corrupt(format!(
             "item {}: its first event is not `created`",
-            event.item
+            event.item()
         )));
     }
     Ok(())
@@ -914,7 +916,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn append(&mut self, event: Event, item: Item) -> Result<(), StoreError> {
-        let id = event.item;
+        let id = event.item();
         let recent = self.recent.get_mut().take();
         let stored = match recent {
             Some(r) if r.item.id() == id && r.head_checked => Some(r.item),

@@ -257,11 +257,14 @@ fn check(db: &Path, acks: &[Ack]) -> Result<usize, String> {
             .get(&ItemId(ack.item))
             .and_then(|events| events.get(ack.seq.wrapping_sub(1) as usize));
         match stored {
-            Some(event) if event.hash.to_string() == ack.hash => {}
+            Some(event) if event.hash().to_string() == ack.hash => {}
             Some(event) => {
                 return Err(format!(
                     "item {}, event {}: acknowledged with {}, stored with {}",
-                    ack.item, ack.seq, ack.hash, event.hash
+                    ack.item,
+                    ack.seq,
+                    ack.hash,
+                    event.hash()
                 ));
             }
             None => {
@@ -290,8 +293,8 @@ fn moves_allowed(
     let mut at = None;
     let mut holds = BTreeSet::new();
     for event in events {
-        let fail = |why: String| Err(format!("item {id}, event {}: {why}", event.seq));
-        match &event.change {
+        let fail = |why: String| Err(format!("item {id}, event {}: {why}", event.seq()));
+        match &event.change() {
             Change::Created { workstation, .. } => {
                 at = workflow.workstation_id(workstation);
             }

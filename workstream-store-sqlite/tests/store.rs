@@ -9,8 +9,8 @@ use rusqlite::Connection;
 use serde_json::json;
 use workstream_core::testing::{start, workflow};
 use workstream_core::{
-    Actor, Engine, Error, Event, Item, ItemId, ManualClock, Move, NewItem, Problem, Query, Reader,
-    Report, Sha256Hasher, Store, StoreError, Window,
+    Actor, Engine, Error, Event, EventDraft, Item, ItemId, ManualClock, Move, NewItem, Problem,
+    Query, Reader, Report, Sha256Hasher, Store, StoreError, Window,
 };
 use workstream_store_sqlite::{APPLICATION_ID, OpenError, SCHEMA_VERSION, SqliteStore};
 
@@ -783,14 +783,14 @@ fn an_inserted_event_that_hashes_correctly_is_found_by_the_projection() {
     let (a, _) = populate(&engine);
     let events = engine.history(a).unwrap();
     let last = events.last().unwrap();
-    let forged = Event {
-        seq: last.seq + 1,
+    let forged = EventDraft {
+        seq: last.seq() + 1,
         actor: "mallory".into(),
         change: workstream_core::Change::FieldsUpdated {
             patch: json!({"paid": true}),
         },
-        prev: last.hash,
-        ..last.clone()
+        prev: *last.hash(),
+        ..last.clone().into_draft()
     }
     .seal();
     let conn = Connection::open(&path).unwrap();
@@ -798,10 +798,10 @@ fn an_inserted_event_that_hashes_correctly_is_found_by_the_projection() {
         "INSERT INTO events (item, seq, body, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
         rusqlite::params![
             a.0 as i64,
-            forged.seq as i64,
+            forged.seq() as i64,
             forged.canonical_json(),
-            forged.prev.as_bytes(),
-            forged.hash.as_bytes()
+            forged.prev().as_bytes(),
+            forged.hash().as_bytes()
         ],
     )
     .unwrap();
@@ -895,7 +895,10 @@ fn import_rebuilds_the_same_items_and_refuses_bad_events_whole() {
     // A changed event, a gap, a repeat: refused, nothing written.
     let (fresh, _) = engine(SqliteStore::open_in_memory().unwrap());
     let mut changed = events.clone();
-    changed[2].actor = "mallory".into();
+    // Changed after it was sealed, as a tampered file would have it: its hash no longer fits.
+    let mut tampered = serde_json::to_value(&changed[2]).unwrap();
+    tampered["actor"] = json!("mallory");
+    changed[2] = serde_json::from_value(tampered).unwrap();
     let mut gap = events.clone();
     gap.remove(1);
     let mut again = events.clone();
@@ -922,11 +925,11 @@ fn import_rebuilds_the_same_items_and_refuses_bad_events_whole() {
     for _ in 0..workstream_core::MAX_VALUE_DEPTH {
         deep = json!([deep]);
     }
-    let mut too_deep = events[..1].to_vec();
-    if let workstream_core::Change::Created { fields, .. } = &mut too_deep[0].change {
+    let mut too_deep = events[0].clone().into_draft();
+    if let workstream_core::Change::Created { fields, .. } = &mut too_deep.change {
         *fields = std::sync::Arc::new(json!({ "deep": deep }));
     }
-    let too_deep = vec![too_deep.remove(0).seal()];
+    let too_deep = vec![too_deep.seal()];
     let result = fresh.store().import(too_deep);
     assert!(
         matches!(&result, Err(e @ StoreError::TooDeep { item: ItemId(1), seq: 1 })
@@ -985,7 +988,7 @@ fn time_windows_hold_far_past_and_future_instants() {
     // Stored instants read back exactly.
     for (id, at) in ids.iter().zip(instants) {
         assert_eq!(engine.item(*id).unwrap().created(), at);
-        assert_eq!(engine.history(*id).unwrap()[0].at, at);
+        assert_eq!(engine.history(*id).unwrap()[0].at(), at);
     }
 }
 

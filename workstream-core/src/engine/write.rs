@@ -12,7 +12,7 @@ use super::{Engine, Error, Move, NewItem, Result};
 use crate::dag;
 use crate::hash::Sha256Hash;
 use crate::item::{Actor, Item, ItemId};
-use crate::ledger::{Change, Event};
+use crate::ledger::{Change, EventDraft};
 use crate::name::did_you_mean;
 use crate::refusal::{Reason, ReasonKind, Refused};
 use crate::store::{Reader, Store, StoreError, Tx};
@@ -74,7 +74,7 @@ impl<S: Store> Engine<S> {
                 return Err(Error::NotFound(parent));
             }
             let id = tx.next_id()?;
-            let event = Event {
+            let event = EventDraft {
                 item: id,
                 seq: 1,
                 at: now,
@@ -90,7 +90,6 @@ impl<S: Store> Engine<S> {
                 payload: new.payload,
                 definition: *workflow.definition_hash(),
                 prev: Sha256Hash::ZERO,
-                hash: Sha256Hash::ZERO,
             }
             .seal();
             let item = Item::from_created(&event)?;

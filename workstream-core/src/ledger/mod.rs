@@ -20,14 +20,55 @@ mod canonical;
 /// the event: keys sorted, no whitespace, UTF-8, instants in RFC 3339 with nine fractional
 /// digits. Changing, removing or inserting any event breaks the chain at that event, which
 /// [`verify_chain`](crate::verify_chain) names.
+///
+/// An `Event` is made by sealing an [`EventDraft`] (which computes its hash) or read back from
+/// a store ([`Event::from_canonical`], or deserialized), in which case it carries the hash
+/// stored with it, and [`verify_chain`](crate::verify_chain) checks that hash.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
+    pub(crate) item: ItemId,
+    pub(crate) seq: u64,
+    #[serde(with = "canonical::instant")]
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) actor: String,
+    pub(crate) change: Change,
+    pub(crate) reason: Option<String>,
+    pub(crate) payload: Value,
+    pub(crate) definition: DefinitionHash,
+    pub(crate) prev: Sha256Hash,
+    pub(crate) hash: Sha256Hash,
+}
+
+/// An event before it is sealed: every field of an [`Event`] but its hash, which
+/// [`seal`](Self::seal) computes. [`Item::next_event`](crate::Item::next_event) makes the
+/// draft of an item's next event; the engine makes every event that way.
+///
+/// ```
+/// use std::sync::Arc;
+/// use workstream_core::{Change, EventDraft, Item, ItemId, Sha256Hash};
+///
+/// let created = EventDraft {
+///     item: ItemId(1), seq: 1, at: chrono::Utc::now(), actor: "ann".into(),
+///     change: Change::Created {
+///         workflow: "task".into(), version: 1, workstation: "todo".into(),
+///         fields: Arc::new(serde_json::json!({})), parent: None,
+///     },
+///     reason: None, payload: serde_json::Value::Null,
+///     definition: Sha256Hash::of(b"definition"), prev: Sha256Hash::ZERO,
+/// }
+/// .seal();
+/// assert_eq!(*created.hash(), created.compute_hash());
+/// let item = Item::replay([&created])?;
+/// assert_eq!(item.seq(), 1);
+/// # Ok::<(), workstream_core::ReplayError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventDraft {
     /// The item changed.
     pub item: ItemId,
     /// Its place in the item's chain: 1 for the event that created the item, then 2, 3, ….
     pub seq: u64,
     /// When it happened, by the engine's clock.
-    #[serde(with = "canonical::instant")]
     pub at: DateTime<Utc>,
     /// The id of the actor who made the change.
     pub actor: String,
@@ -41,8 +82,37 @@ pub struct Event {
     pub definition: DefinitionHash,
     /// The hash of the item's previous event ([`Sha256Hash::ZERO`] for the first).
     pub prev: Sha256Hash,
-    /// This event's hash: `sha256(prev ‖ canonical JSON)`.
-    pub hash: Sha256Hash,
+}
+
+impl EventDraft {
+    /// The event, with its hash: `sha256(prev ‖ canonical JSON)`.
+    pub fn seal(self) -> Event {
+        let EventDraft {
+            item,
+            seq,
+            at,
+            actor,
+            change,
+            reason,
+            payload,
+            definition,
+            prev,
+        } = self;
+        let mut event = Event {
+            item,
+            seq,
+            at,
+            actor,
+            change,
+            reason,
+            payload,
+            definition,
+            prev,
+            hash: Sha256Hash::ZERO,
+        };
+        event.hash = event.compute_hash();
+        event
+    }
 }
 
 /// What an event changed.
@@ -202,10 +272,83 @@ impl Event {
         chain_hash(&self.prev, &buf)
     }
 
-    /// Sets `hash` to [`compute_hash`](Self::compute_hash).
-    pub fn seal(mut self) -> Self {
-        self.hash = self.compute_hash();
-        self
+    /// The item changed.
+    pub fn item(&self) -> ItemId {
+        self.item
+    }
+
+    /// Its place in the item's chain: 1 for the event that created the item, then 2, 3, ….
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// When it happened, by the engine's clock.
+    pub fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+
+    /// The id of the actor who made the change.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// What changed.
+    pub fn change(&self) -> &Change {
+        &self.change
+    }
+
+    /// Why, in the actor's words.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+
+    /// Data the caller attached to the change (a review, a receipt, …); `null` when none.
+    pub fn payload(&self) -> &Value {
+        &self.payload
+    }
+
+    /// The definition hash of the item's workflow.
+    pub fn definition(&self) -> &DefinitionHash {
+        &self.definition
+    }
+
+    /// The hash of the item's previous event ([`Sha256Hash::ZERO`] for the first).
+    pub fn prev(&self) -> &Sha256Hash {
+        &self.prev
+    }
+
+    /// This event's hash: `sha256(prev ‖ canonical JSON)` when it was sealed; as stored, when
+    /// it was read back.
+    pub fn hash(&self) -> &Sha256Hash {
+        &self.hash
+    }
+
+    /// The event's draft: every field but its hash, to change and seal again (an importer
+    /// re-linking a chain, a test forging an event).
+    pub fn into_draft(self) -> EventDraft {
+        let Event {
+            item,
+            seq,
+            at,
+            actor,
+            change,
+            reason,
+            payload,
+            definition,
+            prev,
+            hash: _,
+        } = self;
+        EventDraft {
+            item,
+            seq,
+            at,
+            actor,
+            change,
+            reason,
+            payload,
+            definition,
+            prev,
+        }
     }
 }
 
@@ -246,7 +389,7 @@ pub(crate) mod tests {
 
     /// An item's `created` event, sealed.
     pub(crate) fn created() -> Event {
-        Event {
+        EventDraft {
             item: ItemId(7),
             seq: 1,
             at: Utc.with_ymd_and_hms(2026, 3, 4, 5, 6, 7).unwrap(),
@@ -262,7 +405,6 @@ pub(crate) mod tests {
             payload: Value::Null,
             definition: Sha256Hash::of(b"def"),
             prev: Sha256Hash::ZERO,
-            hash: Sha256Hash::ZERO,
         }
         .seal()
     }

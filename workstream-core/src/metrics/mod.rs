@@ -265,17 +265,19 @@ transitions:
     /// released at the other each time.
     fn swinging(swings: usize) -> Vec<Event> {
         let definition = *ping_pong().definition_hash();
-        let event = |seq: u64, at: DateTime<Utc>, change: Change| Event {
-            item: crate::ItemId(1),
-            seq,
-            at,
-            actor: "ann".into(),
-            change,
-            reason: None,
-            payload: serde_json::Value::Null,
-            definition,
-            prev: crate::Sha256Hash::ZERO,
-            hash: crate::Sha256Hash::ZERO,
+        let event = |seq: u64, at: DateTime<Utc>, change: Change| {
+            crate::EventDraft {
+                item: crate::ItemId(1),
+                seq,
+                at,
+                actor: "ann".into(),
+                change,
+                reason: None,
+                payload: serde_json::Value::Null,
+                definition,
+                prev: crate::Sha256Hash::ZERO,
+            }
+            .seal()
         };
         let moved = |transition: &str, from: &str, to: &str| Change::Transitioned {
             transition: transition.into(),
