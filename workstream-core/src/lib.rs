@@ -145,6 +145,7 @@ pub fn parse_bytes(origin: &str, bytes: &[u8]) -> Result<Workflow, Diagnostics> 
 pub mod __private {
     pub use crate::dag::dependency_path;
     pub use crate::name::camel_case;
+    pub use crate::typed::docs::{module_doc, transition_doc, workstation_doc};
     pub use crate::typed::{
         Stay, adopt, advance, create, definition_once, load, stay, unknown_workstation,
     };

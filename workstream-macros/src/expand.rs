@@ -16,10 +16,11 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
     } = input;
     let path = input.path.value();
     let absolute = &loaded.absolute;
+    let wf = &loaded.workflow;
     let doc = &model.doc;
-    let wf_name = &model.name;
-    let version = model.version;
-    let hash = &model.hash;
+    let wf_name = wf.name();
+    let version = wf.version();
+    let hash = wf.definition_hash().to_string();
     let p = quote!(::workstream::__private);
 
     let types: Vec<_> = model
@@ -29,8 +30,8 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
         .collect();
     let workstation_names: Vec<&str> = model.workstations.iter().map(|w| w.name.as_str()).collect();
     let workstation_docs: Vec<&str> = model.workstations.iter().map(|w| w.doc.as_str()).collect();
-    let initial = &types[model.initial];
-    let initial_name = workstation_names[model.initial];
+    let initial = &types[wf.initial().index()];
+    let initial_name = workstation_names[wf.initial().index()];
 
     let methods = model.methods.iter().map(|m| {
         let from = &types[m.from];
@@ -95,10 +96,10 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
         let docs: Vec<String> = names.iter().map(|n| format!("The {what} `{n}`.")).collect();
         quote! { #( #[doc = #docs] pub const #idents: &str = #names; )* }
     };
-    let role_consts = constants(&model.roles, "role");
-    let hold_consts = constants(&model.holds, "hold");
-    let check_consts = constants(&model.checks, "check");
-    let check_methods = model.checks.iter().map(|c| {
+    let role_consts = constants(wf.roles(), "role");
+    let hold_consts = constants(wf.holds(), "hold");
+    let check_consts = constants(wf.checks(), "check");
+    let check_methods = wf.checks().iter().map(|c| {
         let method = format_ident!("{}", c);
         let doc = format!("Registers the function for the check `{c}`.");
         quote! {

@@ -1,9 +1,12 @@
-//! The run-time half of the typed API: what the code `workflow!` generates calls.
+//! The typed API's support in core: what the code `workflow!` generates calls at run time
+//! (here), and the doc comments it carries (`docs.rs`).
 //!
 //! A generated module binds one workflow file: its name, version and definition hash are
 //! constants, and every typed item was checked against them when it was created or loaded.
 //! A typed move is the dynamic [`Engine::advance`] along the transition's id, expecting the
 //! item in the workstation its type names; so the typed and dynamic APIs cannot disagree.
+
+pub(crate) mod docs;
 
 use std::fmt;
 
