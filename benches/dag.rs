@@ -47,6 +47,7 @@ use serde_json::json;
 use workstream::__private::dependency_path;
 use workstream::prelude::*;
 use workstream::{Change, Reader, Signal, StoreError, Tx, Window};
+use workstream_seeds::rng::Rng;
 
 /// The sizes, in items.
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
@@ -81,26 +82,6 @@ signals:
   stalled: { idle_for: 7d }
   oldies: { age: 7d }
 "#;
-
-// ---------------------------------------------------------------------------------------------
-// A seeded generator (splitmix64).
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The world of one size: the engine and its store, petgraph's graph with the same edges, and
@@ -148,7 +129,7 @@ impl World {
             deps: vec![Vec::new(); n],
             dependents: vec![Vec::new(); n],
             start,
-            rng: Rng(0x5EED_0000 + n as u64),
+            rng: Rng::new(0x5EED_0000 + n as u64),
         };
         let minute = TimeDelta::minutes(1);
         for k in 0..n {

@@ -3,20 +3,7 @@
 //! writes another ledger, an existing database gets a new sprint beside the old one, and a
 //! bad database gives a clear error.
 
-#[allow(dead_code)]
-#[path = "../examples/sprint/checks.rs"]
-mod checks;
-#[allow(dead_code)]
-#[path = "../examples/sprint/db.rs"]
-mod db;
-#[path = "../examples/sprint/money.rs"]
-mod money;
-#[allow(dead_code)]
-#[path = "../examples/sprint/report.rs"]
-mod report;
-#[allow(dead_code)]
-#[path = "../examples/sprint/sim.rs"]
-mod sim;
+use workstream_seeds::sprint::{db, money, report, sim};
 
 use std::path::PathBuf;
 use std::time::Duration;

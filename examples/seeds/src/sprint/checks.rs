@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use workstream::{CheckContext, Checks, Sha256Hash, Sha256Hasher, Verdict, artifact_hash};
 
 /// Every check of the evaluation task and of the payment workflow.
-pub(crate) fn checks() -> Checks {
+pub fn checks() -> Checks {
     Checks::new()
         .add("artifacts_hashed", artifacts_hashed)
         .add("attestation_signed", attestation_signed)
@@ -56,7 +56,7 @@ fn fail(check: &str, message: impl Into<String>, details: Value) -> Verdict {
 /// A keyed sha256 over the signer's platform key and the packet hash stands in for a real
 /// signature scheme: the platform holds every contributor's key, so it can check an
 /// attestation, and an attestation over another packet does not verify.
-pub(crate) fn signature(signer: &str, packet: &Sha256Hash) -> Sha256Hash {
+pub fn signature(signer: &str, packet: &Sha256Hash) -> Sha256Hash {
     let mut key = Sha256Hasher::new();
     key.update(b"workstream sprint signing key\0");
     key.update(signer.as_bytes());
@@ -68,18 +68,18 @@ pub(crate) fn signature(signer: &str, packet: &Sha256Hash) -> Sha256Hash {
 }
 
 /// The hash a packet is bound by: sha256 over its canonical JSON.
-pub(crate) fn packet_hash(packet: &Value) -> Sha256Hash {
+pub fn packet_hash(packet: &Value) -> Sha256Hash {
     Sha256Hash::of(workstream::canonical_json(packet).as_bytes())
 }
 
 /// The current submission packet: `packets[submission.version]`.
-pub(crate) fn current_packet(fields: &Value) -> Option<&Value> {
+pub fn current_packet(fields: &Value) -> Option<&Value> {
     let version = fields.get("submission")?.get("version")?.as_u64()?;
     fields.get("packets")?.get(version.to_string())
 }
 
 /// The artifact hashes of the current packet, as written.
-pub(crate) fn submitted_hashes(fields: &Value) -> BTreeSet<String> {
+pub fn submitted_hashes(fields: &Value) -> BTreeSet<String> {
     current_packet(fields)
         .and_then(|p| p.get("artifacts"))
         .and_then(Value::as_array)
@@ -106,7 +106,7 @@ fn string_set(value: Option<&Value>) -> BTreeSet<String> {
 
 /// The failures of a checker run that block review: any `high` failure, and a `medium`
 /// failure of a required checker.
-pub(crate) fn blocking_failures(run: &Value) -> Vec<Value> {
+pub fn blocking_failures(run: &Value) -> Vec<Value> {
     let Some(results) = run.get("results").and_then(Value::as_array) else {
         return Vec::new();
     };
@@ -300,7 +300,7 @@ fn checker_blocks_review(cx: &CheckContext<'_>) -> Verdict {
 }
 
 /// The ids of the findings still `open`, sorted.
-pub(crate) fn open_findings(fields: &Value) -> Vec<String> {
+pub fn open_findings(fields: &Value) -> Vec<String> {
     let mut open: Vec<String> = fields
         .get("findings")
         .and_then(Value::as_object)
@@ -474,7 +474,7 @@ fn receipt_matches(cx: &CheckContext<'_>) -> Verdict {
     let amount = |v: &Value| {
         v.get("amount")
             .and_then(Value::as_str)
-            .and_then(crate::money::parse_cents)
+            .and_then(crate::sprint::money::parse_cents)
     };
     if amount(receipt).is_none() || amount(receipt) != amount(fields) {
         conflicts.push("amount");

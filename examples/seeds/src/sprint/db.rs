@@ -11,7 +11,7 @@ use workstream::sqlite::{Durability, OpenError, Options};
 
 /// Opens (or creates) the workstream database at `path`. An existing database is reused as
 /// it is; a file that is not one is refused untouched. The error is a sentence for people.
-pub(crate) fn open(
+pub fn open(
     path: &Path,
     durability: Durability,
     busy_timeout: Duration,
@@ -56,7 +56,7 @@ pub(crate) fn open(
 
 /// The median time of one 4 KiB write + `fdatasync` on a scratch file in `dir` (the disk
 /// the database is on), over `samples` writes. The file is removed afterwards.
-pub(crate) fn fsync_cost(dir: &Path, samples: usize) -> std::io::Result<Duration> {
+pub fn fsync_cost(dir: &Path, samples: usize) -> std::io::Result<Duration> {
     let path = dir.join(format!(".sprint-fsync-probe-{}", std::process::id()));
     let measured = (|| {
         let mut file = OpenOptions::new()

@@ -14,56 +14,61 @@ use workstream::{
     Change, FlowReport, Sha256Hash, Sha256Hasher, Summary, Verified, Window, item_metrics,
 };
 
-use crate::money::{format_cents, parse_cents};
-use crate::sim::{self, SprintRun, payment, task};
+use crate::sprint::money::{format_cents, parse_cents};
+use crate::sprint::sim::{self, SprintRun, payment, task};
 
 /// What the ledger says about one sprint.
 #[derive(Clone, Debug)]
-pub(crate) struct Report {
+pub struct Report {
     /// Tasks of the sprint by workstation.
-    pub(crate) outcomes: BTreeMap<String, usize>,
-    pub(crate) tasks: usize,
+    pub outcomes: BTreeMap<String, usize>,
+    /// Tasks of the sprint.
+    pub tasks: usize,
     /// Accepted without any revision request.
-    pub(crate) first_time: usize,
-    pub(crate) cancelled_at_limit: usize,
-    pub(crate) cancelled_early: usize,
+    pub first_time: usize,
+    /// Cancelled when the revision limit was reached.
+    pub cancelled_at_limit: usize,
+    /// Cancelled before they were submitted.
+    pub cancelled_early: usize,
     /// Closed tasks by the revision requests they received.
-    pub(crate) rounds: BTreeMap<u64, usize>,
+    pub rounds: BTreeMap<u64, usize>,
     /// Lead times by outcome.
-    pub(crate) lead: BTreeMap<String, Summary>,
+    pub lead: BTreeMap<String, Summary>,
     /// `Engine::flow` over the sprint's tasks and its window.
-    pub(crate) flow: FlowReport,
+    pub flow: FlowReport,
     /// The flow's time per workstation, in the order of the workflow file.
-    pub(crate) stays: Vec<(String, Summary)>,
+    pub stays: Vec<(String, Summary)>,
     /// Review decisions (accept, request_changes, reject) by reviewer.
-    pub(crate) reviewer_load: BTreeMap<String, u64>,
-    pub(crate) reputation: BTreeMap<String, i64>,
+    pub reviewer_load: BTreeMap<String, u64>,
+    /// Reputation by person, derived from the contributions.
+    pub reputation: BTreeMap<String, i64>,
     /// Contribution records in the events' payloads, by kind.
-    pub(crate) contributions: BTreeMap<String, u64>,
+    pub contributions: BTreeMap<String, u64>,
     /// Awards of the submission contributions, in cents.
-    pub(crate) contributed_cents: i64,
+    pub contributed_cents: i64,
     /// Awards frozen onto the accepted tasks, in cents.
-    pub(crate) award_cents: i64,
+    pub award_cents: i64,
     /// Payments by workstation: how many and how much (cents).
-    pub(crate) payments: BTreeMap<String, (usize, i64)>,
+    pub payments: BTreeMap<String, (usize, i64)>,
     /// Accepted tasks whose acceptance is not a review by someone other than the
     /// contributor (the engine refuses those; this counts what the ledger shows).
-    pub(crate) accepted_without_review: usize,
+    pub accepted_without_review: usize,
     /// Tasks by the guide version they locked.
-    pub(crate) guide_versions: BTreeMap<u64, usize>,
+    pub guide_versions: BTreeMap<u64, usize>,
     /// Holds put on the sprint's tasks.
-    pub(crate) holds: usize,
+    pub holds: usize,
     /// Items of this sprint and the events on them.
-    pub(crate) items: usize,
-    pub(crate) events: usize,
+    pub items: usize,
+    /// See [`items`](Self::items).
+    pub events: usize,
     /// sha256 over every item's id, sequence number and chain head, in id order.
-    pub(crate) digest: Sha256Hash,
+    pub digest: Sha256Hash,
     /// `verify_all` over the whole database.
-    pub(crate) verified: Verified,
+    pub verified: Verified,
 }
 
 /// Reads the report of `run` back from the ledger.
-pub(crate) fn build<S: Store>(engine: &Engine<S>, run: &SprintRun) -> Result<Report, Error> {
+pub fn build<S: Store>(engine: &Engine<S>, run: &SprintRun) -> Result<Report, Error> {
     let window = Window::new(run.start, run.end + TimeDelta::nanoseconds(1));
     let tasks_query = Query::new().workflow(task::NAME).parent(run.sprint);
     let tasks = engine.items(&tasks_query)?;
@@ -274,20 +279,20 @@ fn independent_review(event: &workstream::Event, contributor: &str) -> bool {
 
 /// How the run went on the machine.
 #[derive(Clone, Debug)]
-pub(crate) struct Perf {
+pub struct Perf {
     /// The database file, as given.
-    pub(crate) db: String,
+    pub db: String,
     /// `FULL` or `NORMAL`.
-    pub(crate) durability: &'static str,
+    pub durability: &'static str,
     /// Wall time of the simulation (every write of the sprint).
-    pub(crate) run: Duration,
+    pub run: Duration,
     /// Wall time of reading the report back.
-    pub(crate) report: Duration,
+    pub report: Duration,
     /// The median time of one 4 KiB write + fdatasync beside the database, measured before
     /// and after the run.
-    pub(crate) fsync: [Option<Duration>; 2],
+    pub fsync: [Option<Duration>; 2],
     /// Time the run spent on a CPU, and waiting for one, where the system tells it.
-    pub(crate) cpu: Option<(Duration, Duration)>,
+    pub cpu: Option<(Duration, Duration)>,
 }
 
 fn human(d: TimeDelta) -> String {
@@ -328,7 +333,7 @@ fn thousands(n: u64) -> String {
 }
 
 /// The report as text.
-pub(crate) fn render(report: &Report, run: &SprintRun, perf: &Perf) -> String {
+pub fn render(report: &Report, run: &SprintRun, perf: &Perf) -> String {
     let mut out = String::new();
     let o = &mut out;
     let _ = writeln!(

@@ -3,7 +3,7 @@
 
 /// Cents in a decimal string of the form `DIGITS.DD` (`"10.00"` → 1000); `None` for
 /// anything else (signs, exponents, other precisions, overflow).
-pub(crate) fn parse_cents(text: &str) -> Option<i64> {
+pub fn parse_cents(text: &str) -> Option<i64> {
     let (units, cents) = text.split_once('.')?;
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(units) || cents.len() != 2 || !digits(cents) || units.len() > 15 {
@@ -15,7 +15,7 @@ pub(crate) fn parse_cents(text: &str) -> Option<i64> {
 }
 
 /// The decimal string of an amount in cents (`1000` → `"10.00"`, `-5` → `"-0.05"`).
-pub(crate) fn format_cents(cents: i64) -> String {
+pub fn format_cents(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
     let abs = cents.unsigned_abs();
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
