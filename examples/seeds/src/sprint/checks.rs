@@ -24,6 +24,8 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 use workstream::{CheckContext, Checks, Sha256Hash, Sha256Hasher, Verdict, artifact_hash};
 
+use super::records::{CheckerResult, TaskRecords};
+
 /// Every check of the evaluation task and of the payment workflow.
 pub fn checks() -> Checks {
     Checks::new()
@@ -72,85 +74,46 @@ pub fn packet_hash(packet: &Value) -> Sha256Hash {
     Sha256Hash::of(workstream::canonical_json(packet).as_bytes())
 }
 
-/// The current submission packet: `packets[submission.version]`.
+/// The current submission packet as stored, `packets[submission.version]`: the JSON its
+/// hash is computed over.
 pub fn current_packet(fields: &Value) -> Option<&Value> {
     let version = fields.get("submission")?.get("version")?.as_u64()?;
     fields.get("packets")?.get(version.to_string())
 }
 
-/// The artifact hashes of the current packet, as written.
-pub fn submitted_hashes(fields: &Value) -> BTreeSet<String> {
-    current_packet(fields)
-        .and_then(|p| p.get("artifacts"))
-        .and_then(Value::as_array)
-        .map(|artifacts| {
-            artifacts
-                .iter()
-                .filter_map(|a| a.get("hash").and_then(Value::as_str).map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn string_set(value: Option<&Value>) -> BTreeSet<String> {
-    value
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The failures of a checker run that block review: any `high` failure, and a `medium`
-/// failure of a required checker.
-pub fn blocking_failures(run: &Value) -> Vec<Value> {
-    let Some(results) = run.get("results").and_then(Value::as_array) else {
-        return Vec::new();
-    };
-    results
-        .iter()
-        .filter(|r| r.get("passed").and_then(Value::as_bool) == Some(false))
-        .filter(|r| {
-            let required = r.get("required").and_then(Value::as_bool) == Some(true);
-            match r.get("severity").and_then(Value::as_str) {
-                Some("high") => true,
-                Some("medium") => required,
-                _ => false,
-            }
-        })
-        .cloned()
-        .collect()
+/// The task's records, or the failure of `check` naming why they do not read.
+fn records(check: &str, fields: &Value) -> Result<TaskRecords, Verdict> {
+    TaskRecords::of(fields).map_err(|e| {
+        fail(
+            check,
+            format!("the task's records do not read: {e}"),
+            Value::Null,
+        )
+    })
 }
 
 /// `artifacts_hashed`: the current packet lists at least one artifact, and each has a
 /// `sha256:` hash that matches its bytes.
 fn artifacts_hashed(cx: &CheckContext<'_>) -> Verdict {
     const CHECK: &str = "artifacts_hashed";
-    let Some(packet) = current_packet(cx.item().fields()) else {
+    let records = match records(CHECK, cx.item().fields()) {
+        Ok(records) => records,
+        Err(failed) => return failed,
+    };
+    let Some(packet) = records.current_packet() else {
         return fail(CHECK, "no submission packet is recorded", Value::Null);
     };
-    let artifacts = match packet.get("artifacts").and_then(Value::as_array) {
-        Some(list) if !list.is_empty() => list,
-        _ => {
-            return fail(
-                CHECK,
-                "the submission packet lists no artifacts",
-                Value::Null,
-            );
-        }
-    };
+    if packet.artifacts.is_empty() {
+        return fail(
+            CHECK,
+            "the submission packet lists no artifacts",
+            Value::Null,
+        );
+    }
     let mut bad = Vec::new();
-    for artifact in artifacts {
-        let name = artifact.get("name").and_then(Value::as_str).unwrap_or("?");
-        let content = artifact.get("content").and_then(Value::as_str);
-        let hash = artifact
-            .get("hash")
-            .and_then(Value::as_str)
-            .map(str::parse::<Sha256Hash>);
-        let problem = match (content, hash) {
+    for artifact in &packet.artifacts {
+        let hash = artifact.hash.as_deref().map(str::parse::<Sha256Hash>);
+        let problem = match (&artifact.content, hash) {
             (_, None) => "it has no hash",
             (_, Some(Err(_))) => "its hash is not of the form sha256:<hex>",
             (None, _) => "its bytes are missing",
@@ -159,18 +122,18 @@ fn artifacts_hashed(cx: &CheckContext<'_>) -> Verdict {
             }
             _ => continue,
         };
-        bad.push(json!({ "artifact": name, "problem": problem }));
+        bad.push((artifact.name.as_str(), problem));
     }
     if bad.is_empty() {
-        Verdict::Pass
-    } else {
-        let names: Vec<&str> = bad
-            .iter()
-            .filter_map(|b| b.get("artifact").and_then(Value::as_str))
-            .collect();
-        let message = format!("artifacts not bound by their hash: {}", names.join(", "));
-        fail(CHECK, message, json!({ "artifacts": bad }))
+        return Verdict::Pass;
     }
+    let names: Vec<&str> = bad.iter().map(|&(name, _)| name).collect();
+    let message = format!("artifacts not bound by their hash: {}", names.join(", "));
+    let details: Vec<Value> = bad
+        .iter()
+        .map(|(name, problem)| json!({ "artifact": name, "problem": problem }))
+        .collect();
+    fail(CHECK, message, json!({ "artifacts": details }))
 }
 
 /// `attestation_signed`: the contributor who claimed the task signed the hash of exactly the
@@ -178,34 +141,30 @@ fn artifacts_hashed(cx: &CheckContext<'_>) -> Verdict {
 fn attestation_signed(cx: &CheckContext<'_>) -> Verdict {
     const CHECK: &str = "attestation_signed";
     let fields = cx.item().fields();
+    let records = match records(CHECK, fields) {
+        Ok(records) => records,
+        Err(failed) => return failed,
+    };
     let Some(packet) = current_packet(fields) else {
         return fail(CHECK, "no submission packet is recorded", Value::Null);
     };
     let computed = packet_hash(packet);
-    let Some(attestation) = fields.get("attestation") else {
+    let Some(attestation) = &records.attestation else {
         return fail(CHECK, "the packet has no attestation", Value::Null);
     };
-    let by = attestation.get("by").and_then(Value::as_str);
-    let contributor = fields.get("contributor").and_then(Value::as_str);
-    let hash_at = |value: &Value, key: &str| {
-        value
-            .get(key)
-            .and_then(Value::as_str)
-            .and_then(|h| h.parse::<Sha256Hash>().ok())
-    };
+    let hash = |text: &str| text.parse::<Sha256Hash>().ok();
     let mut problems = Vec::new();
-    if by.is_none() || by != contributor {
+    if records.contributor.as_deref() != Some(attestation.by.as_str()) {
         problems.push("it is not signed by the contributor who claimed the task");
     }
-    if hash_at(attestation, "packet") != Some(computed) {
+    if hash(&attestation.packet) != Some(computed) {
         problems.push("it does not attest the submitted packet");
     }
-    if fields.get("submission").and_then(|s| hash_at(s, "packet")) != Some(computed) {
+    if records.submission.as_ref().and_then(|s| hash(&s.packet)) != Some(computed) {
         problems.push("the submission does not point at the packet's hash");
     }
-    match (by, hash_at(attestation, "signature")) {
-        (Some(by), Some(sig)) if sig == signature(by, &computed) => {}
-        _ => problems.push("its signature does not verify"),
+    if hash(&attestation.signature) != Some(signature(&attestation.by, &computed)) {
+        problems.push("its signature does not verify");
     }
     if problems.is_empty() {
         Verdict::Pass
@@ -225,23 +184,21 @@ struct RunVerdict {
     exact: bool,
     admits: BTreeSet<String>,
     submitted: BTreeSet<String>,
-    blocking: Vec<Value>,
+    blocking: Vec<CheckerResult>,
 }
 
-fn run_verdict(fields: &Value) -> Option<RunVerdict> {
-    let run = fields.get("checker_run")?;
-    let admits = string_set(run.get("hashes"));
-    let submitted = submitted_hashes(fields);
-    Some(RunVerdict {
-        id: run
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_owned(),
-        exact: !submitted.is_empty() && admits == submitted,
-        admits,
+fn run_verdict(check: &str, fields: &Value) -> Result<RunVerdict, Verdict> {
+    let records = records(check, fields)?;
+    let Some(run) = records.checker_run.as_ref() else {
+        return Err(fail(check, "no checker run is recorded", Value::Null));
+    };
+    let submitted = records.submitted_hashes();
+    Ok(RunVerdict {
+        id: run.id.clone(),
+        exact: !submitted.is_empty() && run.hashes == submitted,
+        admits: run.hashes.clone(),
         submitted,
-        blocking: blocking_failures(run),
+        blocking: run.results.iter().filter(|r| r.blocks()).cloned().collect(),
     })
 }
 
@@ -249,8 +206,9 @@ fn run_verdict(fields: &Value) -> Option<RunVerdict> {
 /// submitted artifact hashes and has no blocking failure.
 fn checker_allows_review(cx: &CheckContext<'_>) -> Verdict {
     const CHECK: &str = "checker_allows_review";
-    let Some(run) = run_verdict(cx.item().fields()) else {
-        return fail(CHECK, "no checker run is recorded", Value::Null);
+    let run = match run_verdict(CHECK, cx.item().fields()) {
+        Ok(run) => run,
+        Err(failed) => return failed,
     };
     if !run.exact {
         return fail(
@@ -276,8 +234,9 @@ fn checker_allows_review(cx: &CheckContext<'_>) -> Verdict {
 /// severity `high`, or a required checker failed with severity `medium`.
 fn checker_blocks_review(cx: &CheckContext<'_>) -> Verdict {
     const CHECK: &str = "checker_blocks_review";
-    let Some(run) = run_verdict(cx.item().fields()) else {
-        return fail(CHECK, "no checker run is recorded", Value::Null);
+    let run = match run_verdict(CHECK, cx.item().fields()) {
+        Ok(run) => run,
+        Err(failed) => return failed,
     };
     if !run.exact {
         return fail(
@@ -299,54 +258,36 @@ fn checker_blocks_review(cx: &CheckContext<'_>) -> Verdict {
     Verdict::Pass
 }
 
-/// The ids of the findings still `open`, sorted.
-pub fn open_findings(fields: &Value) -> Vec<String> {
-    let mut open: Vec<String> = fields
-        .get("findings")
-        .and_then(Value::as_object)
-        .map(|findings| {
-            findings
-                .iter()
-                .filter(|(_, f)| f.get("status").and_then(Value::as_str) == Some("open"))
-                .map(|(id, _)| id.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    open.sort();
-    open
-}
-
 /// `findings_answered`: the current packet, newer than every open finding, answers each of
 /// them. The failure names the findings left unanswered.
 fn findings_answered(cx: &CheckContext<'_>) -> Verdict {
     const CHECK: &str = "findings_answered";
-    let fields = cx.item().fields();
-    let Some(packet) = current_packet(fields) else {
+    let records = match records(CHECK, cx.item().fields()) {
+        Ok(records) => records,
+        Err(failed) => return failed,
+    };
+    let Some(packet) = records.current_packet() else {
         return fail(CHECK, "no submission packet is recorded", Value::Null);
     };
-    let version = packet.get("version").and_then(Value::as_u64).unwrap_or(0);
-    let answers = packet.get("answers");
-    let mut unanswered = Vec::new();
-    for id in open_findings(fields) {
-        let raised_in = fields
-            .pointer(&format!("/findings/{id}/raised_in"))
-            .and_then(Value::as_u64)
-            .unwrap_or(u64::MAX);
-        let answered = answers
-            .and_then(|a| a.get(&id))
-            .and_then(Value::as_str)
-            .is_some_and(|text| !text.trim().is_empty());
-        if !answered || version <= raised_in {
-            unanswered.push(id);
-        }
-    }
+    let unanswered: Vec<String> = records
+        .open_findings()
+        .into_iter()
+        .filter(|id| {
+            let raised_in = records.findings[id].raised_in;
+            let answered = packet
+                .answers
+                .get(id)
+                .is_some_and(|text| !text.trim().is_empty());
+            !answered || packet.version <= raised_in
+        })
+        .collect();
     if unanswered.is_empty() {
         Verdict::Pass
     } else {
         fail(
             CHECK,
             format!("open findings not answered: {}", unanswered.join(", ")),
-            json!({ "unanswered": unanswered, "packet_version": version }),
+            json!({ "unanswered": unanswered, "packet_version": packet.version }),
         )
     }
 }
@@ -366,11 +307,12 @@ fn revision_rounds_left(cx: &CheckContext<'_>) -> Verdict {
             );
         }
     };
-    let used = stored
-        .field("revision_rounds")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
-    let Some(max) = stored.field("max_revision_rounds").and_then(Value::as_u64) else {
+    let records = match records(CHECK, stored.fields()) {
+        Ok(records) => records,
+        Err(failed) => return failed,
+    };
+    let used = records.revision_rounds.unwrap_or(0);
+    let Some(max) = records.max_revision_rounds else {
         return fail(
             CHECK,
             "no revision limit is locked into the task",
@@ -393,12 +335,15 @@ fn revision_rounds_left(cx: &CheckContext<'_>) -> Verdict {
 /// hash or the id of the checker run over them.
 fn evidence_cited(cx: &CheckContext<'_>) -> Verdict {
     const CHECK: &str = "evidence_cited";
-    let fields = cx.item().fields();
-    let Some(review) = fields.get("review") else {
+    let records = match records(CHECK, cx.item().fields()) {
+        Ok(records) => records,
+        Err(failed) => return failed,
+    };
+    let Some(review) = &records.review else {
         return fail(CHECK, "no review decision is recorded", Value::Null);
     };
     let mut problems = Vec::new();
-    if review.get("by").and_then(Value::as_str) != Some(cx.actor().id()) {
+    if review.by != cx.actor().id() {
         problems.push("the recorded decision is not the reviewer's own".to_owned());
     }
     let expected = match cx.transition() {
@@ -406,30 +351,26 @@ fn evidence_cited(cx: &CheckContext<'_>) -> Verdict {
         Some("reject") => Some("rejected"),
         _ => None,
     };
-    if expected.is_some() && review.get("decision").and_then(Value::as_str) != expected {
+    if expected.is_some_and(|e| review.decision != e) {
         problems.push("the recorded decision is not the one being made".to_owned());
     }
-    let cited = string_set(review.get("evidence"));
+    let cited: BTreeSet<&String> = review.evidence.iter().collect();
     if cited.is_empty() {
         problems.push("it cites no evidence".to_owned());
     }
-    let mut known = submitted_hashes(fields);
-    if let Some(run) = fields
-        .get("checker_run")
-        .and_then(|r| r.get("id"))
-        .and_then(Value::as_str)
-    {
-        known.insert(run.to_owned());
+    let mut known = records.submitted_hashes();
+    if let Some(run) = &records.checker_run {
+        known.insert(run.id.clone());
     }
-    let unknown: Vec<&String> = cited.difference(&known).collect();
+    let unknown: Vec<&str> = cited
+        .into_iter()
+        .filter(|c| !known.contains(*c))
+        .map(String::as_str)
+        .collect();
     if !unknown.is_empty() {
         problems.push(format!(
             "it cites evidence that is not part of the submission: {}",
-            unknown
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            unknown.join(", ")
         ));
     }
     if problems.is_empty() {

@@ -78,5 +78,6 @@ pub mod checks;
 pub mod cli;
 pub mod db;
 pub mod money;
+pub mod records;
 pub mod report;
 pub mod sim;

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 use workstream::prelude::*;
 use workstream::{
@@ -15,6 +16,7 @@ use workstream::{
 };
 
 use crate::sprint::money::{format_cents, parse_cents};
+use crate::sprint::records::{Contributions, TaskRecords};
 use crate::sprint::sim::{self, SprintRun, payment, task};
 
 /// What the ledger says about one sprint.
@@ -123,11 +125,10 @@ pub fn build<S: Store>(engine: &Engine<S>, run: &SprintRun) -> Result<Report, Er
             if rounds == 0 {
                 report.first_time += 1;
             }
-            report.award_cents += item
-                .field("award")
-                .and_then(|a| a.get("amount"))
-                .and_then(Value::as_str)
-                .and_then(parse_cents)
+            report.award_cents += TaskRecords::of_item(item)
+                .ok()
+                .and_then(|r| r.award)
+                .and_then(|a| parse_cents(&a.amount))
                 .unwrap_or(0);
         }
         for event in &history {
@@ -239,23 +240,18 @@ pub fn build<S: Store>(engine: &Engine<S>, run: &SprintRun) -> Result<Report, Er
 
 /// Contribution records carried in an event's payload.
 fn tally_payload(report: &mut Report, payload: &Value) {
-    let Some(list) = payload.get("contributions").and_then(Value::as_array) else {
+    let Ok(payload) = Contributions::deserialize(payload) else {
         return;
     };
-    for contribution in list {
-        let kind = contribution
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or("?");
-        *report.contributions.entry(kind.to_owned()).or_default() += 1;
-        if kind == "submission" {
+    for contribution in payload.contributions {
+        if contribution.kind == "submission" {
             report.contributed_cents += contribution
-                .get("award")
-                .and_then(|a| a.get("amount"))
-                .and_then(Value::as_str)
-                .and_then(parse_cents)
+                .award
+                .as_ref()
+                .and_then(|a| parse_cents(&a.amount))
                 .unwrap_or(0);
         }
+        *report.contributions.entry(contribution.kind).or_default() += 1;
     }
 }
 
@@ -265,16 +261,11 @@ fn independent_review(event: &workstream::Event, contributor: &str) -> bool {
     let reviewer = event.actor();
     reviewer != contributor
         && !contributor.is_empty()
-        && event
-            .payload()
-            .get("contributions")
-            .and_then(Value::as_array)
-            .is_some_and(|list| {
-                list.iter().any(|c| {
-                    c.get("kind").and_then(Value::as_str) == Some("review")
-                        && c.get("by").and_then(Value::as_str) == Some(reviewer)
-                })
-            })
+        && Contributions::deserialize(event.payload()).is_ok_and(|p| {
+            p.contributions
+                .iter()
+                .any(|c| c.kind == "review" && c.by == reviewer)
+        })
 }
 
 /// How the run went on the machine.

@@ -11,7 +11,7 @@
 //! This file holds the run loop and the simulation's state; the steps are grouped by
 //! concern: `lifecycle.rs` (the sprint and its guide versions), `tasks.rs` (a task up to its
 //! evaluation), `review.rs` (reviews and revisions), `payments.rs` (payments and receipts)
-//! and `records.rs` (the records written into fields).
+//! and `write.rs` (the records written into fields, made of [`crate::sprint::records`]).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
@@ -26,15 +26,17 @@ use crate::rng::Rng;
 
 mod lifecycle;
 mod payments;
-mod records;
 mod review;
 mod tasks;
+mod write;
 
-use crate::sprint::checks::{self, open_findings, packet_hash, signature, submitted_hashes};
+use crate::sprint::checks::{self, packet_hash, signature};
 use crate::sprint::money::format_cents;
-use records::{
-    ANSWERS, FINDINGS, TOPICS, evidence, review_record, submission_patch, submission_version,
+use crate::sprint::records::{
+    Artifact, Attestation, Award, CheckerResult, CheckerRun, Contribution, Contributions, Finding,
+    Packet, Receipt, Review, Submission, TaskRecords,
 };
+use write::{ANSWERS, FINDINGS, TOPICS, evidence, review_of, submission_patch, task_records};
 
 workstream::workflow!(
     /// The evaluation task (S1): the lifecycle every task of the sprint goes through.

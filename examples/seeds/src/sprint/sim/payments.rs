@@ -10,17 +10,9 @@ impl<S: Store> Sim<'_, S> {
             )));
         };
         let task_id = accepted.id();
-        let payee = accepted
-            .field("contributor")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let amount = accepted
-            .field("award")
-            .and_then(|a| a.get("amount"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let records = task_records(accepted)?;
+        let payee = records.contributor.unwrap_or_default();
+        let amount = records.award.map(|a| a.amount).unwrap_or_default();
         let fields = json!({
             "sprint": self.number,
             "task": task_id.0,
@@ -47,15 +39,15 @@ impl<S: Store> Sim<'_, S> {
         Ok(())
     }
 
-    pub(super) fn receipt_for(&mut self, j: usize) -> Value {
+    pub(super) fn receipt_for(&mut self, j: usize) -> Receipt {
         let payment = &self.payments[j];
-        json!({
-            "external_ref": format!("rcpt-{:012x}", self.rng.next_u64() >> 16),
-            "payment": payment.id.0,
-            "payee": payment.payee,
-            "amount": payment.amount,
-            "currency": CURRENCY,
-        })
+        Receipt {
+            external_ref: Some(format!("rcpt-{:012x}", self.rng.next_u64() >> 16)),
+            payment: payment.id.0,
+            payee: payment.payee.clone(),
+            amount: payment.amount.clone(),
+            currency: CURRENCY.to_owned(),
+        }
     }
 
     pub(super) fn receipt(&mut self, j: usize) -> Result<(), SimError> {
@@ -67,7 +59,7 @@ impl<S: Store> Sim<'_, S> {
         if !self.payments[j].conflict_tried && self.rng.chance(60) {
             // The provider's receipt names another amount.
             self.payments[j].conflict_tried = true;
-            receipt["amount"] = Value::from(format_cents(AWARD_CENTS / 10));
+            receipt.amount = format_cents(AWARD_CENTS / 10);
             let with = With::new().patch(json!({ "receipt": receipt }));
             let fulfilled = pending.fulfil_with(self.engine, &self.treasurer, with);
             let back = self.refused(

@@ -11,11 +11,12 @@ impl<S: Store> Sim<'_, S> {
         use task::AnyItem as A;
         let p = self.tasks[i].contributor;
         let round = self.tasks[i].reviews + 1;
-        let evidence = evidence(item.fields());
+        let records = task_records(&item)?;
+        let evidence = evidence(&records);
         if !self.tasks[i].self_tried && self.rng.chance(40) {
             self.tasks[i].self_tried = true;
             let contributor = self.person(p);
-            let review = review_record(contributor.id(), "accepted", round, &evidence);
+            let review = review_of(contributor.id(), "accepted", round, &evidence);
             let with = With::new().patch(json!({ "review": review }));
             let accepted = item.accept_with(self.engine, &contributor, with);
             let back = self.refused("review one's own work", &["no_self_review"], accepted)?;
@@ -35,13 +36,17 @@ impl<S: Store> Sim<'_, S> {
         let contributor = self.people[p].id().to_owned();
         let decision = self.decide(self.tasks[i].quality, self.tasks[i].reviews);
         self.tasks[i].reviews += 1;
-        let review_contribution = json!({ "kind": "review", "by": reviewer.id() });
+        let review_contribution = Contribution {
+            kind: "review".to_owned(),
+            by: reviewer.id().to_owned(),
+            award: None,
+        };
         match decision {
             Decision::Accept => {
                 if !self.tasks[i].evidence_tried && self.rng.chance(50) {
                     self.tasks[i].evidence_tried = true;
                     self.tasks[i].reviews -= 1;
-                    let review = review_record(reviewer.id(), "accepted", round, &[]);
+                    let review = review_of(reviewer.id(), "accepted", round, &[]);
                     let with = With::new().patch(json!({ "review": review }));
                     let accepted = item.accept_with(self.engine, &reviewer, with);
                     let back = self.refused(
@@ -61,16 +66,19 @@ impl<S: Store> Sim<'_, S> {
                     })
                     .unwrap_or_default();
                 let mut patch = json!({
-                    "review": review_record(reviewer.id(), "accepted", round, &evidence),
+                    "review": review_of(reviewer.id(), "accepted", round, &evidence),
                 });
                 if !findings.is_empty() {
                     patch["findings"] = Value::Object(findings);
                 }
-                let award = item.field("award").cloned().unwrap_or(Value::Null);
-                let payload = json!({ "contributions": [
-                    { "kind": "submission", "by": contributor, "award": award },
-                    review_contribution,
-                ]});
+                let submission = Contribution {
+                    kind: "submission".to_owned(),
+                    by: contributor,
+                    award: records.award.clone(),
+                };
+                let payload = json!(Contributions {
+                    contributions: vec![submission, review_contribution],
+                });
                 let with = With::new()
                     .patch(patch)
                     .payload(payload)
@@ -79,9 +87,9 @@ impl<S: Store> Sim<'_, S> {
                 Ok((A::Accepted(self.moved("accept", accepted)?), 0))
             }
             Decision::Changes => {
-                let version = submission_version(item.fields());
+                let version = records.submission_version();
                 let mut findings = Map::new();
-                let open = open_findings(item.fields());
+                let open = records.open_findings();
                 let keep = if !open.is_empty() && self.rng.chance(150) {
                     // One answer does not address its finding: it stays open.
                     Some(open[self.rng.below(open.len())].clone())
@@ -98,23 +106,25 @@ impl<S: Store> Sim<'_, S> {
                     self.tasks[i].findings += 1;
                     let id = format!("F{}", self.tasks[i].findings);
                     let text = self.rng.pick(FINDINGS);
-                    findings.insert(
-                        id,
-                        json!({ "text": text, "by": reviewer.id(), "raised_in": version, "status": "open" }),
-                    );
+                    let finding = Finding {
+                        text: text.to_owned(),
+                        by: reviewer.id().to_owned(),
+                        raised_in: version,
+                        status: "open".to_owned(),
+                    };
+                    findings.insert(id, json!(finding));
                 }
-                let rounds = item
-                    .field("revision_rounds")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0);
+                let rounds = records.revision_rounds.unwrap_or(0);
                 let patch = json!({
-                    "review": review_record(reviewer.id(), "needs_revision", round, &evidence[..evidence.len().min(1)]),
+                    "review": review_of(reviewer.id(), "needs_revision", round, &evidence[..evidence.len().min(1)]),
                     "findings": findings,
                     "revision_rounds": rounds + 1,
                 });
                 let with = With::new()
                     .patch(patch)
-                    .payload(json!({ "contributions": [review_contribution] }))
+                    .payload(json!(Contributions {
+                        contributions: vec![review_contribution],
+                    }))
                     .reason("blocking findings");
                 let requested = item.request_changes_with(self.engine, &reviewer, with);
                 let revision = self.moved("request_changes", requested)?;
@@ -123,11 +133,13 @@ impl<S: Store> Sim<'_, S> {
             }
             Decision::Reject => {
                 let patch = json!({
-                    "review": review_record(reviewer.id(), "rejected", round, &evidence[evidence.len().min(1)..]),
+                    "review": review_of(reviewer.id(), "rejected", round, &evidence[evidence.len().min(1)..]),
                 });
                 let with = With::new()
                     .patch(patch)
-                    .payload(json!({ "contributions": [review_contribution] }))
+                    .payload(json!(Contributions {
+                        contributions: vec![review_contribution],
+                    }))
                     .reason("the work does not meet the criteria");
                 let rejected = item.reject_with(self.engine, &reviewer, with);
                 Ok((A::Rejected(self.moved("reject", rejected)?), 0))
@@ -143,38 +155,24 @@ impl<S: Store> Sim<'_, S> {
         use task::AnyItem as A;
         let p = self.tasks[i].contributor;
         let person = self.person(p);
-        let fields = item.fields();
-        let rounds = fields
-            .get("revision_rounds")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        let max = fields
-            .get("max_revision_rounds")
-            .and_then(Value::as_u64)
-            .unwrap_or(MAX_REVISION_ROUNDS);
-        let open = open_findings(fields);
-        let drafted: Map<String, Value> = fields
-            .get("draft_answers")
-            .and_then(Value::as_object)
-            .map(|d| {
-                d.iter()
-                    .filter(|(id, _)| open.contains(id))
-                    .map(|(id, a)| (id.clone(), a.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let version = submission_version(fields) + 1;
-        let supersedes = fields
-            .get("submission")
-            .and_then(|s| s.get("packet"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let records = task_records(&item)?;
+        let rounds = records.revision_rounds.unwrap_or(0);
+        let max = records.max_revision_rounds.unwrap_or(MAX_REVISION_ROUNDS);
+        let open = records.open_findings();
+        let drafted: BTreeMap<String, String> = records
+            .draft_answers
+            .iter()
+            .filter(|(id, _)| open.contains(id))
+            .map(|(id, a)| (id.clone(), a.clone()))
+            .collect();
+        let version = records.submission_version() + 1;
+        let supersedes = records.submission.as_ref().map(|s| s.packet.clone());
         if rounds > max {
             if !self.tasks[i].limit_tried {
                 self.tasks[i].limit_tried = true;
-                let answers: Map<String, Value> = open
+                let answers: BTreeMap<String, String> = open
                     .iter()
-                    .map(|id| (id.clone(), Value::from(self.rng.pick(ANSWERS))))
+                    .map(|id| (id.clone(), self.rng.pick(ANSWERS).to_owned()))
                     .collect();
                 let packet = self.packet(i, version, answers, supersedes);
                 let patch = submission_patch(person.id(), &packet, false);

@@ -171,10 +171,11 @@ impl<S: Store> Sim<'_, S> {
         }
         let p = free[self.rng.below(free.len())];
         let person = self.person(p);
-        let patch = json!({
-            "contributor": person.id(),
-            "award": { "amount": format_cents(AWARD_CENTS), "currency": CURRENCY },
-        });
+        let award = Award {
+            amount: format_cents(AWARD_CENTS),
+            currency: CURRENCY.to_owned(),
+        };
+        let patch = json!({ "contributor": person.id(), "award": award });
         let claimed = item.claim_with(self.engine, &person, With::new().patch(patch));
         let claimed = self.moved("claim", claimed)?;
         self.active[p] += 1;
@@ -240,17 +241,17 @@ impl<S: Store> Sim<'_, S> {
             let held = self.wrote("hold", held)?;
             return Ok((A::from_item(held)?, self.rng.range(120, 1440)));
         }
-        let packet = self.packet(i, 1, Map::new(), None);
+        let packet = self.packet(i, 1, BTreeMap::new(), None);
         if !self.tasks[i].upload_tried && self.rng.chance(50) {
             self.tasks[i].upload_tried = true;
             let mut corrupted = packet.clone();
-            if let Some(content) = corrupted.pointer_mut("/artifacts/0/content")
-                && let Some(text) = content.as_str()
+            if let Some(content) = corrupted
+                .artifacts
+                .first_mut()
+                .and_then(|a| a.content.as_mut())
             {
                 // The upload lost its last byte after the contributor hashed it.
-                let mut bytes = text.to_owned();
-                bytes.pop();
-                *content = Value::from(bytes);
+                content.pop();
             }
             let patch = submission_patch(person.id(), &corrupted, false);
             let submitted = item.submit_with(self.engine, &person, With::new().patch(patch));
@@ -285,19 +286,12 @@ impl<S: Store> Sim<'_, S> {
         item: task::Item<task::EvaluationPending>,
     ) -> Result<(task::AnyItem, i64), SimError> {
         use task::AnyItem as A;
-        let hashes = submitted_hashes(item.fields());
-        let stale = item
-            .field("checker_run")
-            .and_then(|run| run.get("hashes"))
-            .and_then(Value::as_array)
-            .is_some_and(|admitted| {
-                let admitted: BTreeSet<String> = admitted
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect();
-                admitted != hashes
-            });
+        let records = task_records(&item)?;
+        let hashes = records.submitted_hashes();
+        let stale = records
+            .checker_run
+            .as_ref()
+            .is_some_and(|run| run.hashes != hashes);
         if stale && !self.tasks[i].stale_tried && self.rng.chance(250) {
             // The operator routes the resubmission with the previous round's run.
             self.tasks[i].stale_tried = true;
@@ -309,10 +303,7 @@ impl<S: Store> Sim<'_, S> {
             )?;
             return Ok((A::EvaluationPending(back), self.rng.range(5, 20)));
         }
-        let rounds = item
-            .field("revision_rounds")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
+        let rounds = records.revision_rounds.unwrap_or(0);
         let block = match self.tasks[i].quality {
             Quality::Strong => 20,
             Quality::Decent => 60,
@@ -321,27 +312,22 @@ impl<S: Store> Sim<'_, S> {
         } / (1 + rounds as u32);
         let blocking = self.rng.chance(block);
         let run = self.checker_run(i, &hashes, blocking);
-        let version = submission_version(item.fields());
+        let version = records.submission_version();
         if blocking {
-            let mut findings = Map::new();
-            for failure in checks::blocking_failures(&run) {
+            let mut findings = BTreeMap::new();
+            for failure in run.results.iter().filter(|r| r.blocks()) {
                 self.tasks[i].checker_findings += 1;
                 let id = format!("C{}", self.tasks[i].checker_findings);
-                let text = format!(
-                    "checker `{}` failed with {} severity",
-                    failure
-                        .get("checker")
-                        .and_then(Value::as_str)
-                        .unwrap_or("?"),
-                    failure
-                        .get("severity")
-                        .and_then(Value::as_str)
-                        .unwrap_or("?"),
-                );
-                findings.insert(
-                    id,
-                    json!({ "text": text, "by": self.checker.id(), "raised_in": version, "status": "open" }),
-                );
+                let finding = Finding {
+                    text: format!(
+                        "checker `{}` failed with {} severity",
+                        failure.checker, failure.severity
+                    ),
+                    by: self.checker.id().to_owned(),
+                    raised_in: version,
+                    status: "open".to_owned(),
+                };
+                findings.insert(id, finding);
             }
             let patch = json!({
                 "checker_run": run,
@@ -357,7 +343,8 @@ impl<S: Store> Sim<'_, S> {
             return Ok((A::NeedsRevision(revision), self.rng.range(30, 240)));
         }
         let mut patch = json!({ "checker_run": run });
-        let resolved: Map<String, Value> = open_findings(item.fields())
+        let resolved: Map<String, Value> = records
+            .open_findings()
             .into_iter()
             .filter(|id| id.starts_with('C'))
             .map(|id| (id, json!({ "status": "resolved" })))

@@ -1,4 +1,4 @@
-//! The records the simulation writes into fields: packets, checker runs, artifacts, submissions and reviews.
+//! What the simulation writes into fields: packets, checker runs, submissions and reviews, and the texts they are made of.
 
 use super::*;
 
@@ -40,9 +40,9 @@ impl<S: Store> Sim<'_, S> {
         &mut self,
         i: usize,
         version: u64,
-        answers: Map<String, Value>,
+        answers: BTreeMap<String, String>,
         supersedes: Option<String>,
-    ) -> Value {
+    ) -> Packet {
         let number = self.tasks[i].number;
         let answer = format!(
             "# Sample {number:05}, answer v{version}\n{}\nDraft {:016x}.\n",
@@ -55,18 +55,19 @@ impl<S: Store> Sim<'_, S> {
             "sources": [format!("src-{:04}", self.rng.below(10_000))],
         }));
         let mut artifacts = vec![
-            artifact("answer.md", "text/markdown", answer),
-            artifact("evidence.json", "application/json", evidence),
+            Artifact::new("answer.md", "text/markdown", answer),
+            Artifact::new("evidence.json", "application/json", evidence),
         ];
         if self.rng.chance(200) {
             let notes = format!("Notes for version {version}: {}", self.rng.pick(ANSWERS));
-            artifacts.push(artifact("notes.txt", "text/plain", notes));
+            artifacts.push(Artifact::new("notes.txt", "text/plain", notes));
         }
-        let mut packet = json!({ "version": version, "artifacts": artifacts, "answers": answers });
-        if let Some(previous) = supersedes {
-            packet["supersedes"] = Value::from(previous);
+        Packet {
+            version,
+            artifacts,
+            answers,
+            supersedes,
         }
-        packet
     }
 
     pub(super) fn checker_run(
@@ -74,7 +75,7 @@ impl<S: Store> Sim<'_, S> {
         i: usize,
         hashes: &BTreeSet<String>,
         blocking: bool,
-    ) -> Value {
+    ) -> CheckerRun {
         const CHECKERS: [(&str, bool); 4] = [
             ("format", true),
             ("completeness", true),
@@ -82,10 +83,13 @@ impl<S: Store> Sim<'_, S> {
             ("style", false),
         ];
         self.tasks[i].runs += 1;
-        let mut results: Vec<Value> = CHECKERS
+        let mut results: Vec<CheckerResult> = CHECKERS
             .iter()
-            .map(|(name, required)| {
-                json!({ "checker": name, "required": required, "passed": true, "severity": "none" })
+            .map(|&(name, required)| CheckerResult {
+                checker: name.to_owned(),
+                required,
+                passed: true,
+                severity: "none".to_owned(),
             })
             .collect();
         if blocking {
@@ -95,8 +99,8 @@ impl<S: Store> Sim<'_, S> {
             } else {
                 "high"
             };
-            results[k]["passed"] = Value::Bool(false);
-            results[k]["severity"] = Value::from(severity);
+            results[k].passed = false;
+            results[k].severity = severity.to_owned();
         } else if self.rng.chance(150) {
             // A failure that does not block: low severity, or medium on the optional checker.
             let k = self.rng.below(CHECKERS.len());
@@ -105,78 +109,73 @@ impl<S: Store> Sim<'_, S> {
             } else {
                 "low"
             };
-            results[k]["passed"] = Value::Bool(false);
-            results[k]["severity"] = Value::from(severity);
+            results[k].passed = false;
+            results[k].severity = severity.to_owned();
         }
-        json!({
-            "id": format!("run-s{}-{}-{}", self.number, self.tasks[i].number, self.tasks[i].runs),
-            "checker": self.checker.id(),
-            "hashes": hashes,
-            "results": results,
-        })
+        CheckerRun {
+            id: format!(
+                "run-s{}-{}-{}",
+                self.number, self.tasks[i].number, self.tasks[i].runs
+            ),
+            checker: self.checker.id().to_owned(),
+            hashes: hashes.clone(),
+            results,
+        }
     }
 
     // -- Payments -------------------------------------------------------------------------
 }
 
-pub(super) fn artifact(name: &str, media_type: &str, content: String) -> Value {
-    json!({
-        "name": name,
-        "media_type": media_type,
-        "hash": artifact_hash(content.as_bytes()).to_string(),
-        "content": content,
+/// The records of an item of the simulation's own making; they always read.
+pub(super) fn task_records(item: &Item) -> Result<TaskRecords, SimError> {
+    TaskRecords::of_item(item).map_err(|e| {
+        SimError::Unexpected(format!(
+            "task {} has records that do not read: {e}",
+            item.id()
+        ))
     })
-}
-
-pub(super) fn submission_version(fields: &Value) -> u64 {
-    fields
-        .get("submission")
-        .and_then(|s| s.get("version"))
-        .and_then(Value::as_u64)
-        .unwrap_or(0)
 }
 
 /// The patch that records a packet: the packet under its version, the submission pointing
 /// at its hash, and the contributor's attestation (signed over another hash when
 /// `wrong_signature`).
-pub(super) fn submission_patch(contributor: &str, packet: &Value, wrong_signature: bool) -> Value {
-    let version = packet.get("version").and_then(Value::as_u64).unwrap_or(0);
-    let hash = packet_hash(packet);
+pub(super) fn submission_patch(contributor: &str, packet: &Packet, wrong_signature: bool) -> Value {
+    let packet = json!(packet);
+    let version = packet["version"].as_u64().unwrap_or(0);
+    let hash = packet_hash(&packet);
     let signed = if wrong_signature {
         Sha256Hash::of(b"an earlier draft of the packet")
     } else {
         hash
     };
-    let mut pointer = json!({ "version": version, "packet": hash.to_string() });
-    if let Some(previous) = packet.get("supersedes") {
-        pointer["supersedes"] = previous.clone();
-    }
+    let submission = Submission {
+        version,
+        packet: hash.to_string(),
+        supersedes: packet["supersedes"].as_str().map(str::to_owned),
+    };
+    let attestation = Attestation {
+        by: contributor.to_owned(),
+        packet: hash.to_string(),
+        signature: signature(contributor, &signed).to_string(),
+    };
     let mut packets = Map::new();
-    packets.insert(version.to_string(), packet.clone());
-    json!({
-        "packets": packets,
-        "submission": pointer,
-        "attestation": {
-            "by": contributor,
-            "packet": hash.to_string(),
-            "signature": signature(contributor, &signed).to_string(),
-        },
-    })
+    packets.insert(version.to_string(), packet);
+    json!({ "packets": packets, "submission": submission, "attestation": attestation })
 }
 
 /// What a reviewer cites: the first artifact's hash and the checker run's id.
-pub(super) fn evidence(fields: &Value) -> Vec<String> {
-    let mut cited: Vec<String> = submitted_hashes(fields).into_iter().take(1).collect();
-    if let Some(run) = fields
-        .get("checker_run")
-        .and_then(|r| r.get("id"))
-        .and_then(Value::as_str)
-    {
-        cited.push(run.to_owned());
-    }
+pub(super) fn evidence(records: &TaskRecords) -> Vec<String> {
+    let mut cited: Vec<String> = records.submitted_hashes().into_iter().take(1).collect();
+    cited.extend(records.checker_run.as_ref().map(|run| run.id.clone()));
     cited
 }
 
-pub(super) fn review_record(by: &str, decision: &str, round: u32, evidence: &[String]) -> Value {
-    json!({ "by": by, "decision": decision, "round": round, "evidence": evidence })
+/// A reviewer's decision, citing `evidence`.
+pub(super) fn review_of(by: &str, decision: &str, round: u32, evidence: &[String]) -> Review {
+    Review {
+        by: by.to_owned(),
+        decision: decision.to_owned(),
+        round,
+        evidence: evidence.to_vec(),
+    }
 }
