@@ -8,20 +8,20 @@ impl<S: Store> Sim<'_, S> {
             "number": self.number,
             "seed": config.seed.to_string(),
             "tasks": config.tasks,
-            "people": self.people.len(),
+            "people": self.cast.people.len(),
             "policy": policy(),
             "policy_hash": policy_hash().to_string(),
         });
         let new = NewItem::of(sprint::NAME)
             .fields(fields)
             .reason("sprint opened");
-        let created = sprint::create_with(self.engine, &self.operator, new);
+        let created = sprint::create_with(self.engine, &self.cast.operator, new);
         let open = self.wrote("open the sprint", created)?;
         self.sprint_id = open.id();
         self.sprint = Some(open);
         // Guide versions go on across sprints: the new sprint starts from a new version.
         let guides = self.engine.items(&Query::new().workflow(guide::NAME))?;
-        self.guide_version = guides
+        self.guides.version = guides
             .iter()
             .filter_map(|g| g.field("version").and_then(Value::as_u64))
             .max()
@@ -31,18 +31,20 @@ impl<S: Store> Sim<'_, S> {
             if let guide::AnyItem::Active(item) = guide::AnyItem::from_item(old)? {
                 let retired = item.retire_with(
                     self.engine,
-                    &self.operator,
+                    &self.cast.operator,
                     With::new().reason("a new sprint starts from a new guide version"),
                 );
                 self.moved("retire", retired)?;
             }
         }
-        let people = self.people.len() as i64;
+        let people = self.cast.people.len() as i64;
         for k in 0..self.total {
             // The operator drafts about one task per person and day.
             let at = i64::from(k) * 1440 / people + self.rng.range(0, 30);
-            self.seq += 1;
-            self.queue.push(Reverse((at, self.seq, Job::Draft(k))));
+            self.time.seq += 1;
+            self.time
+                .queue
+                .push(Reverse((at, self.time.seq, Job::Draft(k))));
         }
         Ok(())
     }
@@ -51,8 +53,8 @@ impl<S: Store> Sim<'_, S> {
     /// version adds a lesson learned; tasks published before it keep the version they
     /// locked.
     pub(super) fn activate_guide(&mut self, lesson: bool) -> Result<(), SimError> {
-        self.guide_version += 1;
-        let version = self.guide_version;
+        self.guides.version += 1;
+        let version = self.guides.version;
         let mut text = format!(
             "Project guide, version {version} (evaluation sprint {}).\n\
              1. Each task names its acceptance criteria; a submission answers every one.\n\
@@ -73,16 +75,17 @@ impl<S: Store> Sim<'_, S> {
             "text": text,
             "policy": policy(),
         }));
-        let created = guide::create_with(self.engine, &self.operator, new);
+        let created = guide::create_with(self.engine, &self.cast.operator, new);
         let draft = self.wrote("write the guide", created)?;
-        self.guides.push(draft.id());
+        self.guides.ids.push(draft.id());
         let patch = json!({ "text_hash": text_hash, "policy_hash": policy_hash().to_string() });
-        let activated = draft.activate_with(self.engine, &self.operator, With::new().patch(patch));
+        let activated =
+            draft.activate_with(self.engine, &self.cast.operator, With::new().patch(patch));
         let active = self.moved("activate", activated)?;
-        if let Some(old) = self.guide.replace(active) {
+        if let Some(old) = self.guides.active.replace(active) {
             let retired = old.retire_with(
                 self.engine,
-                &self.operator,
+                &self.cast.operator,
                 With::new().reason(format!("replaced by guide version {version}")),
             );
             self.moved("retire", retired)?;
@@ -91,7 +94,7 @@ impl<S: Store> Sim<'_, S> {
     }
 
     pub(super) fn close(&mut self) -> Result<(), SimError> {
-        self.now += 60;
+        self.time.now += 60;
         self.clock.set(self.instant());
         let open = self
             .sprint
@@ -100,7 +103,7 @@ impl<S: Store> Sim<'_, S> {
         let totals = json!({ "totals": self.outcomes });
         let closed = open.close_with(
             self.engine,
-            &self.operator,
+            &self.cast.operator,
             With::new().patch(totals).reason("every task is closed"),
         );
         self.moved("close the sprint", closed)?;

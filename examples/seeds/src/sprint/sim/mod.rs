@@ -268,29 +268,49 @@ struct Payment {
     conflict_tried: bool,
 }
 
-struct Sim<'e, S: Store> {
-    engine: &'e Engine<S>,
-    clock: &'e ManualClock,
-    rng: Rng,
-    number: u64,
-    total: u32,
+/// The simulated clock: the sprint's start, minutes since, and the queue of jobs.
+struct Schedule {
     start: DateTime<Utc>,
+    /// Minutes since `start`.
     now: i64,
+    /// Jobs queued so far: ties in time run in the order they were queued.
     seq: u64,
     queue: BinaryHeap<Reverse<(i64, u64, Job)>>,
-    sprint: Option<sprint::Item<sprint::Open>>,
-    sprint_id: ItemId,
+}
+
+/// Who acts: the contributors and reviewers, how many tasks each has in hand, and the
+/// sprint's staff.
+struct Cast {
     people: Vec<Actor>,
     active: Vec<u32>,
     operator: Actor,
     manager: Actor,
     checker: Actor,
     treasurer: Actor,
-    guide: Option<guide::Item<guide::Active>>,
-    guide_version: u64,
-    guides: Vec<ItemId>,
+}
+
+/// The project guide: the active version, and the versions this sprint created.
+struct Guides {
+    active: Option<guide::Item<guide::Active>>,
+    version: u64,
+    ids: Vec<ItemId>,
+    /// Tasks published so far; half-way through, a new guide version is activated.
     published: u32,
-    new_guide_queued: bool,
+    new_queued: bool,
+}
+
+struct Sim<'e, S: Store> {
+    engine: &'e Engine<S>,
+    clock: &'e ManualClock,
+    rng: Rng,
+    /// The sprint's number in its database, and its size in tasks.
+    number: u64,
+    total: u32,
+    time: Schedule,
+    cast: Cast,
+    sprint: Option<sprint::Item<sprint::Open>>,
+    sprint_id: ItemId,
+    guides: Guides,
     tasks: Vec<Task>,
     payments: Vec<Payment>,
     closed: u32,
@@ -315,25 +335,31 @@ pub fn run<S: Store>(
         rng: Rng::new(config.seed),
         number,
         total: config.tasks,
-        start,
-        now: 0,
-        seq: 0,
-        queue: BinaryHeap::new(),
+        time: Schedule {
+            start,
+            now: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+        },
         sprint: None,
         sprint_id: ItemId(0),
-        people: (1..=people)
-            .map(|p| Actor::new(format!("p{p:02}"), ["contributor", "reviewer"]))
-            .collect(),
-        active: vec![0; people],
-        operator: Actor::new("ola", ["operator"]),
-        manager: Actor::new("mina", ["manager"]),
-        checker: Actor::new("checkbot", ["checker"]),
-        treasurer: Actor::new("tess", ["treasurer"]),
-        guide: None,
-        guide_version: 0,
-        guides: Vec::new(),
-        published: 0,
-        new_guide_queued: false,
+        cast: Cast {
+            people: (1..=people)
+                .map(|p| Actor::new(format!("p{p:02}"), ["contributor", "reviewer"]))
+                .collect(),
+            active: vec![0; people],
+            operator: Actor::new("ola", ["operator"]),
+            manager: Actor::new("mina", ["manager"]),
+            checker: Actor::new("checkbot", ["checker"]),
+            treasurer: Actor::new("tess", ["treasurer"]),
+        },
+        guides: Guides {
+            active: None,
+            version: 0,
+            ids: Vec::new(),
+            published: 0,
+            new_queued: false,
+        },
         tasks: Vec::with_capacity(config.tasks as usize),
         payments: Vec::new(),
         closed: 0,
@@ -342,8 +368,8 @@ pub fn run<S: Store>(
     };
     sim.open(config)?;
     let mut steps = 0u64;
-    while let Some(Reverse((at, _, job))) = sim.queue.pop() {
-        sim.now = at;
+    while let Some(Reverse((at, _, job))) = sim.time.queue.pop() {
+        sim.time.now = at;
         sim.clock.set(sim.instant());
         let closed = sim.closed;
         match job {
@@ -375,7 +401,7 @@ pub fn run<S: Store>(
         people,
         start,
         end: sim.instant(),
-        guides: sim.guides,
+        guides: sim.guides.ids,
         stats: sim.stats,
     })
 }
@@ -423,17 +449,18 @@ fn refused_has(refused: &Refused, keys: &[&str]) -> bool {
 
 impl<S: Store> Sim<'_, S> {
     fn instant(&self) -> DateTime<Utc> {
-        self.start + TimeDelta::minutes(self.now)
+        self.time.start + TimeDelta::minutes(self.time.now)
     }
 
     fn schedule(&mut self, delay: i64, job: Job) {
-        self.seq += 1;
-        self.queue
-            .push(Reverse((self.now + delay.max(0), self.seq, job)));
+        self.time.seq += 1;
+        self.time
+            .queue
+            .push(Reverse((self.time.now + delay.max(0), self.time.seq, job)));
     }
 
     fn person(&self, p: usize) -> Actor {
-        self.people[p].clone()
+        self.cast.people[p].clone()
     }
 
     // -- Recording what happened -------------------------------------------------------

@@ -25,7 +25,7 @@ impl<S: Store> Sim<'_, S> {
             .parent(task_id)
             .fields(fields)
             .reason("the award of an accepted task");
-        let created = payment::create_with(self.engine, &self.treasurer, new);
+        let created = payment::create_with(self.engine, &self.cast.treasurer, new);
         let pending = self.wrote("record a payment", created)?;
         self.payments.push(Payment {
             id: pending.id(),
@@ -61,7 +61,7 @@ impl<S: Store> Sim<'_, S> {
             self.payments[j].conflict_tried = true;
             receipt.amount = format_cents(AWARD_CENTS / 10);
             let with = With::new().patch(json!({ "receipt": receipt }));
-            let fulfilled = pending.fulfil_with(self.engine, &self.treasurer, with);
+            let fulfilled = pending.fulfil_with(self.engine, &self.cast.treasurer, with);
             let back = self.refused(
                 "a receipt that conflicts with the payment",
                 &["receipt_matches"],
@@ -75,7 +75,7 @@ impl<S: Store> Sim<'_, S> {
         let with = With::new()
             .patch(json!({ "receipt": receipt }))
             .reason("receipt from the payment provider");
-        let fulfilled = pending.fulfil_with(self.engine, &self.treasurer, with);
+        let fulfilled = pending.fulfil_with(self.engine, &self.cast.treasurer, with);
         self.moved("fulfil", fulfilled)?;
         if self.rng.chance(30) {
             let delay = self.rng.range(1440, 14_400);
@@ -91,7 +91,7 @@ impl<S: Store> Sim<'_, S> {
         let id = self.payments[j].id;
         let receipt = self.receipt_for(j);
         let mv = Move::transition("fulfil").patch(json!({ "receipt": receipt }));
-        match self.engine.advance(id, &self.treasurer, mv) {
+        match self.engine.advance(id, &self.cast.treasurer, mv) {
             Err(e)
                 if e.refused()
                     .is_some_and(|r| refused_has(r, &["not_allowed"])) =>

@@ -22,7 +22,7 @@ impl<S: Store> Sim<'_, S> {
             let back = self.refused("review one's own work", &["no_self_review"], accepted)?;
             return Ok((A::ReviewPending(back), self.rng.range(10, 60)));
         }
-        let mut r = self.rng.below(self.people.len() - 1);
+        let mut r = self.rng.below(self.cast.people.len() - 1);
         if r >= p {
             r += 1;
         }
@@ -33,7 +33,7 @@ impl<S: Store> Sim<'_, S> {
             let pending = self.moved("reevaluate", sent)?;
             return Ok((A::EvaluationPending(pending), self.rng.range(10, 60)));
         }
-        let contributor = self.people[p].id().to_owned();
+        let contributor = self.cast.people[p].id().to_owned();
         let decision = self.decide(self.tasks[i].quality, self.tasks[i].reviews);
         self.tasks[i].reviews += 1;
         let review_contribution = Contribution {
@@ -186,7 +186,7 @@ impl<S: Store> Sim<'_, S> {
                 return Ok((A::NeedsRevision(back), self.rng.range(60, 240)));
             }
             let with = With::new().reason("no revision rounds are left");
-            let cancelled = item.cancel_revision_with(self.engine, &self.manager, with);
+            let cancelled = item.cancel_revision_with(self.engine, &self.cast.manager, with);
             return Ok((A::Cancelled(self.moved("cancel_revision", cancelled)?), 0));
         }
         let undrafted: Vec<&String> = open

@@ -18,7 +18,7 @@ impl<S: Store> Sim<'_, S> {
         let new = NewItem::of(task::NAME)
             .parent(self.sprint_id)
             .fields(fields);
-        let created = task::create_with(self.engine, &self.operator, new);
+        let created = task::create_with(self.engine, &self.cast.operator, new);
         let draft = self.wrote("draft a task", created)?;
         let quality = match self.rng.below(1000) {
             0..450 => Quality::Strong,
@@ -61,7 +61,7 @@ impl<S: Store> Sim<'_, S> {
             .ok_or_else(|| SimError::Unexpected(format!("task {i} has no item")))?;
         let (next, delay) = match any {
             A::Draft(item) => {
-                let screened = item.screen(self.engine, &self.operator);
+                let screened = item.screen(self.engine, &self.cast.operator);
                 let screening = self.moved("screen", screened)?;
                 (A::Screening(screening), self.rng.range(60, 480))
             }
@@ -70,7 +70,7 @@ impl<S: Store> Sim<'_, S> {
             A::Claimed(item) => self.claimed(i, item)?,
             A::InProgress(item) => self.in_progress(i, item)?,
             A::Submitted(item) => {
-                let evaluated = item.evaluate(self.engine, &self.checker);
+                let evaluated = item.evaluate(self.engine, &self.cast.checker);
                 let pending = self.moved("evaluate", evaluated)?;
                 (A::EvaluationPending(pending), self.rng.range(10, 90))
             }
@@ -115,13 +115,13 @@ impl<S: Store> Sim<'_, S> {
         if !self.tasks[i].returned && self.rng.chance(60) {
             self.tasks[i].returned = true;
             let with = With::new().reason("the acceptance criteria are ambiguous");
-            let returned = item.return_to_draft_with(self.engine, &self.operator, with);
+            let returned = item.return_to_draft_with(self.engine, &self.cast.operator, with);
             let draft = self.moved("return_to_draft", returned)?;
             return Ok((A::Draft(draft), self.rng.range(120, 720)));
         }
         if !self.tasks[i].lock_forgotten && self.rng.chance(25) {
             self.tasks[i].lock_forgotten = true;
-            let published = item.publish(self.engine, &self.operator);
+            let published = item.publish(self.engine, &self.cast.operator);
             let back = self.refused(
                 "publish without locking the guide and policy",
                 &["guide_version_locked", "policy_hash_locked"],
@@ -131,7 +131,8 @@ impl<S: Store> Sim<'_, S> {
         }
         let lock = {
             let guide = self
-                .guide
+                .guides
+                .active
                 .as_ref()
                 .ok_or_else(|| SimError::Unexpected("no active guide".into()))?;
             json!({
@@ -142,11 +143,12 @@ impl<S: Store> Sim<'_, S> {
                 "max_revision_rounds": MAX_REVISION_ROUNDS,
             })
         };
-        let published = item.publish_with(self.engine, &self.operator, With::new().patch(lock));
+        let published =
+            item.publish_with(self.engine, &self.cast.operator, With::new().patch(lock));
         let ready = self.moved("publish", published)?;
-        self.published += 1;
-        if !self.new_guide_queued && self.published * 2 >= self.total && self.total >= 4 {
-            self.new_guide_queued = true;
+        self.guides.published += 1;
+        if !self.guides.new_queued && self.guides.published * 2 >= self.total && self.total >= 4 {
+            self.guides.new_queued = true;
             self.schedule(1, Job::NewGuide);
         }
         Ok((A::Ready(ready), self.rng.range(30, 240)))
@@ -160,11 +162,11 @@ impl<S: Store> Sim<'_, S> {
         use task::AnyItem as A;
         if self.rng.chance(15) {
             let with = With::new().reason("withdrawn: the sample was removed from the dataset");
-            let cancelled = item.cancel_with(self.engine, &self.operator, with);
+            let cancelled = item.cancel_with(self.engine, &self.cast.operator, with);
             return Ok((A::Cancelled(self.moved("cancel", cancelled)?), 0));
         }
-        let free: Vec<usize> = (0..self.people.len())
-            .filter(|&p| self.active[p] < MAX_ACTIVE)
+        let free: Vec<usize> = (0..self.cast.people.len())
+            .filter(|&p| self.cast.active[p] < MAX_ACTIVE)
             .collect();
         if free.is_empty() {
             return Ok((A::Ready(item), self.rng.range(60, 240)));
@@ -178,7 +180,7 @@ impl<S: Store> Sim<'_, S> {
         let patch = json!({ "contributor": person.id(), "award": award });
         let claimed = item.claim_with(self.engine, &person, With::new().patch(patch));
         let claimed = self.moved("claim", claimed)?;
-        self.active[p] += 1;
+        self.cast.active[p] += 1;
         self.tasks[i].contributor = p;
         Ok((A::Claimed(claimed), self.rng.range(10, 240)))
     }
@@ -198,9 +200,9 @@ impl<S: Store> Sim<'_, S> {
                 "the contributor has had no capacity for too long"
             };
             let cancelled =
-                item.cancel_with(self.engine, &self.operator, With::new().reason(reason));
+                item.cancel_with(self.engine, &self.cast.operator, With::new().reason(reason));
             let cancelled = self.moved("cancel", cancelled)?;
-            self.active[p] -= 1;
+            self.cast.active[p] -= 1;
             return Ok((A::Cancelled(cancelled), 0));
         }
         let person = self.person(p);
@@ -276,7 +278,7 @@ impl<S: Store> Sim<'_, S> {
         let patch = submission_patch(person.id(), &packet, false);
         let submitted = item.submit_with(self.engine, &person, With::new().patch(patch));
         let submitted = self.moved("submit", submitted)?;
-        self.active[p] -= 1;
+        self.cast.active[p] -= 1;
         Ok((A::Submitted(submitted), self.rng.range(5, 30)))
     }
 
@@ -295,7 +297,7 @@ impl<S: Store> Sim<'_, S> {
         if stale && !self.tasks[i].stale_tried && self.rng.chance(250) {
             // The operator routes the resubmission with the previous round's run.
             self.tasks[i].stale_tried = true;
-            let routed = item.route_to_review(self.engine, &self.checker);
+            let routed = item.route_to_review(self.engine, &self.cast.checker);
             let back = self.refused(
                 "route a resubmission with the previous checker run",
                 &["checker_allows_review"],
@@ -323,7 +325,7 @@ impl<S: Store> Sim<'_, S> {
                         "checker `{}` failed with {} severity",
                         failure.checker, failure.severity
                     ),
-                    by: self.checker.id().to_owned(),
+                    by: self.cast.checker.id().to_owned(),
                     raised_in: version,
                     status: "open".to_owned(),
                 };
@@ -337,7 +339,7 @@ impl<S: Store> Sim<'_, S> {
             let with = With::new()
                 .patch(patch)
                 .reason("a blocking checker failure");
-            let failed = item.fail_checks_with(self.engine, &self.checker, with);
+            let failed = item.fail_checks_with(self.engine, &self.cast.checker, with);
             let revision = self.moved("fail_checks", failed)?;
             self.new_round(i);
             return Ok((A::NeedsRevision(revision), self.rng.range(30, 240)));
@@ -353,7 +355,7 @@ impl<S: Store> Sim<'_, S> {
             patch["findings"] = Value::Object(resolved);
         }
         let routed =
-            item.route_to_review_with(self.engine, &self.checker, With::new().patch(patch));
+            item.route_to_review_with(self.engine, &self.cast.checker, With::new().patch(patch));
         let review = self.moved("route_to_review", routed)?;
         Ok((A::ReviewPending(review), self.rng.range(60, 2400)))
     }

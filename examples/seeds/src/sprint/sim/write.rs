@@ -117,7 +117,7 @@ impl<S: Store> Sim<'_, S> {
                 "run-s{}-{}-{}",
                 self.number, self.tasks[i].number, self.tasks[i].runs
             ),
-            checker: self.checker.id().to_owned(),
+            checker: self.cast.checker.id().to_owned(),
             hashes: hashes.clone(),
             results,
         }
