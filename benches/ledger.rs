@@ -1,7 +1,7 @@
 //! Ledger benchmarks: `verify` and replay against sha256 over the same bytes, and the memory
 //! an item takes in the memory store, at 1k, 10k, 100k and 1M events or items.
 //!
-//! 1. **verify**: `chain::verify_chain` re-serializes each event to its canonical JSON and hashes
+//! 1. **verify**: `verify_chain` re-serializes each event to its canonical JSON and hashes
 //!    `prev ‖ json`. Its baseline hashes the very same bytes, prepared beforehand: the work
 //!    verify cannot avoid. Target: verify's throughput ≥ 0.8× the baseline's. Measured
 //!    interleaved (a sample of one, then of the other, alternating which goes first).

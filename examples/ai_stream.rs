@@ -7,9 +7,10 @@
 //! ```
 //!
 //! Jobs are items of `examples/workflows/ai_job.yaml`; the tasks of a stream are items of
-//! `examples/workflows/stream_task.yaml`, each the parent of its jobs. The runner, the gate
-//! and the reviewers are this file's code; the engine decides what each may do. It runs on
-//! the in-memory store with a manual clock and prints every step.
+//! `examples/workflows/stream_task.yaml`, each the parent of its jobs. The runner's, the gate's
+//! and the reviewers' steps are `workstream_seeds::ai_stream`'s (the scenario test takes the
+//! same ones); the engine decides what each may do. It runs on the in-memory store with a
+//! manual clock and prints every step.
 
 mod narrate;
 
@@ -18,58 +19,13 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use serde_json::{Value, json};
 use workstream::prelude::*;
-use workstream::{CheckContext, artifact_hash};
+use workstream_seeds::ai_stream;
 
 use narrate::{Narrator, hours};
 
-const AI_JOB: &str = include_str!("workflows/ai_job.yaml");
-const STREAM_TASK: &str = include_str!("workflows/stream_task.yaml");
-
-/// The check `gate_passed`: the gate passed, on exactly the job's current output.
-fn gate_passed(cx: &CheckContext<'_>) -> Verdict {
-    let item = cx.item();
-    let (Some(gate), Some(output)) = (item.field("gate"), item.field("output")) else {
-        return Verdict::fail("the gate has not run");
-    };
-    let hash = artifact_hash(output.as_str().unwrap_or_default().as_bytes()).to_string();
-    if gate["output"] != json!(hash) {
-        return Verdict::fail("the gate ran on another output");
-    }
-    Verdict::require(gate["passed"] == json!(true), "the gate failed")
-}
-
-/// Version 2 of the flow, as edited while task 2 runs: approvals need a reviewer's note.
-fn ai_job_v2() -> Result<Workflow, Diagnostics> {
-    let text = AI_JOB.replace("version: 1\n", "version: 2\n").replace(
-        "    to: done\n    by: [reviewer]\n",
-        "    to: done
-    by: [reviewer]
-    requires:
-      - assert: fields.review_note
-        op: exists
-        id: review_note_given
-        message: an approval needs the reviewer's note
-",
-    );
-    parse("ai_job.yaml (v2)", &text)
-}
-
-fn engine<S: Store>(
-    store: S,
-    clock: &ManualClock,
-    jobs: &[&Workflow],
-) -> Result<Engine<S>, Box<dyn std::error::Error>> {
-    Ok(Engine::builder()
-        .store(store)
-        .workflows(jobs.iter().map(|&w| w.clone()))
-        .workflow(parse("stream_task.yaml", STREAM_TASK)?)
-        .check("gate_passed", gate_passed)
-        .clock(clock.clone())
-        .build()?)
-}
-
 /// The runner's side of a stream: it creates tasks and jobs, hands outputs to the gate,
-/// jumps back with feedback, and completes tasks with their job's output.
+/// jumps back with feedback, and completes tasks with their job's output. Each step is one
+/// of `workstream_seeds::ai_stream`'s, which the scenario test takes too.
 struct Runner {
     me: Actor,
     gate: Actor,
@@ -83,9 +39,8 @@ impl Runner {
         role: &str,
         after: Option<ItemId>,
     ) -> ItemId {
-        let fields = json!({"stream": stream, "role": role});
         let name = format!("{stream}/{role}");
-        let id = n.create(&self.me, NewItem::of("stream_task").fields(fields), &name);
+        let id = n.create(&self.me, ai_stream::new_task(stream, role), &name);
         if let Some(previous) = after {
             n.depend(id, previous, &self.me);
         }
@@ -100,15 +55,7 @@ impl Runner {
         after: Option<ItemId>,
         name: &str,
     ) -> ItemId {
-        let t = n.item(task);
-        let fields = json!({
-            "stream": t.field("stream"), "role": t.field("role"), "input": input, "jump_backs": 0,
-        });
-        let job = n.create(
-            &self.me,
-            NewItem::of("ai_job").parent(task).fields(fields),
-            name,
-        );
+        let job = n.create(&self.me, ai_stream::new_job(&n.item(task), input), name);
         if let Some(previous) = after {
             n.depend(job, previous, &self.me);
         }
@@ -124,29 +71,26 @@ impl Runner {
         passed: bool,
         feedback: &str,
     ) {
-        n.go(
+        let submitted = n.take(
             job,
             &self.me,
             "submit_for_verify",
-            With::new().patch(json!({ "output": output })),
+            ai_stream::submit(output),
         );
-        let hash = artifact_hash(output.as_bytes()).to_string();
-        let verdict = json!({"gate": {"passed": passed, "feedback": feedback, "output": hash}});
+        let verdict = ai_stream::verdict(&submitted, passed, feedback);
         let what = if passed { "passed" } else { "failed" };
         let what = format!("the gate {what} on {output:?}: {feedback}");
         n.update(job, &self.gate, verdict, &what);
     }
 
     fn jump_back<S: Store>(&self, n: &Narrator<S>, job: ItemId) -> Item {
-        let item = n.item(job);
-        let count = item
-            .field("jump_backs")
-            .and_then(Value::as_u64)
-            .unwrap_or(0)
-            + 1;
-        let feedback = item.field("gate").map(|g| g["feedback"].clone());
-        let patch = json!({"feedback": feedback, "jump_backs": count});
-        let back = n.go(job, &self.me, "fail_verify", With::new().patch(patch));
+        let back = n.take(
+            job,
+            &self.me,
+            "fail_verify",
+            ai_stream::jump_back(&n.item(job)),
+        );
+        let count = back.field("jump_backs").unwrap_or(&Value::Null);
         let feedback = back.field("feedback").unwrap_or(&Value::Null);
         n.note(format!(
             "jump-back {count}, carrying the gate's feedback {feedback}"
@@ -155,12 +99,11 @@ impl Runner {
     }
 
     fn complete<S: Store>(&self, n: &Narrator<S>, task: ItemId, job: ItemId) -> Item {
-        let output = n.item(job).field("output").cloned();
-        let done = n.go(
+        let done = n.take(
             task,
             &self.me,
             "complete",
-            With::new().patch(json!({ "output": output })),
+            ai_stream::complete(&n.item(job)),
         );
         n.note(format!(
             "output of {}: {}",
@@ -175,15 +118,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t0: DateTime<Utc> = Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap();
     let clock = ManualClock::new(t0);
     let store = Arc::new(MemoryStore::new());
-    let v1 = parse("ai_job.yaml", AI_JOB)?;
-    let n = Narrator::new(engine(store.clone(), &clock, &[&v1])?, clock.clone());
+    let v1 = ai_stream::ai_job()?;
+    let n = Narrator::new(
+        ai_stream::engine(store.clone(), &clock, &[&v1])?,
+        clock.clone(),
+    );
     let at = |hour: i64| clock.set(t0 + TimeDelta::hours(hour));
     let r = Runner {
-        me: Actor::new("runner", ["runner", "worker"]),
-        gate: Actor::new("gate", ["worker"]),
+        me: ai_stream::runner(),
+        gate: ai_stream::gatekeeper(),
     };
-    let rita = Actor::new("rita", ["reviewer"]);
-    let olga = Actor::new("olga", ["operator"]);
+    let rita = ai_stream::reviewer();
+    let olga = ai_stream::operator();
     let none = With::new;
 
     n.section("1. A stream of three tasks: designer -> copywriter -> developer");
@@ -249,18 +195,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     n.go(j2, &r.me, "start", none());
 
     n.section("3. The flow is edited while job 2 runs");
-    let v2 = ai_job_v2()?;
+    let v2 = ai_stream::ai_job_v2()?;
     n.note(format!("ai_job v1 {}", v1.definition_hash()));
     n.note(format!(
         "ai_job v2 {} (approvals need a note)",
         v2.definition_hash()
     ));
-    let only_v2 = engine(store.clone(), &clock, &[&v2])?;
+    let only_v2 = ai_stream::engine(store.clone(), &clock, &[&v2])?;
     let err = only_v2
         .advance(j2, &r.me, Move::transition("submit_for_verify"))
         .expect_err("job 2 keeps version 1");
     n.note(format!("a runner with only v2 loaded: {err}"));
-    let n = n.with_engine(engine(store.clone(), &clock, &[&v1, &v2])?);
+    let n = n.with_engine(ai_stream::engine(store.clone(), &clock, &[&v1, &v2])?);
     n.note(format!(
         "restarted with both versions: job 2 keeps v{}",
         n.item(j2).version()

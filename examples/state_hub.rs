@@ -8,22 +8,20 @@
 //! ```
 //!
 //! Workstreams are items of `examples/workflows/state_hub_workstream.yaml`, their tasks
-//! items of `examples/workflows/state_hub_task.yaml`. It runs on a SQLite database in a
-//! temporary directory (removed at the end), with a manual clock, and prints every step.
+//! items of `examples/workflows/state_hub_task.yaml`; the setup is
+//! `workstream_seeds::state_hub`'s, which the scenario test builds on too. It runs on a
+//! SQLite database in a temporary directory (removed at the end), with a manual clock, and
+//! prints every step.
 
 mod narrate;
 
-use chrono::{DateTime, FixedOffset, TimeDelta, TimeZone, Utc};
-use serde_json::json;
+use chrono::{FixedOffset, TimeDelta};
 use workstream::prelude::*;
 use workstream::sqlite::{Durability, Options};
 use workstream::{Signal, SqliteStore, Window};
+use workstream_seeds::state_hub::{self, new_task, new_workstream};
 
 use narrate::Narrator;
-
-fn at(y: i32, mo: u32, d: u32, hh: u32, mm: u32, ss: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, mo, d, hh, mm, ss).unwrap()
-}
 
 /// A directory of its own under the system's temporary directory, removed when dropped.
 struct TempDir(std::path::PathBuf);
@@ -46,30 +44,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     println!("database: {}", db.display());
 
-    let t0 = at(2026, 1, 5, 9, 0, 0); // a Monday
+    let t0 = state_hub::start(); // a Monday
     let clock = ManualClock::new(t0);
-    let engine = Engine::builder()
-        .store(store)
-        .workflow(parse(
-            "state_hub_workstream.yaml",
-            include_str!("workflows/state_hub_workstream.yaml"),
-        )?)
-        .workflow(parse(
-            "state_hub_task.yaml",
-            include_str!("workflows/state_hub_task.yaml"),
-        )?)
-        .clock(clock.clone())
-        .build()?;
-    let n = Narrator::new(engine, clock);
-    let cora = Actor::new("cora", ["custodian"]);
-    let wes = Actor::new("wes", []);
+    let n = Narrator::new(state_hub::engine(store, &clock)?, clock);
+    let cora = state_hub::custodian();
+    let wes = state_hub::worker();
     let none = With::new;
-    let task = |parent: ItemId, title: &str| {
-        let new = NewItem::of("hub_task")
-            .parent(parent)
-            .fields(json!({ "title": title }));
-        n.create(&wes, new, title)
-    };
+    let task = |parent: ItemId, title: &str| n.create(&wes, new_task(parent, title), title);
     let streams = || Query::new().workflow("workstream");
     let show = |signal: Signal| -> Result<(), workstream::Error> {
         let found = n.engine.with_signal(signal, &streams())?;
@@ -79,21 +60,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     n.section("1. An active workstream with tasks to do, in progress and done");
-    let docs = n.create(
-        &cora,
-        NewItem::of("workstream").fields(json!({"title": "docs"})),
-        "docs",
-    );
+    let docs = n.create(&cora, new_workstream("docs"), "docs");
     let guide = task(docs, "write the guide");
     let api = task(docs, "review the API docs");
     let links = task(docs, "fix the links");
     n.go(api, &wes, "start", none());
     n.go(links, &wes, "finish", none());
-    let ops = n.create(
-        &cora,
-        NewItem::of("workstream").fields(json!({"title": "ops"})),
-        "ops",
-    );
+    let ops = n.create(&cora, new_workstream("ops"), "ops");
     let tool = task(ops, "pick a monitoring tool");
     n.explain(docs, &cora);
     n.refused(docs, &cora, "accept", none(), &["open_tasks"]);
@@ -125,20 +98,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     n.signals(ops);
 
     n.section("5. Time windows, at their boundaries");
-    let edges = n.create(
-        &cora,
-        NewItem::of("workstream").fields(json!({"title": "edges"})),
-        "edges",
-    );
-    for (title, t) in [
-        ("Sun 23:59:59", at(2026, 1, 18, 23, 59, 59)),
-        ("Mon 00:00:00", at(2026, 1, 19, 0, 0, 0)),
-        ("Tue 09:59:59", at(2026, 1, 20, 9, 59, 59)),
-        ("Tue 10:00:00", at(2026, 1, 20, 10, 0, 0)),
-        ("Tue 23:59:59", at(2026, 1, 20, 23, 59, 59)),
-        ("Wed 00:00:00", at(2026, 1, 21, 0, 0, 0)),
-        ("Wed 10:00:00", at(2026, 1, 21, 10, 0, 0)),
-    ] {
+    let edges = n.create(&cora, new_workstream("edges"), "edges");
+    for (title, t) in state_hub::window_edges() {
         n.at(t);
         task(edges, title);
     }

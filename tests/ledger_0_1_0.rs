@@ -110,3 +110,53 @@ fn a_database_of_0_1_0_verifies_and_reads_back_as_written() {
     );
     assert_eq!(engine.history(ItemId(1)).unwrap().len(), 7);
 }
+
+#[test]
+fn items_written_by_0_1_0_keep_their_definition_and_move_on() {
+    let copy = Copy::new("moves");
+    let engine = engine(&copy.db());
+    let workflow = engine.workflow("purchase_order").unwrap();
+    assert_eq!(
+        workflow.definition_hash().to_string(),
+        "sha256:e7fb3092f76ba4c3519804de9c19bd11e77d435df8d2bc8cb0eca2f8ac13a48d",
+        "the file hashes as it did under 0.1.0"
+    );
+    let ann = Actor::new("ann", ["requester"]);
+    let bob = Actor::new("bob", ["approver"]);
+    let cy = Actor::new("cy", ["buyer"]);
+
+    // The draft is submitted; its approval by the requester is refused with every reason.
+    let coffee = engine
+        .advance(ItemId(6), &ann, Move::transition("submit"))
+        .unwrap();
+    assert_eq!(coffee.workstation(), "review");
+    let refused = engine
+        .advance(ItemId(6), &ann, Move::transition("approve"))
+        .unwrap_err();
+    assert_eq!(
+        refused.refused().unwrap().ids(),
+        ["role", "approve.requires.0"]
+    );
+    engine
+        .advance(ItemId(6), &bob, Move::transition("approve"))
+        .unwrap();
+    // The approved item is held and released, and ordered; the revision goes back to review.
+    engine.hold(ItemId(4), &cy, "blocked", "again").unwrap();
+    engine.release(ItemId(4), &cy, "blocked").unwrap();
+    let desks = engine
+        .advance(ItemId(4), &cy, Move::transition("order"))
+        .unwrap();
+    assert_eq!(desks.workstation(), "ordered");
+    engine
+        .update_fields(ItemId(5), &ann, serde_json::json!({ "seats": null }))
+        .unwrap();
+    engine
+        .advance(ItemId(5), &ann, Move::transition("submit"))
+        .unwrap();
+
+    // Every chain still verifies; the one row 0.1.0 misread is still the only finding.
+    let report = engine.audit().unwrap();
+    assert_eq!(report.events, 24 + 7);
+    assert_eq!(report.problems.len(), 1, "{report:?}");
+    assert_eq!(report.problems[0].item, Some(ItemId(2)));
+}

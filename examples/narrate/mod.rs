@@ -103,8 +103,18 @@ impl<S: Store> Narrator<S> {
 
     /// A move that the story expects to be allowed.
     pub(crate) fn go(&self, id: ItemId, actor: &Actor, transition: &str, with: With) -> Item {
+        self.take(
+            id,
+            actor,
+            transition,
+            Move::transition(transition).with(with),
+        )
+    }
+
+    /// A move made elsewhere (a step of `workstream_seeds`) that the story expects to be
+    /// allowed; `transition` names it in the story.
+    pub(crate) fn take(&self, id: ItemId, actor: &Actor, transition: &str, mv: Move<'_>) -> Item {
         let from = self.item(id).workstation().to_owned();
-        let mv = Move::transition(transition).with(with);
         let item = self.engine.advance(id, actor, mv).unwrap_or_else(|e| {
             panic!(
                 "{transition} of {} was meant to be allowed: {e}",

@@ -1,79 +1,26 @@
 //! S3, a stream of AI workers with gates and pauses (seed 001), on
 //! `examples/workflows/ai_job.yaml` (a job runs the steps implement, verify, review for one
 //! task) and `examples/workflows/stream_task.yaml` (the tasks of a stream, whose children
-//! are their jobs). The runner, the gate and the reviewers are this file's code. Times are
-//! hours after Tuesday 3 March 2026, 09:00 UTC.
+//! are their jobs). The runner's, the gate's and the reviewers' steps are
+//! `workstream_seeds::ai_stream`'s, which the narrated example takes too; this file checks
+//! each. Times are hours after Tuesday 3 March 2026, 09:00 UTC.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 use workstream::prelude::*;
-use workstream::{CheckContext, Signal, Verified, artifact_hash};
+use workstream::{Signal, Verified};
+use workstream_seeds::ai_stream::{self, gatekeeper, operator, reviewer, runner};
 
-use crate::common::{Scenario, h, workflow};
-
-const AI_JOB: &str = include_str!("../../examples/workflows/ai_job.yaml");
-const STREAM_TASK: &str = include_str!("../../examples/workflows/stream_task.yaml");
+use crate::common::{Scenario, h};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 3, 9, 0, 0).unwrap()
 }
 
-/// The flow as edited while task 2 runs: version 2, whose approvals need a reviewer's note.
-fn ai_job_v2() -> Workflow {
-    assert_eq!(AI_JOB.matches("version: 1\n").count(), 1);
-    let approve = "    to: done\n    by: [reviewer]\n";
-    assert_eq!(AI_JOB.matches(approve).count(), 1);
-    let text = AI_JOB.replace("version: 1\n", "version: 2\n").replace(
-        approve,
-        "    to: done
-    by: [reviewer]
-    requires:
-      - assert: fields.review_note
-        op: exists
-        id: review_note_given
-        message: an approval needs the reviewer's note
-",
-    );
-    workflow("ai_job.yaml (v2)", &text)
-}
-
-/// The gate passed on exactly the job's current output.
-fn gate_passed(cx: &CheckContext<'_>) -> Verdict {
-    let item = cx.item();
-    let (Some(gate), Some(output)) = (item.field("gate"), item.field("output")) else {
-        return Verdict::fail("the gate has not run");
-    };
-    let hash = artifact_hash(output.as_str().unwrap_or_default().as_bytes()).to_string();
-    if gate["output"] != json!(hash) {
-        return Verdict::fail("the gate ran on another output");
-    }
-    Verdict::require(gate["passed"] == json!(true), "the gate failed")
-}
-
 fn engine<S: Store>(store: S, clock: &ManualClock, jobs: &[&Workflow]) -> Engine<S> {
-    Engine::builder()
-        .store(store)
-        .workflows(jobs.iter().map(|&w| w.clone()))
-        .workflow(workflow("stream_task.yaml", STREAM_TASK))
-        .check("gate_passed", gate_passed)
-        .clock(clock.clone())
-        .build()
-        .unwrap()
-}
-
-fn runner() -> Actor {
-    Actor::new("runner", ["runner", "worker"])
-}
-fn gatekeeper() -> Actor {
-    Actor::new("gate", ["worker"])
-}
-fn reviewer() -> Actor {
-    Actor::new("rita", ["reviewer"])
-}
-fn operator() -> Actor {
-    Actor::new("olga", ["operator"])
+    ai_stream::engine(store, clock, jobs).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn text<'a>(item: &'a Item, field: &str) -> &'a str {
@@ -84,10 +31,7 @@ fn text<'a>(item: &'a Item, field: &str) -> &'a str {
 
 /// Creates a task of `stream`, depending on the task before it.
 fn task<S: Store>(sc: &Scenario<S>, stream: &str, role: &str, after: Option<ItemId>) -> ItemId {
-    let fields = json!({"stream": stream, "role": role, "brief": format!("{role} work")});
-    let id = sc
-        .create(&runner(), NewItem::of("stream_task").fields(fields))
-        .id();
+    let id = sc.create(&runner(), ai_stream::new_task(stream, role)).id();
     if let Some(previous) = after {
         sc.depend(id, previous, &runner());
     }
@@ -96,12 +40,7 @@ fn task<S: Store>(sc: &Scenario<S>, stream: &str, role: &str, after: Option<Item
 
 /// Queues a job for a task (its parent), with the task's input, after the job before it.
 fn queue<S: Store>(sc: &Scenario<S>, task: ItemId, input: Value, after: Option<ItemId>) -> ItemId {
-    let t = sc.item(task);
-    let fields = json!({
-        "stream": t.field("stream"), "role": t.field("role"), "input": input, "jump_backs": 0,
-    });
-    let new = NewItem::of("ai_job").parent(task).fields(fields);
-    let job = sc.create(&runner(), new);
+    let job = sc.create(&runner(), ai_stream::new_job(&sc.item(task), input));
     assert_eq!(job.workstation(), "queued");
     if let Some(previous) = after {
         sc.depend(job.id(), previous, &runner());
@@ -111,44 +50,37 @@ fn queue<S: Store>(sc: &Scenario<S>, task: ItemId, input: Value, after: Option<I
 
 /// The implement step hands its output to the gate.
 fn produce<S: Store>(sc: &Scenario<S>, job: ItemId, output: &str) {
-    let mv = Move::transition("submit_for_verify").patch(json!({ "output": output }));
-    sc.go(job, &runner(), mv, "verify");
+    sc.go(job, &runner(), ai_stream::submit(output), "verify");
 }
 
 /// The gate records its verdict on the job's current output.
 fn gate<S: Store>(sc: &Scenario<S>, job: ItemId, passed: bool, feedback: &str) {
-    let output = text(&sc.item(job), "output").to_owned();
-    let hash = artifact_hash(output.as_bytes()).to_string();
-    let verdict = json!({"gate": {"passed": passed, "feedback": feedback, "output": hash}});
-    sc.update(job, &gatekeeper(), verdict);
+    sc.update(
+        job,
+        &gatekeeper(),
+        ai_stream::verdict(&sc.item(job), passed, feedback),
+    );
 }
 
 /// The jump-back after a failed gate, carrying the gate's feedback and counting itself.
 fn jump_back<S: Store>(sc: &Scenario<S>, job: ItemId) -> Item {
-    let item = sc.item(job);
-    let patch = json!({
-        "feedback": item.field("gate").unwrap()["feedback"],
-        "jump_backs": item.field("jump_backs").and_then(Value::as_u64).unwrap() + 1,
-    });
     sc.go(
         job,
         &runner(),
-        Move::transition("fail_verify").patch(patch),
+        ai_stream::jump_back(&sc.item(job)),
         "implement",
     )
 }
 
 /// An approved job's output becomes its task's output, and the task is done.
 fn complete<S: Store>(sc: &Scenario<S>, task: ItemId, job: ItemId) -> Item {
-    let output = sc.item(job).field("output").cloned().unwrap();
-    let mv = Move::transition("complete").patch(json!({ "output": output }));
-    sc.go(task, &runner(), mv, "done")
+    sc.go(task, &runner(), ai_stream::complete(&sc.item(job)), "done")
 }
 
 pub(crate) fn run<S: Store + 'static>(store: S) -> Verified {
     let store = Arc::new(store);
     let clock = ManualClock::new(t0());
-    let v1 = workflow("ai_job.yaml", AI_JOB);
+    let v1 = ai_stream::ai_job().unwrap_or_else(|d| panic!("{d}"));
     let sc = Scenario::new(engine(store.clone(), &clock, &[&v1]), clock.clone());
     let at = |hour: i64| clock.set(t0() + h(hour));
 
@@ -234,7 +166,7 @@ pub(crate) fn run<S: Store + 'static>(store: S) -> Verified {
 
     // 3. The flow is edited while task 2 runs. The runner restarts with both versions; the
     // running job keeps version 1, new jobs get version 2.
-    let v2 = ai_job_v2();
+    let v2 = ai_stream::ai_job_v2().unwrap_or_else(|e| panic!("{e}"));
     let written = sc.written();
     drop(sc);
     let sc = Scenario::resume(

@@ -1,68 +1,42 @@
 //! S5, workstreams with exit assertions and attention signals (seed 003), on
 //! `examples/workflows/state_hub_workstream.yaml` with child tasks of
-//! `examples/workflows/state_hub_task.yaml`.
+//! `examples/workflows/state_hub_task.yaml`. The setup (workflows, people, items, the edges
+//! of the time windows) is `workstream_seeds::state_hub`'s, which the narrated example
+//! builds on too.
 
-use chrono::{DateTime, FixedOffset, TimeDelta, TimeZone, Utc};
-use serde_json::json;
+use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
 use workstream::prelude::*;
 use workstream::{Change, Signal, Verified, Window};
 
-use crate::common::{Scenario, h, ids, workflow};
+use workstream_seeds::state_hub::{self, at, new_task, new_workstream};
 
-const WORKSTREAM: &str = include_str!("../../examples/workflows/state_hub_workstream.yaml");
-const TASK: &str = include_str!("../../examples/workflows/state_hub_task.yaml");
+use crate::common::{Scenario, h, ids};
 
-fn at(y: i32, mo: u32, d: u32, hh: u32, mm: u32, ss: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, mo, d, hh, mm, ss).unwrap()
-}
-
-/// Monday 5 January 2026, 09:00 UTC.
 fn t0() -> DateTime<Utc> {
-    at(2026, 1, 5, 9, 0, 0)
+    state_hub::start()
 }
 
 pub(crate) fn run<S: Store>(store: S) -> Verified {
     let clock = ManualClock::new(t0());
-    let engine = Engine::builder()
-        .store(store)
-        .workflow(workflow("state_hub_workstream.yaml", WORKSTREAM))
-        .workflow(workflow("state_hub_task.yaml", TASK))
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let engine = state_hub::engine(store, &clock).unwrap_or_else(|e| panic!("{e}"));
     let sc = Scenario::new(engine, clock);
-    let cora = Actor::new("cora", ["custodian"]);
-    let wes = Actor::new("wes", []);
+    let cora = state_hub::custodian();
+    let wes = state_hub::worker();
     let streams = || Query::new().workflow("workstream");
     let with_signal = |signal| -> Vec<ItemId> {
         let found = sc.engine.with_signal(signal, &streams()).unwrap();
         found.into_iter().map(|(item, _)| item.id()).collect()
     };
-    let child = |parent: ItemId, title: &str| {
-        let new = NewItem::of("hub_task")
-            .parent(parent)
-            .fields(json!({ "title": title }));
-        sc.create(&wes, new).id()
-    };
+    let child = |parent: ItemId, title: &str| sc.create(&wes, new_task(parent, title)).id();
 
     // 1. An active workstream with tasks to do, in progress and done.
-    let w1 = sc
-        .create(
-            &cora,
-            NewItem::of("workstream").fields(json!({"title": "docs"})),
-        )
-        .id();
+    let w1 = sc.create(&cora, new_workstream("docs")).id();
     let todo = child(w1, "write the guide");
     let doing = child(w1, "review the API docs");
     let done = child(w1, "fix the links");
     sc.go(doing, &wes, Move::transition("start"), "progress");
     sc.go(done, &wes, Move::transition("finish"), "done");
-    let w2 = sc
-        .create(
-            &cora,
-            NewItem::of("workstream").fields(json!({"title": "ops"})),
-        )
-        .id();
+    let w2 = sc.create(&cora, new_workstream("ops")).id();
     let lone = child(w2, "pick a monitoring tool");
 
     // `explain` shows both ways out blocked by the exit assertion, naming the open tasks.
@@ -136,21 +110,8 @@ pub(crate) fn run<S: Store>(store: S) -> Verified {
     // 5. Time windows at their boundaries. Tasks of a third workstream are created at the
     // edges of the week of Monday 19 January; "now" is Wednesday 21 January, 10:00.
     sc.clock.set(at(2026, 1, 14, 12, 0, 0));
-    let w3 = sc
-        .create(
-            &cora,
-            NewItem::of("workstream").fields(json!({"title": "edges"})),
-        )
-        .id();
-    let edges = [
-        ("sunday, last second", at(2026, 1, 18, 23, 59, 59)),
-        ("monday, first second", at(2026, 1, 19, 0, 0, 0)),
-        ("24h and 1s ago", at(2026, 1, 20, 9, 59, 59)),
-        ("exactly 24h ago", at(2026, 1, 20, 10, 0, 0)),
-        ("yesterday, last second", at(2026, 1, 20, 23, 59, 59)),
-        ("today, first second", at(2026, 1, 21, 0, 0, 0)),
-        ("now", at(2026, 1, 21, 10, 0, 0)),
-    ];
+    let w3 = sc.create(&cora, new_workstream("edges")).id();
+    let edges = state_hub::window_edges();
     let probes: Vec<ItemId> = edges
         .iter()
         .map(|(title, t)| {

@@ -66,8 +66,8 @@ impl fmt::Display for Report {
 /// [`Problem::Unreadable`] and the audit goes on; only a failure of the store itself (I/O,
 /// a lost connection) ends it with an error.
 ///
-/// [`audit`] reads a store in one read transaction and reports **every** problem it finds,
-/// each naming its item and event where it has them:
+/// It reads the store in one read transaction and reports **every** problem it finds, each
+/// naming its item and event where it has them:
 ///
 /// - each item's chain, as the store keeps it ([`verify_stored_chain`]): sequence numbers, links,
 ///   hashes (over the bytes the store keeps, where it keeps them), the key each event is

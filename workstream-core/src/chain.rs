@@ -105,7 +105,7 @@ pub enum Problem {
     },
 }
 
-/// One problem found by an audit ([`audit`](crate::audit)): where, and what is wrong.
+/// One problem found by an audit ([`audit`](crate::audit())): where, and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Finding {

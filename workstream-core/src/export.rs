@@ -239,12 +239,9 @@ fn edge_label(t: &Transition) -> String {
     label
 }
 
-/// A guard's name on an edge: its given id, or for an unnamed check the check's name.
+/// A guard's name on an edge: its id (an unnamed check is named after its check).
 fn guard_label(a: &Assertion) -> &str {
-    match a.kind() {
-        AssertionKind::Check(name) if a.id().contains('.') => name,
-        _ => a.id(),
-    }
+    a.id()
 }
 
 fn one_line(text: &str) -> String {

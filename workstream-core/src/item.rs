@@ -268,9 +268,8 @@ impl Item {
 
     /// Rebuilds an item from its events, checking that they form one chain: the first
     /// creates the item, sequence numbers run 1, 2, 3, … and each event names the hash of the
-    /// one before. (Whether each hash matches its event's content is [`verify`]'s job.)
-    ///
-    /// [`verify`]: crate::chain::verify_chain
+    /// one before. (Whether each hash matches its event's content is the job of
+    /// [`verify_chain`](crate::verify_chain).)
     pub fn replay<'a>(events: impl IntoIterator<Item = &'a Event>) -> Result<Item, ReplayError> {
         let mut events = events.into_iter();
         let first = events.next().ok_or(ReplayError::Empty)?;

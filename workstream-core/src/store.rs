@@ -250,7 +250,7 @@ pub trait Reader {
     /// (queries, WIP counts, cycle checks, new ids), so a store that keeps such copies must
     /// check them here. The default has nothing to check.
     ///
-    /// [`audit`](crate::audit::audit) calls it after walking every chain.
+    /// [`audit`](crate::audit()) calls it after walking every chain.
     fn check_storage(&self) -> Result<Vec<Finding>, StoreError> {
         Ok(Vec::new())
     }

@@ -37,6 +37,11 @@ pub use request::{Move, NewItem, With};
 /// name and a [`Clock`]. All operations take `&self`; the store serializes writers, so an
 /// engine can be shared between threads (`Arc<Engine<_>>`). The `workstream` crate's
 /// documentation has a complete example on the in-memory store.
+///
+/// Every write runs in one store transaction ([`Store::write`]): the engine reads the item
+/// (and whatever its assertions need), checks the rules, makes the event, applies it to the
+/// item with [`Item::apply`](crate::Item::apply) and appends both. A refused change writes
+/// nothing.
 pub struct Engine<S> {
     pub(crate) store: S,
     pub(crate) workflows: HashMap<String, Vec<Arc<Workflow>>>,

@@ -28,6 +28,9 @@ pub trait WorkstationType: Copy + fmt::Debug + 'static {
 /// The trait only reads: a typed item is made by its generated module alone (its `create`,
 /// its moves, `AnyItem::load` and `AnyItem::from_item`), which checks the item first, so no
 /// code can give an item a type its workstation does not have.
+///
+/// A typed move is the dynamic [`Engine::advance`] along the transition's id, expecting the
+/// item in the workstation its type names, so the typed and dynamic APIs cannot disagree.
 pub trait Typed: Sized {
     /// The item.
     fn as_item(&self) -> &Item;

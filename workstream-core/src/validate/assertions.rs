@@ -63,9 +63,12 @@ impl Validator<'_, '_> {
             // wherever the check is asserted.
             None => match &raw.kind {
                 RawKind::Check(name) => {
-                    self.unnamed_checks
-                        .entry(name.value.clone())
-                        .or_insert(name.span);
+                    // A check that is not declared is reported as such, and only that.
+                    if self.checks.contains(&name.value) {
+                        self.unnamed_checks
+                            .entry(name.value.clone())
+                            .or_insert(name.span);
+                    }
                     name.value.clone()
                 }
                 _ => place.to_owned(),
@@ -110,8 +113,14 @@ impl Validator<'_, '_> {
                 AssertionKind::Not(Box::new(self.assertion(member, &format!("{id}.0"))?))
             }
         };
+        let hashed_id = if raw.id.is_none() && matches!(kind, AssertionKind::Check(_)) {
+            place.to_owned()
+        } else {
+            id.clone()
+        };
         Some(Assertion {
             id,
+            hashed_id,
             message: raw.message.clone(),
             kind,
             span: raw.span,

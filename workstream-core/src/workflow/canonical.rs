@@ -5,7 +5,8 @@
 //! resolved to the workstations it stands for, sets (roles, checks, holds, `from`, `by`) are
 //! sorted, durations are whole seconds. Comments, key order, quoting and layout therefore do
 //! not change the hash; any change of meaning does. Assertion lists keep their order, because
-//! the order names derived assertion ids.
+//! the order names derived assertion ids. An unnamed check is hashed under its place
+//! (`approve.requires.1`), though refusals name it after its check.
 
 use serde_json::{Map, Value, json};
 
@@ -85,7 +86,7 @@ fn assertions(list: &[Assertion]) -> Vec<Value> {
 
 fn assertion(a: &Assertion) -> Value {
     let mut map = Map::new();
-    map.insert("id".into(), Value::from(a.id.clone()));
+    map.insert("id".into(), Value::from(a.hashed_id.clone()));
     map.insert("message".into(), json!(a.message));
     match &a.kind {
         AssertionKind::Check(name) => {
