@@ -88,7 +88,7 @@ impl Runner {
             job,
             &self.me,
             "fail_verify",
-            ai_stream::jump_back(&n.item(job)),
+            ai_stream::jump_back(&n.item(job)).unwrap_or_else(|e| panic!("{e}")),
         );
         let count = back.field("jump_backs").unwrap_or(&Value::Null);
         let feedback = back.field("feedback").unwrap_or(&Value::Null);
@@ -103,7 +103,7 @@ impl Runner {
             task,
             &self.me,
             "complete",
-            ai_stream::complete(&n.item(job)),
+            ai_stream::complete(&n.item(job)).unwrap_or_else(|e| panic!("{e}")),
         );
         n.note(format!(
             "output of {}: {}",

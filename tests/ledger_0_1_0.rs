@@ -51,6 +51,16 @@ fn engine(db: &Path) -> Engine<SqliteStore> {
 }
 
 #[test]
+fn the_fixture_is_the_file_0_1_0_wrote() {
+    let bytes = std::fs::read(Path::new(FIXTURE).join("ledger.db")).unwrap();
+    assert_eq!(
+        workstream::Sha256Hash::of(&bytes).to_string(),
+        "sha256:2ba37320dbca69152a0b005b6cb27ee4d5c171e646b26db65572235ebf09ad58",
+        "tests/fixtures/ledger-0.1.0/ledger.db was changed; tests must work on copies"
+    );
+}
+
+#[test]
 fn a_database_of_0_1_0_verifies_and_reads_back_as_written() {
     let copy = Copy::new("reads");
     let engine = engine(&copy.db());

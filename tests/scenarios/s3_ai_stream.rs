@@ -67,14 +67,15 @@ fn jump_back<S: Store>(sc: &Scenario<S>, job: ItemId) -> Item {
     sc.go(
         job,
         &runner(),
-        ai_stream::jump_back(&sc.item(job)),
+        ai_stream::jump_back(&sc.item(job)).unwrap_or_else(|e| panic!("{e}")),
         "implement",
     )
 }
 
 /// An approved job's output becomes its task's output, and the task is done.
 fn complete<S: Store>(sc: &Scenario<S>, task: ItemId, job: ItemId) -> Item {
-    sc.go(task, &runner(), ai_stream::complete(&sc.item(job)), "done")
+    let mv = ai_stream::complete(&sc.item(job)).unwrap_or_else(|e| panic!("{e}"));
+    sc.go(task, &runner(), mv, "done")
 }
 
 pub(crate) fn run<S: Store + 'static>(store: S) -> Verified {

@@ -122,15 +122,28 @@ pub fn verdict(job: &Item, passed: bool, feedback: &str) -> Value {
 }
 
 /// The jump-back after a failed gate: back to implement, carrying the gate's feedback and
-/// counting itself.
-pub fn jump_back(job: &Item) -> Move<'static> {
-    let count = job.field("jump_backs").and_then(Value::as_u64).unwrap_or(0) + 1;
-    let feedback = job.field("gate").map(|g| g["feedback"].clone());
-    Move::transition("fail_verify").patch(json!({"feedback": feedback, "jump_backs": count}))
+/// counting itself. `Err` when the job has no gate feedback or no jump-back count, which a
+/// job the runner queued always has.
+pub fn jump_back(job: &Item) -> Result<Move<'static>, String> {
+    let count = job
+        .field("jump_backs")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| format!("job {} counts no jump-backs", job.id()))?;
+    let feedback = job
+        .field("gate")
+        .and_then(|g| g.get("feedback"))
+        .filter(|f| !f.is_null())
+        .ok_or_else(|| format!("job {} has no gate feedback", job.id()))?;
+    let patch = json!({"feedback": feedback, "jump_backs": count + 1});
+    Ok(Move::transition("fail_verify").patch(patch))
 }
 
-/// An approved job's output becomes its task's output, and the task is done.
-pub fn complete(job: &Item) -> Move<'static> {
-    let output = job.field("output").cloned();
-    Move::transition("complete").patch(json!({ "output": output }))
+/// An approved job's output becomes its task's output, and the task is done. `Err` when the
+/// job recorded no output.
+pub fn complete(job: &Item) -> Result<Move<'static>, String> {
+    let output = job
+        .field("output")
+        .filter(|o| !o.is_null())
+        .ok_or_else(|| format!("job {} recorded no output", job.id()))?;
+    Ok(Move::transition("complete").patch(json!({ "output": output })))
 }

@@ -28,7 +28,8 @@ pub fn engine<S: Store>(
         .build()?)
 }
 
-/// An instant, in UTC.
+/// An instant, in UTC (the Unix epoch for a date that does not exist; a test below holds
+/// every instant of the scenario to being real).
 pub fn at(y: i32, mo: u32, d: u32, hh: u32, mm: u32, ss: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, hh, mm, ss)
         .single()
@@ -74,4 +75,17 @@ pub fn window_edges() -> [(&'static str, DateTime<Utc>); 7] {
         ("today, first second", at(2026, 1, 21, 0, 0, 0)),
         ("now", at(2026, 1, 21, 10, 0, 0)),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_edges_are_real_instants_in_order() {
+        let edges = window_edges();
+        assert!(start() > DateTime::UNIX_EPOCH);
+        assert!(edges.windows(2).all(|w| w[0].1 < w[1].1), "{edges:?}");
+        assert!(edges[0].1 > start(), "{edges:?}");
+    }
 }

@@ -134,7 +134,7 @@ pub struct Finding {
 pub struct Review {
     /// The reviewer.
     pub by: String,
-    /// `accepted`, `changes_requested` or `rejected`.
+    /// `accepted`, `needs_revision` or `rejected`.
     pub decision: String,
     /// The review round.
     pub round: u32,
