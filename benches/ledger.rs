@@ -30,6 +30,7 @@ const CHAIN: usize = 100;
 fn chains(n: usize) -> Vec<Vec<Event>> {
     let t0 = Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap();
     let definition = Sha256Hash::of(b"definition");
+    let source = Sha256Hash::of(b"workflow text");
     (0..n.div_ceil(CHAIN))
         .map(|c| {
             let mut prev = Sha256Hash::ZERO;
@@ -64,6 +65,7 @@ fn chains(n: usize) -> Vec<Vec<Event>> {
                         reason: None,
                         payload: Value::Null,
                         definition,
+                        source: Some(source),
                         prev,
                     }
                     .seal();

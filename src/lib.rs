@@ -112,7 +112,7 @@ pub mod __private {
     pub use serde_json::Value;
     pub use std::sync::OnceLock;
     pub use workstream_core::__private::{
-        Stay, adopt, advance, create, definition_once, dependency_path, load, stay,
+        Compiled, Stay, adopt, advance, create, definition_once, dependency_path, load, stay,
         unknown_workstation,
     };
     pub use workstream_core::{

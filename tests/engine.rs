@@ -992,6 +992,13 @@ fn every_change_is_one_event_with_actor_reason_payload_and_hashes() {
     );
     assert_eq!(e.prev(), events[0].hash());
     assert_eq!(*e.hash(), e.compute_hash());
+    // Each event names the exact text its engine had loaded.
+    let source = engine.workflow("board").unwrap().source_hash();
+    assert!(events.iter().all(|e| e.source() == Some(source)));
+    assert!(
+        e.canonical_json()
+            .contains(&format!("\"source\":\"{source}\""))
+    );
     assert_eq!(events[0].payload(), &json!({"ticket": 7}));
     let Change::Transitioned {
         transition,

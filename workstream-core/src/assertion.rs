@@ -11,9 +11,9 @@ use crate::diagnostic::Span;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Assertion {
     pub(crate) id: String,
-    /// The id the definition hash covers: the given id, or the assertion's place. An unnamed
-    /// check is reported by its check's name, but hashed by its place, as it always was, so
-    /// that naming refusals after the check did not change any definition's hash.
+    /// The id the hash of workstream 0.1 covered (the given id, or the assertion's place),
+    /// kept so that hash can still be computed: an unnamed check is reported by its check's
+    /// name, but 0.1 hashed it under its place.
     pub(crate) hashed_id: String,
     pub(crate) message: Option<String>,
     pub(crate) kind: AssertionKind,

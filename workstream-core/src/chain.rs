@@ -204,7 +204,7 @@ impl StoredEvent {
 ///     item: ItemId(1), seq: 1, at: Utc::now(), actor: "ops".into(),
 ///     change: Change::FieldsUpdated { patch: serde_json::json!({}) },
 ///     reason: None, payload: serde_json::Value::Null,
-///     definition: Sha256Hash::of(b"definition"), prev: Sha256Hash::ZERO,
+///     definition: Sha256Hash::of(b"definition"), source: None, prev: Sha256Hash::ZERO,
 /// }.seal();
 /// let err = verify_chain(ItemId(1), &[first]).unwrap_err();
 /// assert_eq!(err.seq, 1); // the chain does not start with `created`

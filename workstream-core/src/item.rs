@@ -219,7 +219,7 @@ impl Item {
     }
 
     /// The draft of this item's next event: its id, the next sequence number, its definition
-    /// hash, and its head as `prev`; no reason and a `null` payload. Set any other field,
+    /// hash, and its head as `prev`; no reason, a `null` payload and no source. Set any other field,
     /// then [`seal`](EventDraft::seal) it. This is how the engine makes every event; stores'
     /// tests and importers can make theirs the same way.
     ///
@@ -234,7 +234,7 @@ impl Item {
     ///         fields: Arc::new(serde_json::json!({})), parent: None,
     ///     },
     ///     reason: None, payload: serde_json::Value::Null,
-    ///     definition: Sha256Hash::of(b"definition"), prev: Sha256Hash::ZERO,
+    ///     definition: Sha256Hash::of(b"definition"), source: None, prev: Sha256Hash::ZERO,
     /// }
     /// .seal();
     /// let item = Item::replay([&created])?;
@@ -262,6 +262,7 @@ impl Item {
             reason: None,
             payload: Value::Null,
             definition: self.definition,
+            source: None,
             prev: self.head,
         }
     }

@@ -109,7 +109,8 @@ pub fn parse(origin: &str, text: &str) -> Result<Workflow, Diagnostics> {
     });
     match workflow {
         Some(workflow) if !sink.has_errors() => {
-            Ok(workflow.with_warnings(Diagnostics::new(sink.into_items()).into_iter().collect()))
+            let warnings = Diagnostics::new(sink.into_items()).into_iter().collect();
+            Ok(workflow.with_warnings(warnings).with_source(text))
         }
         _ => Err(Diagnostics::new(sink.into_items())),
     }
@@ -147,6 +148,6 @@ pub mod __private {
     pub use crate::name::camel_case;
     pub use crate::typed::docs::{module_doc, transition_doc, workstation_doc};
     pub use crate::typed::{
-        Stay, adopt, advance, create, definition_once, load, stay, unknown_workstation,
+        Compiled, Stay, adopt, advance, create, definition_once, load, stay, unknown_workstation,
     };
 }

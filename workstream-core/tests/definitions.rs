@@ -201,44 +201,136 @@ fn formatting_does_not_change_the_hash() {
     assert_eq!(a.definition_hash(), b.definition_hash());
 }
 
+const DECIDING: &str = r#"
+workflow: review
+version: 1
+description: Code review.
+roles: [author, reviewer]
+checks: [ci_green]
+holds: [blocked]
+workstations:
+  open:
+    initial: true
+    description: Being written.
+    sla: 24h
+    exit: [ { check: ci_green, message: CI must be green } ]
+  review:
+    wip: { max: 3, per: fields.team }
+    entry: [ { assert: fields.title, op: exists, id: has_title, message: a title } ]
+  merged: { terminal: true }
+  closed: { terminal: true, outcome: cancelled }
+transitions:
+  submit: { from: open, to: review, by: [author], description: Ask for review. }
+  send_back: { from: review, to: open, rework: true }
+  merge:
+    from: review
+    to: merged
+    by: [reviewer]
+    requires:
+      - { assert: actor.id, op: ne, value_from: fields.author, id: no_self_merge }
+      - all: [ { check: ci_green }, { assert: fields.size, op: lt, value: 500 } ]
+  close: { from: "*", to: closed, by: [author, reviewer] }
+"#;
+
+/// Edits of what decides moves: each changes the definition hash (and the 0.1 hash).
 #[test]
-fn every_semantic_change_changes_the_hash() {
-    let base = load("base", SMALL);
+fn every_decision_edit_changes_the_hash() {
+    let base = load("base", DECIDING);
     let changes: &[(&str, &str)] = &[
         ("version: 1", "version: 2"),
         ("workflow: review", "workflow: review_two"),
-        ("sla: 24h", "sla: 25h"),
         (
             "roles: [author, reviewer]",
             "roles: [author, reviewer, admin]",
         ),
-        ("by: [reviewer]", "by: [author, reviewer]"),
+        ("checks: [ci_green]", "checks: [ci_green, lint]"),
+        ("holds: [blocked]", "holds: [blocked, waiting]"),
+        ("sla: 24h", "sla: 25h"),
+        ("wip: { max: 3,", "wip: { max: 4,"),
+        ("per: fields.team }", "per: fields.team, soft: true }"),
+        ("op: exists, id: has_title", "op: not_exists, id: has_title"),
+        (
+            "  merged: { terminal: true }",
+            "  merged: { terminal: true, outcome: rejected }",
+        ),
+        ("outcome: cancelled", "outcome: rejected"),
+        (
+            "by: [author], description",
+            "by: [author, reviewer], description",
+        ),
+        ("to: open, rework: true", "to: open, rework: false"),
+        ("to: open, rework: true", "to: closed, rework: true"),
         ("op: ne", "op: eq"),
         ("value_from: fields.author", "value_from: fields.owner"),
-        ("id: no_self_merge", "id: not_self"),
-        ("outcome: cancelled", "outcome: rejected"),
+        ("op: lt, value: 500", "op: lt, value: 501"),
+        ("all: [", "any: ["),
+        ("{ check: ci_green }, ", ""),
         (
             "close: { from: \"*\"",
             "close: { allow_held: true, from: \"*\"",
         ),
         (
-            "  open:   { initial: true, sla: 24h }",
-            "  open:   { initial: true, sla: 24h, description: x }",
-        ),
-        (
             "version: 1\n",
             "version: 1\nsignals: { oldies: { age: 3d } }\n",
         ),
+        (
+            "version: 1\n",
+            "version: 1\nsignals: { stalled: { idle_for: 3d } }\n",
+        ),
     ];
     for (from, to) in changes {
-        assert!(SMALL.contains(from), "{from}");
-        let changed = load("changed", &SMALL.replacen(from, to, 1));
+        assert!(DECIDING.contains(from), "{from}");
+        let changed = load("changed", &DECIDING.replacen(from, to, 1));
         assert_ne!(
             base.definition_hash(),
             changed.definition_hash(),
             "changing `{from}` to `{to}` kept the hash"
         );
+        assert_ne!(base.format1_hash(), changed.format1_hash(), "{from}");
     }
+}
+
+/// Edits of texts for people: each keeps the definition hash, so items keep moving; the
+/// source hash, which names the exact text, changes with each (and so did 0.1's hash).
+#[test]
+fn every_text_edit_keeps_the_hash() {
+    let base = load("base", DECIDING);
+    let changes: &[(&str, &str)] = &[
+        (
+            "description: Code review.",
+            "description: Code review, in two steps.",
+        ),
+        (
+            "description: Being written.",
+            "description: Still being written.",
+        ),
+        ("description: Ask for review. }", "description: Ask. }"),
+        ("message: CI must be green", "message: wait for CI"),
+        ("message: a title", "message: every change needs a title"),
+        ("id: has_title", "id: titled"),
+        ("id: no_self_merge", "id: not_self"),
+        (
+            "{ check: ci_green, message",
+            "{ check: ci_green, id: green, message",
+        ),
+        (
+            "workflow: review\n",
+            "workflow: review   # the review flow\n",
+        ),
+    ];
+    for (from, to) in changes {
+        assert!(DECIDING.contains(from), "{from}");
+        let changed = load("changed", &DECIDING.replacen(from, to, 1));
+        assert_eq!(
+            base.definition_hash(),
+            changed.definition_hash(),
+            "changing `{from}` to `{to}` changed the hash"
+        );
+        assert_ne!(base.source_hash(), changed.source_hash(), "{from}");
+    }
+    // Descriptions, messages and given ids were in 0.1's hash.
+    let described = load("d", &DECIDING.replacen("Code review.", "Reviews.", 1));
+    assert_ne!(base.format1_hash(), described.format1_hash());
 }
 
 /// Compares `actual` with the snapshot file; `UPDATE_SNAPSHOTS=1` rewrites it instead.

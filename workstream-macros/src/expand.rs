@@ -21,6 +21,7 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
     let wf_name = wf.name();
     let version = wf.version();
     let hash = wf.definition_hash().to_string();
+    let format1_hash = wf.format1_hash().to_string();
     let p = quote!(::workstream::__private);
 
     let types: Vec<_> = model
@@ -138,6 +139,13 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
             pub const VERSION: u32 = #version;
             /// The definition hash computed when the crate was compiled.
             pub const DEFINITION_HASH: &str = #hash;
+
+            const COMPILED: #p::Compiled = #p::Compiled {
+                name: NAME,
+                version: VERSION,
+                hash: DEFINITION_HASH,
+                format1_hash: #format1_hash,
+            };
 
             /// The workflow, parsed from the embedded file (once per program) and checked
             /// against [`DEFINITION_HASH`]: load it into the engine the typed items move
@@ -309,7 +317,7 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
                 actor: &#p::Actor,
                 new: #p::NewItem<'_>,
             ) -> ::core::result::Result<Item<#initial>, #p::Error> {
-                #p::create(engine, actor, NAME, VERSION, DEFINITION_HASH, new).map(Item::__seal)
+                #p::create(engine, actor, &COMPILED, new).map(Item::__seal)
             }
 
             #(#methods)*
@@ -331,13 +339,13 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
                     engine: &#p::Engine<__S>,
                     id: #p::ItemId,
                 ) -> ::core::result::Result<Self, #p::Error> {
-                    Self::sort(#p::load(engine, id, NAME, VERSION, DEFINITION_HASH)?)
+                    Self::sort(#p::load(engine, id, &COMPILED)?)
                 }
 
                 /// Types an item read through the dynamic API, checking it as
                 /// [`load`](Self::load) does.
                 pub fn from_item(item: #p::Item) -> ::core::result::Result<Self, #p::Error> {
-                    Self::sort(#p::adopt(item, NAME, VERSION, DEFINITION_HASH)?)
+                    Self::sort(#p::adopt(item, &COMPILED)?)
                 }
 
                 fn sort(item: #p::Item) -> ::core::result::Result<Self, #p::Error> {

@@ -117,7 +117,7 @@ impl<S: Store> Engine<S> {
             });
         };
         let workflow = &versions[i];
-        if workflow.definition_hash() != item.definition() {
+        if !workflow.is_definition(item.definition()) {
             return Err(Error::DefinitionMismatch {
                 item: item.id(),
                 workflow: item.workflow().to_owned(),

@@ -89,6 +89,7 @@ impl<S: Store> Engine<S> {
                 reason: new.reason,
                 payload: new.payload,
                 definition: *workflow.definition_hash(),
+                source: Some(*workflow.source_hash()),
                 prev: Sha256Hash::ZERO,
             }
             .seal();
@@ -410,9 +411,11 @@ impl<S: Store> Engine<S> {
         entry: Entry,
         now: DateTime<Utc>,
     ) -> Result<Item> {
+        let source = *self.workflow_of(&item)?.source_hash();
         let mut event = item.next_event(now, actor.id(), entry.change);
         event.reason = entry.reason;
         event.payload = entry.payload;
+        event.source = Some(source);
         let event = event.seal();
         item.apply(&event)?;
         tx.append(event, item.clone())?;

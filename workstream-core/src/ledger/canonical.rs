@@ -30,6 +30,13 @@ impl Event {
         write_opt_str(self.reason.as_deref(), w.out);
         w.key("seq");
         write_u64(self.seq, w.out);
+        // Events of workstream 0.1 have no source; their form is kept as it was.
+        if let Some(source) = &self.source {
+            w.key("source");
+            w.out.push(b'"');
+            w.out.extend_from_slice(&source.text());
+            w.out.push(b'"');
+        }
         w.finish();
     }
 }

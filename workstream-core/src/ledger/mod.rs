@@ -35,6 +35,8 @@ pub struct Event {
     pub(crate) reason: Option<String>,
     pub(crate) payload: Value,
     pub(crate) definition: DefinitionHash,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) source: Option<Sha256Hash>,
     pub(crate) prev: Sha256Hash,
     pub(crate) hash: Sha256Hash,
 }
@@ -54,7 +56,7 @@ pub struct Event {
 ///         fields: Arc::new(serde_json::json!({})), parent: None,
 ///     },
 ///     reason: None, payload: serde_json::Value::Null,
-///     definition: Sha256Hash::of(b"definition"), prev: Sha256Hash::ZERO,
+///     definition: Sha256Hash::of(b"definition"), source: None, prev: Sha256Hash::ZERO,
 /// }
 /// .seal();
 /// assert_eq!(*created.hash(), created.compute_hash());
@@ -80,6 +82,10 @@ pub struct EventDraft {
     pub payload: Value,
     /// The definition hash of the item's workflow.
     pub definition: DefinitionHash,
+    /// The sha256 of the exact workflow text the event was written under
+    /// ([`Workflow::source_hash`](crate::Workflow::source_hash)); `None` in events of
+    /// workstream 0.1, which did not record it.
+    pub source: Option<Sha256Hash>,
     /// The hash of the item's previous event ([`Sha256Hash::ZERO`] for the first).
     pub prev: Sha256Hash,
 }
@@ -96,6 +102,7 @@ impl EventDraft {
             reason,
             payload,
             definition,
+            source,
             prev,
         } = self;
         let mut event = Event {
@@ -107,6 +114,7 @@ impl EventDraft {
             reason,
             payload,
             definition,
+            source,
             prev,
             hash: Sha256Hash::ZERO,
         };
@@ -216,6 +224,7 @@ impl Event {
             reason: body.reason,
             payload: body.payload,
             definition: body.definition,
+            source: body.source,
             prev,
             hash,
         })
@@ -312,6 +321,12 @@ impl Event {
         &self.definition
     }
 
+    /// The sha256 of the exact workflow text the event was written under; `None` in events
+    /// of workstream 0.1.
+    pub fn source(&self) -> Option<&Sha256Hash> {
+        self.source.as_ref()
+    }
+
     /// The hash of the item's previous event ([`Sha256Hash::ZERO`] for the first).
     pub fn prev(&self) -> &Sha256Hash {
         &self.prev
@@ -335,6 +350,7 @@ impl Event {
             reason,
             payload,
             definition,
+            source,
             prev,
             hash: _,
         } = self;
@@ -347,6 +363,7 @@ impl Event {
             reason,
             payload,
             definition,
+            source,
             prev,
         }
     }
@@ -364,6 +381,8 @@ struct Body {
     reason: Option<String>,
     payload: Value,
     definition: DefinitionHash,
+    #[serde(default)]
+    source: Option<Sha256Hash>,
 }
 
 /// The `sha256:<hex>` hash of an artifact's bytes, to bind a record (a submission, a checker
@@ -404,6 +423,7 @@ pub(crate) mod tests {
             reason: Some("new".into()),
             payload: Value::Null,
             definition: Sha256Hash::of(b"def"),
+            source: None,
             prev: Sha256Hash::ZERO,
         }
         .seal()

@@ -275,6 +275,7 @@ transitions:
                 reason: None,
                 payload: serde_json::Value::Null,
                 definition,
+                source: None,
                 prev: crate::Sha256Hash::ZERO,
             }
             .seal()

@@ -83,6 +83,7 @@ pub fn appends_that_break_the_chain_are_refused<S: Store>(store: S) {
             reason: None,
             payload: Value::Null,
             definition: *item.definition(),
+            source: None,
             prev,
         }
         .seal();

@@ -132,21 +132,39 @@ fn parse_definition(path: &str, source: &str, hash: &str) -> Result<Workflow, Er
     Ok(workflow)
 }
 
+/// What a generated module was compiled from: the workflow's name, version and definition
+/// hash, and the hash workstream 0.1 gave the same definition (which its items carry).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Compiled {
+    pub name: &'static str,
+    pub version: u32,
+    pub hash: &'static str,
+    pub format1_hash: &'static str,
+}
+
+impl Compiled {
+    fn names(&self, hash: &crate::DefinitionHash) -> bool {
+        let hash = hash.to_string();
+        hash == self.hash || hash == self.format1_hash
+    }
+}
+
 /// Checks that `item` is an item of the compiled workflow, version and definition.
-fn check_item(item: &Item, name: &str, version: u32, hash: &str) -> Result<(), Error> {
-    if item.workflow() != name {
+fn check_item(item: &Item, compiled: &Compiled) -> Result<(), Error> {
+    if item.workflow() != compiled.name {
         return Err(Error::WrongWorkflow {
             item: Some(item.id()),
-            expected: name.to_owned(),
+            expected: compiled.name.to_owned(),
             found: item.workflow().to_owned(),
         });
     }
-    if item.version() != version || item.definition().to_string() != hash {
+    if item.version() != compiled.version || !compiled.names(item.definition()) {
         return Err(Error::NotCompiledDefinition {
-            workflow: name.to_owned(),
-            version,
+            workflow: compiled.name.to_owned(),
+            version: compiled.version,
             what: format!("item {} (version {})", item.id(), item.version()),
-            compiled: hash.to_owned(),
+            compiled: compiled.hash.to_owned(),
             found: *item.definition(),
         });
     }
@@ -159,11 +177,10 @@ fn check_item(item: &Item, name: &str, version: u32, hash: &str) -> Result<(), E
 pub fn create<St: Store>(
     engine: &Engine<St>,
     actor: &Actor,
-    name: &str,
-    version: u32,
-    hash: &str,
+    compiled: &Compiled,
     mut new: NewItem<'_>,
 ) -> Result<Item, Error> {
+    let Compiled { name, version, .. } = *compiled;
     if new.workflow != name {
         return Err(Error::WrongWorkflow {
             item: None,
@@ -183,12 +200,12 @@ pub fn create<St: Store>(
                 .map(|w| w.version())
                 .collect(),
         })?;
-    if loaded.definition_hash().to_string() != hash {
+    if loaded.definition_hash().to_string() != compiled.hash {
         return Err(Error::NotCompiledDefinition {
             workflow: name.to_owned(),
             version,
             what: "the engine's loaded version".to_owned(),
-            compiled: hash.to_owned(),
+            compiled: compiled.hash.to_owned(),
             found: *loaded.definition_hash(),
         });
     }
@@ -201,19 +218,17 @@ pub fn create<St: Store>(
 pub fn load<St: Store>(
     engine: &Engine<St>,
     id: ItemId,
-    name: &str,
-    version: u32,
-    hash: &str,
+    compiled: &Compiled,
 ) -> Result<Item, Error> {
     let item = engine.item(id)?;
-    check_item(&item, name, version, hash)?;
+    check_item(&item, compiled)?;
     Ok(item)
 }
 
 /// Checks an item given by the caller, as [`load`] does.
 #[doc(hidden)]
-pub fn adopt(item: Item, name: &str, version: u32, hash: &str) -> Result<Item, Error> {
-    check_item(&item, name, version, hash)?;
+pub fn adopt(item: Item, compiled: &Compiled) -> Result<Item, Error> {
+    check_item(&item, compiled)?;
     Ok(item)
 }
 

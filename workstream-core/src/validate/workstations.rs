@@ -10,8 +10,11 @@ use crate::name::camel_case;
 use crate::read::{Named, RawWorkflow, RawWorkstation};
 use crate::workflow::{Outcome, Wip, Workstation, WorkstationId};
 
-/// The types a generated module defines itself, which no workstation's type may take.
-const RESERVED_TYPES: &[&str] = &["Item", "AnyItem", "Checks"];
+/// The names a generated module defines itself, which no workstation's type may take (a
+/// workstation's type is a unit struct, a value too: `s_o_u_r_c_e` would be `SOURCE`).
+const RESERVED_TYPES: &[&str] = &[
+    "Item", "AnyItem", "Checks", "SOURCE", "PATH", "NAME", "VERSION", "COMPILED",
+];
 
 impl Validator<'_, '_> {
     /// Declares the workstations by name, first: transitions and assertions refer to them.

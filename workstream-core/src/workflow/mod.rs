@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::assertion::{Assertion, Path};
@@ -275,6 +276,11 @@ pub struct Workflow {
     pub(crate) transition_index: HashMap<String, TransitionId>,
     pub(crate) hash: DefinitionHash,
     pub(crate) canonical: String,
+    /// The hash workstream 0.1 computed (over the texts too), which its items carry.
+    pub(crate) format1_hash: DefinitionHash,
+    /// The file's exact text, and its sha256.
+    pub(crate) source: Arc<str>,
+    pub(crate) source_hash: Sha256Hash,
     pub(crate) origin: String,
     pub(crate) warnings: Vec<Diagnostic>,
 }
@@ -326,15 +332,41 @@ impl Workflow {
         &self.warnings
     }
 
-    /// The definition hash, `sha256:<hex>` over the canonical JSON form.
+    /// The definition hash, `sha256:<hex>` over the canonical JSON form: what decides moves.
+    /// Items are locked to it. Editing a description, a message, an assertion id, a comment
+    /// or the layout keeps it; any change of what a move needs changes it (the keys are listed
+    /// in the format reference, "What the definition hash covers").
     pub fn definition_hash(&self) -> &DefinitionHash {
         &self.hash
     }
 
     /// The canonical JSON form the definition hash is computed over: sorted keys, compact,
-    /// UTF-8, defaults written out, `"*"` resolved.
+    /// UTF-8, defaults written out, `"*"` resolved, texts for people left out.
     pub fn canonical_json(&self) -> &str {
         &self.canonical
+    }
+
+    /// The hash workstream 0.1 computed for this definition, over its texts too. Items that
+    /// release created carry it; the engine and the typed API take it for this definition.
+    pub fn format1_hash(&self) -> &DefinitionHash {
+        &self.format1_hash
+    }
+
+    /// Whether `hash` names this definition: its definition hash, or the hash 0.1 gave it.
+    pub fn is_definition(&self, hash: &DefinitionHash) -> bool {
+        *hash == self.hash || *hash == self.format1_hash
+    }
+
+    /// The exact text the workflow was parsed from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The sha256 of [`source`](Self::source): it names the exact text, where the
+    /// definition hash names only what decides moves. Every event records the one its engine
+    /// had loaded.
+    pub fn source_hash(&self) -> &Sha256Hash {
+        &self.source_hash
     }
 
     /// The workstations, in file order (`WorkstationId` indexes this slice).
@@ -468,11 +500,22 @@ impl Workflow {
             transition_index: p.transition_index,
             hash: Sha256Hash::from_bytes([0; 32]),
             canonical: String::new(),
+            format1_hash: Sha256Hash::from_bytes([0; 32]),
+            source: Arc::from(""),
+            source_hash: Sha256Hash::of(b""),
             origin: origin.to_owned(),
             warnings: Vec::new(),
         };
         wf.canonical = canonical_json(&canonical::definition_json(&wf));
         wf.hash = Sha256Hash::of(wf.canonical.as_bytes());
+        wf.format1_hash = Sha256Hash::of(canonical_json(&canonical::format1_json(&wf)).as_bytes());
         wf
+    }
+
+    /// The workflow with the text it was parsed from.
+    pub(crate) fn with_source(mut self, text: &str) -> Workflow {
+        self.source = Arc::from(text);
+        self.source_hash = Sha256Hash::of(text.as_bytes());
+        self
     }
 }
