@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use workstream::prelude::*;
-use workstream::{Checks, SqliteStore};
+use workstream::{Checks, Reader, SqliteStore};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ledger-0.1.0");
 
@@ -33,6 +33,13 @@ impl Drop for Copy {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The schema version in the file's header (`PRAGMA user_version`).
+fn rusqlite_version(db: &Path) -> i32 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap()
 }
 
 fn engine(db: &Path) -> Engine<SqliteStore> {
@@ -125,6 +132,12 @@ fn a_database_of_0_1_0_verifies_and_reads_back_as_written() {
 fn items_written_by_0_1_0_keep_their_definition_and_move_on() {
     let copy = Copy::new("moves");
     let engine = engine(&copy.db());
+    let version: i32 = rusqlite_version(&copy.db());
+    assert_eq!(
+        version,
+        workstream::sqlite::SCHEMA_VERSION,
+        "migrated on opening"
+    );
     let workflow = engine.workflow("purchase_order").unwrap();
     // The definition hash now covers only what decides moves; the hash 0.1.0 computed, which
     // its items carry, still names this definition.
@@ -166,6 +179,15 @@ fn items_written_by_0_1_0_keep_their_definition_and_move_on() {
     engine
         .advance(ItemId(5), &ann, Move::transition("submit"))
         .unwrap();
+
+    // The file was taken to schema version 2, and the text the new events were written
+    // under is kept with them (0.1.0's events name none).
+    let kept = engine.store().read(|tx| tx.definitions()).unwrap();
+    assert_eq!(kept, [workstream::StoredDefinition::of(workflow)]);
+    let events = engine.history(ItemId(6)).unwrap();
+    assert_eq!(events[0].source(), None, "written by 0.1.0");
+    assert_eq!(events[1].source(), Some(workflow.source_hash()));
+    assert!(events.iter().all(|e| e.definition().to_string() == format1));
 
     // Every chain still verifies; the one row 0.1.0 misread is still the only finding.
     let report = engine.audit().unwrap();

@@ -1,13 +1,19 @@
 //! Auditing a store: every chain, every current state, and what the store keeps beside them.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::Serialize;
 
 pub use crate::chain::Finding;
 use crate::chain::{Problem, verify_stored_chain};
+use crate::hash::{DefinitionHash, Sha256Hash};
 use crate::item::{Item, ItemId};
 use crate::store::{Reader, StoreError};
+
+/// The kept workflow texts met so far, by source: the definition hashes each is recorded
+/// with, or `None` when the store keeps no such text.
+type Texts = HashMap<Sha256Hash, Option<[DefinitionHash; 2]>>;
 
 /// What an audit checked and every problem it found.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -82,10 +88,30 @@ impl fmt::Display for Report {
 /// [`Engine::audit`](crate::Engine::audit) run it over the engine's store.
 pub fn audit(reader: &(impl Reader + ?Sized)) -> Result<Report, StoreError> {
     let mut report = Report::default();
+    let mut texts = Texts::new();
+    match readable(reader.definitions())? {
+        Ok(kept) => {
+            for definition in kept {
+                if let Some(detail) = definition.problem() {
+                    report.problems.push(Finding::store(Problem::BadDefinition {
+                        text: definition.source,
+                        detail,
+                    }));
+                }
+                texts.insert(
+                    definition.source,
+                    Some([definition.definition, definition.format1]),
+                );
+            }
+        }
+        Err(message) => report
+            .problems
+            .push(Finding::store(Problem::Unreadable(message))),
+    }
     match readable(reader.item_ids())? {
         Ok(ids) => {
             for id in ids {
-                audit_into(reader, id, &mut report)?;
+                audit_into(reader, id, &mut texts, &mut report)?;
             }
         }
         Err(message) => report
@@ -111,7 +137,7 @@ pub fn audit_item(
     id: ItemId,
 ) -> Result<Option<Report>, StoreError> {
     let mut report = Report::default();
-    if !audit_into(reader, id, &mut report)? {
+    if !audit_into(reader, id, &mut Texts::new(), &mut report)? {
         return Ok(None);
     }
     Ok(Some(report))
@@ -121,6 +147,7 @@ pub fn audit_item(
 fn audit_into(
     reader: &(impl Reader + ?Sized),
     id: ItemId,
+    texts: &mut Texts,
     report: &mut Report,
 ) -> Result<bool, StoreError> {
     let chain = readable(reader.stored_events(id))?;
@@ -162,6 +189,49 @@ fn audit_into(
     report
         .problems
         .extend(problems.into_iter().map(Finding::from));
+    for stored in &chain {
+        let event = &stored.event;
+        let Some(text) = event.source() else {
+            continue;
+        };
+        let kept = match texts.get(text) {
+            Some(kept) => *kept,
+            None => {
+                let kept = match readable(reader.definition_text(text))? {
+                    Ok(found) => found.map(|d| [d.definition, d.format1]),
+                    Err(message) => {
+                        report.problems.push(Finding::event(
+                            id,
+                            stored.seq,
+                            Problem::Unreadable(message),
+                        ));
+                        continue;
+                    }
+                };
+                texts.insert(*text, kept);
+                kept
+            }
+        };
+        match kept {
+            None => report.problems.push(Finding::event(
+                id,
+                stored.seq,
+                Problem::TextNotKept { text: *text },
+            )),
+            Some(hashes) if !hashes.contains(event.definition()) => {
+                report.problems.push(Finding::event(
+                    id,
+                    stored.seq,
+                    Problem::TextDiffers {
+                        text: *text,
+                        definition: *event.definition(),
+                        kept: hashes[0],
+                    },
+                ))
+            }
+            Some(_) => {}
+        }
+    }
     if let (true, Some(Some(state))) = (intact, &state) {
         match Item::replay(chain.iter().map(|s| &s.event)) {
             Ok(replayed) if replayed == *state => {}

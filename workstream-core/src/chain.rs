@@ -92,6 +92,34 @@ pub enum Problem {
     /// What the store keeps for the item cannot be read back.
     #[error("the store holds data it cannot read: {0}")]
     Unreadable(String),
+    /// The event was written under a workflow text (its `source`) the store does not keep.
+    #[error("it was written under the workflow text {text}, which the store does not keep")]
+    TextNotKept {
+        /// The sha256 of the text the event names.
+        text: Sha256Hash,
+    },
+    /// The event's definition hash is not the one the text it was written under parses to.
+    #[error(
+        "it names definition {definition}, but the workflow text {text} it was written under \
+         is definition {kept}"
+    )]
+    TextDiffers {
+        /// The sha256 of the text the event names.
+        text: Sha256Hash,
+        /// The definition hash the event names.
+        definition: Sha256Hash,
+        /// The definition hash the kept text is recorded with.
+        kept: Sha256Hash,
+    },
+    /// A kept workflow text is not what the store records it as: it does not hash to the
+    /// source it is kept under, does not parse, or parses to another definition.
+    #[error("the workflow text kept under {text}: {detail}")]
+    BadDefinition {
+        /// The source it is kept under.
+        text: Sha256Hash,
+        /// What is wrong.
+        detail: String,
+    },
     /// Something the store keeps beside the events and states (an index, a column, a
     /// counter) disagrees with them.
     #[error("{what} holds {stored}, but the events and states say {expected}")]

@@ -36,6 +36,7 @@ mod chain;
 mod check;
 mod clock;
 mod dag;
+mod definition;
 mod diagnostic;
 mod duration;
 mod engine;
@@ -70,6 +71,7 @@ pub use chain::{Problem, StoredEvent, VerifyError, verify_chain, verify_stored_c
 pub use check::{CheckContext, CheckFn, Checks, Verdict};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dag::CriticalPath;
+pub use definition::StoredDefinition;
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity, Span};
 pub use engine::{
     BuildError, Engine, EngineBuilder, Error, Explanation, MissingCheck, Move, NewItem, NextMove,
@@ -83,7 +85,9 @@ pub use ledger::{Change, Event, EventDraft, artifact_hash};
 pub use metrics::{FlowReport, ItemMetrics, Summary, item_metrics};
 pub use refusal::{Reason, ReasonKind, Refused};
 pub use signals::{Overdue, Signal, Signals};
-pub use store::{Entered, Query, Reader, Store, StoreError, StoreId, Tx, check_append};
+pub use store::{
+    Entered, Query, Reader, Store, StoreError, StoreId, Tx, check_append, check_definition,
+};
 pub use typed::{MoveError, Typed, WorkstationType};
 pub use validate::{MAX_TRANSITIONS, MAX_WORKSTATIONS};
 pub use value::{MAX_VALUE_DEPTH, dismantle_value, is_deeper_than, merge_patch};

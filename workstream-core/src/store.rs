@@ -3,6 +3,8 @@
 use std::error::Error as StdError;
 
 use crate::chain::{Finding, StoredEvent};
+use crate::definition::StoredDefinition;
+use crate::hash::{DefinitionHash, Sha256Hash};
 use crate::item::{Item, ItemId};
 use crate::ledger::Event;
 use crate::window::Window;
@@ -78,6 +80,15 @@ pub enum StoreError {
     Busy {
         /// How long the store waited.
         waited: std::time::Duration,
+    },
+    /// A definition offered to [`Tx::put_definition`] does not hash to the source it names.
+    /// Nothing was written.
+    #[error("a definition text hashes to {actual}, not to the source {named} it names")]
+    DefinitionMismatch {
+        /// The source the definition names.
+        named: Sha256Hash,
+        /// What its text hashes to.
+        actual: Sha256Hash,
     },
     /// What the store holds cannot be read back as items and events.
     #[error("the store holds data it cannot read: {0}")]
@@ -254,6 +265,21 @@ pub trait Reader {
     fn check_storage(&self) -> Result<Vec<Finding>, StoreError> {
         Ok(Vec::new())
     }
+
+    /// The workflow text kept under `source` (the sha256 of the text).
+    fn definition_text(&self, source: &Sha256Hash) -> Result<Option<StoredDefinition>, StoreError>;
+
+    /// Whether a text is kept under `source`. Stores may answer without reading the text.
+    fn has_definition_text(&self, source: &Sha256Hash) -> Result<bool, StoreError> {
+        Ok(self.definition_text(source)?.is_some())
+    }
+
+    /// A kept text of the definition `hash` (its definition hash, or the hash workstream 0.1
+    /// gave it), the first kept when there are several: they all decide the same moves.
+    fn definition(&self, hash: &DefinitionHash) -> Result<Option<StoredDefinition>, StoreError>;
+
+    /// Every kept text, by workflow, version and the order they were kept in.
+    fn definitions(&self) -> Result<Vec<StoredDefinition>, StoreError>;
 }
 
 /// A write transaction: reads, and appends that commit together when the transaction ends
@@ -270,6 +296,11 @@ pub trait Tx: Reader {
     /// [`StoreError::Conflict`]. It also refuses when `item` does not carry the event's
     /// sequence number and hash: [`StoreError::Mismatch`].
     fn append(&mut self, event: Event, item: Item) -> Result<(), StoreError>;
+
+    /// Keeps a workflow text under its source hash, once: a text already kept under that
+    /// hash is left as it is. It commits with the transaction, so with the first event that
+    /// names it.
+    fn put_definition(&mut self, definition: &StoredDefinition) -> Result<(), StoreError>;
 }
 
 /// Where items and their ledgers are kept.
@@ -334,6 +365,19 @@ impl<S: Store + 'static> Store for std::sync::Arc<S> {
     {
         S::read(self, f)
     }
+}
+
+/// Checks a definition before a store keeps it: its text must hash to its source. Stores
+/// call it in [`Tx::put_definition`].
+pub fn check_definition(definition: &StoredDefinition) -> Result<(), StoreError> {
+    let actual = Sha256Hash::of(definition.text.as_bytes());
+    if actual != definition.source {
+        return Err(StoreError::DefinitionMismatch {
+            named: definition.source,
+            actual,
+        });
+    }
+    Ok(())
 }
 
 /// Checks an append against the stored head: the event must continue the chain (a `created`

@@ -34,8 +34,11 @@ use std::hash::BuildHasherDefault;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use workstream_core::IdHasher;
-use workstream_core::{Entered, StoreId, check_append};
-use workstream_core::{Event, Item, ItemId, Query, Reader, Store, StoreError, Tx};
+use workstream_core::{
+    DefinitionHash, Event, Item, ItemId, Query, Reader, Sha256Hash, Store, StoreError,
+    StoredDefinition, Tx,
+};
+use workstream_core::{Entered, StoreId, check_append, check_definition};
 
 /// Items and their ledgers, in memory.
 #[derive(Debug, Default)]
@@ -133,6 +136,9 @@ struct State {
     /// engine's check can make one): no order exists, so no ranks are reported from then on.
     cyclic: bool,
     next_id: u64,
+    /// The workflow texts kept, in the order they were kept, and where each is by source.
+    definitions: Vec<StoredDefinition>,
+    by_source: HashMap<Sha256Hash, usize>,
 }
 
 impl State {
@@ -385,6 +391,8 @@ enum Undo {
     NextId(u64),
     /// The append that stored a cycle: rolling it back makes the ranks usable again.
     Acyclic,
+    /// A definition kept: the last one.
+    Definition,
 }
 
 /// A transaction on a [`MemoryStore`]: the store's lock, and an undo log that rolls every
@@ -448,6 +456,11 @@ impl Drop for MemoryTx<'_> {
                 }
                 Undo::NextId(n) => state.next_id = n,
                 Undo::Acyclic => state.cyclic = false,
+                Undo::Definition => {
+                    if let Some(definition) = state.definitions.pop() {
+                        state.by_source.remove(&definition.source);
+                    }
+                }
             }
         }
     }
@@ -542,6 +555,34 @@ impl Reader for MemoryTx<'_> {
     fn item_ids(&self) -> Result<Vec<ItemId>, StoreError> {
         Ok(self.state().entries.keys().copied().collect())
     }
+
+    fn definition_text(&self, source: &Sha256Hash) -> Result<Option<StoredDefinition>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .by_source
+            .get(source)
+            .map(|&i| state.definitions[i].clone()))
+    }
+
+    fn has_definition_text(&self, source: &Sha256Hash) -> Result<bool, StoreError> {
+        Ok(self.state().by_source.contains_key(source))
+    }
+
+    fn definition(&self, hash: &DefinitionHash) -> Result<Option<StoredDefinition>, StoreError> {
+        Ok(self
+            .state()
+            .definitions
+            .iter()
+            .find(|d| d.definition == *hash || d.format1 == *hash)
+            .cloned())
+    }
+
+    fn definitions(&self) -> Result<Vec<StoredDefinition>, StoreError> {
+        let mut all = self.state().definitions.clone();
+        // Stable: texts of one version stay in the order they were kept.
+        all.sort_by(|a, b| (&a.workflow, a.version).cmp(&(&b.workflow, b.version)));
+        Ok(all)
+    }
 }
 
 impl Tx for MemoryTx<'_> {
@@ -573,6 +614,20 @@ impl Tx for MemoryTx<'_> {
         if made_cyclic {
             self.undo.push(Undo::Acyclic);
         }
+        Ok(())
+    }
+
+    fn put_definition(&mut self, definition: &StoredDefinition) -> Result<(), StoreError> {
+        check_definition(definition)?;
+        let state = self.state_mut();
+        if state.by_source.contains_key(&definition.source) {
+            return Ok(());
+        }
+        state
+            .by_source
+            .insert(definition.source, state.definitions.len());
+        state.definitions.push(definition.clone());
+        self.undo.push(Undo::Definition);
         Ok(())
     }
 }

@@ -520,6 +520,11 @@ fn ledger() -> Vec<Event> {
         .expect("events")
 }
 
+/// The workflow text the bench's events were written under, which an import carries.
+fn kept() -> Vec<workstream_core::StoredDefinition> {
+    vec![workstream_core::StoredDefinition::of(&toggle())]
+}
+
 fn import_options() -> Options {
     Options::builder().durability(Durability::Normal).build()
 }
@@ -531,7 +536,7 @@ fn time_import(dir: &Path, events: &[Event], iters: u64) -> Duration {
             SqliteStore::open_with(fresh(dir, "import-ours.db"), import_options()).expect("open");
         let batch = events.to_vec();
         let start = Instant::now();
-        let imported = store.import(batch).expect("import");
+        let imported = store.import(kept(), batch).expect("import");
         total += start.elapsed();
         assert_eq!(imported.events, events.len());
     }
@@ -693,7 +698,7 @@ fn scale(dir: &Path) {
             let mut batch = Vec::with_capacity(SCALE_BATCH + 10);
             let flush = |batch: &mut Vec<Event>, import: &mut Duration| {
                 let start = Instant::now();
-                let done = store.import(std::mem::take(batch)).expect("import");
+                let done = store.import(kept(), std::mem::take(batch)).expect("import");
                 *import += start.elapsed();
                 done.events
             };

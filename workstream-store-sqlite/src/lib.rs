@@ -91,7 +91,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use workstream_core::{Entered, StoreId};
-use workstream_core::{Event, Store, StoreError};
+use workstream_core::{Event, Store, StoreError, StoredDefinition};
 
 pub use error::OpenError;
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
@@ -267,12 +267,22 @@ impl SqliteStore {
         &self.options
     }
 
-    /// Appends many events in one transaction: a bulk import of ledgers exported from
-    /// another store. Each event's hash must match its content, and each must continue its
-    /// item's chain (as stored, or as the events before it in `events` left it); items'
-    /// states are rebuilt by replay. Nothing is written unless every event is accepted.
-    pub fn import(&self, events: impl IntoIterator<Item = Event>) -> Result<Imported, StoreError> {
-        self.write(|tx| tx.import(events))
+    /// Keeps many definitions and appends many events in one transaction: a bulk import of
+    /// ledgers exported from another store ([`Reader::definitions`] and [`Reader::events`]
+    /// there). Each definition's text must hash to its source; each event's hash must match
+    /// its content, each must continue its item's chain (as stored, or as the events before
+    /// it in `events` left it), and the workflow text it names must be kept (here already,
+    /// or among `definitions`); items' states are rebuilt by replay. Nothing is written
+    /// unless every definition and event is accepted.
+    ///
+    /// [`Reader::definitions`]: workstream_core::Reader::definitions
+    /// [`Reader::events`]: workstream_core::Reader::events
+    pub fn import(
+        &self,
+        definitions: impl IntoIterator<Item = StoredDefinition>,
+        events: impl IntoIterator<Item = Event>,
+    ) -> Result<Imported, StoreError> {
+        self.write(|tx| tx.import(definitions, events))
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {

@@ -15,7 +15,7 @@ use crate::error::OpenError;
 pub const APPLICATION_ID: i32 = 0x7773_5431;
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Version 1: events, the projection of current states, dependencies, and the id counter.
 ///
@@ -65,9 +65,28 @@ CREATE TABLE meta (
 INSERT INTO meta (key, value) VALUES ('next_item', 0);
 ";
 
+/// Version 2: the workflow texts items were written under (`definitions`), one row per text,
+/// by the sha256 of the text (`source`), in the order they were kept (`n`), with the
+/// definition hash and the hash workstream 0.1 gave it (each indexed, for lookups by the
+/// hash an item carries). Hashes are their 32 raw bytes.
+const V2: &str = "
+CREATE TABLE definitions (
+    n          INTEGER PRIMARY KEY,
+    source     BLOB    NOT NULL UNIQUE,
+    definition BLOB    NOT NULL,
+    format1    BLOB    NOT NULL,
+    workflow   TEXT    NOT NULL,
+    version    INTEGER NOT NULL,
+    origin     TEXT    NOT NULL,
+    text       TEXT    NOT NULL
+);
+CREATE INDEX definitions_definition ON definitions (definition);
+CREATE INDEX definitions_format1    ON definitions (format1);
+";
+
 /// The steps from one schema version to the next: `MIGRATIONS[v]` takes a database at
 /// version `v` to `v + 1` (version 0 is an empty file).
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// A schema object: its kind (`table`, `index`, …), its name and the SQL that made it.
 pub(crate) type Object = (String, String, String);

@@ -8,12 +8,12 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use workstream_core::chain_hash;
-use workstream_core::check_append;
 use workstream_core::is_deeper_than;
 use workstream_core::{
-    Change, Event, Finding, Item, ItemId, MAX_VALUE_DEPTH, Problem, Query, Reader, Sha256Hash,
-    StoreError, StoredEvent, Tx,
+    Change, DefinitionHash, Event, Finding, Item, ItemId, MAX_VALUE_DEPTH, Problem, Query, Reader,
+    Sha256Hash, StoreError, StoredDefinition, StoredEvent, Tx,
 };
+use workstream_core::{check_append, check_definition};
 
 use crate::error::store_error;
 
@@ -66,6 +66,60 @@ impl<'a> SqliteTx<'a> {
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
         store_error(e, self.busy_timeout)
+    }
+
+    /// The kept definitions whose `column` holds `hash` (all of them for `None`), in the
+    /// order they were kept.
+    fn definitions_where(
+        &self,
+        filter: Option<(&str, &Sha256Hash)>,
+    ) -> Result<Vec<StoredDefinition>, StoreError> {
+        const COLUMNS: &str = "SELECT n, source, definition, format1, workflow, version, origin, \
+                               text FROM definitions";
+        let (sql, hash) = match filter {
+            Some((column, hash)) => (
+                format!("{COLUMNS} WHERE {column} = ?1 ORDER BY n"),
+                Some(hash.as_bytes().to_vec()),
+            ),
+            None => (format!("{COLUMNS} WHERE ?1 IS NULL ORDER BY n"), None),
+        };
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([hash], |r| {
+                let n: i64 = r.get(0)?;
+                let hashes = [1, 2, 3].map(|i| r.get_ref(i).ok().and_then(blob32));
+                let version: i64 = r.get(5)?;
+                Ok((
+                    n,
+                    hashes,
+                    r.get::<_, String>(4)?,
+                    version,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut found = Vec::new();
+        for row in rows {
+            let (n, hashes, workflow, version, origin, text) = row.map_err(|e| self.err(e))?;
+            let ([Some(source), Some(definition), Some(format1)], Ok(version)) =
+                (hashes, u32::try_from(version))
+            else {
+                return Err(StoreError::Corrupt(format!(
+                    "definition row {n} has a hash that is not 32 bytes or a version out of range"
+                )));
+            };
+            found.push(StoredDefinition {
+                source,
+                definition,
+                format1,
+                workflow,
+                version,
+                origin,
+                text,
+            });
+        }
+        Ok(found)
     }
 
     fn read_item(&self, id: ItemId) -> Result<Option<Item>, StoreError> {
@@ -320,9 +374,13 @@ impl<'a> SqliteTx<'a> {
     /// is written once, at the end.
     pub(crate) fn import(
         &mut self,
+        definitions: impl IntoIterator<Item = StoredDefinition>,
         events: impl IntoIterator<Item = Event>,
     ) -> Result<Imported, StoreError> {
         self.recent.replace(None);
+        for definition in definitions {
+            self.put_definition(&definition)?;
+        }
         // item → (state before the import, state now); in the order first seen.
         let mut touched: Vec<(Option<Item>, Item)> = Vec::new();
         let mut index: std::collections::HashMap<ItemId, usize> = Default::default();
@@ -338,6 +396,16 @@ impl<'a> SqliteTx<'a> {
                 // Taken apart without recursion: dropped as it is, it could overflow the stack.
                 event.dismantle();
                 return Err(refused);
+            }
+            if let Some(text) = event.source()
+                && !self.has_definition_text(text)?
+            {
+                return Err(StoreError::Corrupt(format!(
+                    "item {}, event {}: it was written under the workflow text {text}, which \
+                     neither the store nor the import keeps",
+                    event.item(),
+                    event.seq()
+                )));
             }
             let body = event.canonical_json();
             let computed = chain_hash(event.prev(), body.as_bytes());
@@ -604,6 +672,32 @@ impl Reader for SqliteTx<'_> {
     /// (every index agrees with its table), keys that are not ids, each `items` row's
     /// columns against its state, the `deps` table against the states' dependencies, events
     /// whose item has no `items` row, and the id counter against the ids stored.
+    fn definition_text(&self, source: &Sha256Hash) -> Result<Option<StoredDefinition>, StoreError> {
+        self.definitions_where(Some(("source", source)))
+            .map(|mut found| found.pop())
+    }
+
+    fn has_definition_text(&self, source: &Sha256Hash) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached("SELECT 1 FROM definitions WHERE source = ?1")
+            .and_then(|mut s| s.exists([source.as_bytes()]))
+            .map_err(|e| self.err(e))
+    }
+
+    fn definition(&self, hash: &DefinitionHash) -> Result<Option<StoredDefinition>, StoreError> {
+        let mut found = self.definitions_where(Some(("definition", hash)))?;
+        if found.is_empty() {
+            found = self.definitions_where(Some(("format1", hash)))?;
+        }
+        Ok((!found.is_empty()).then(|| found.swap_remove(0)))
+    }
+
+    fn definitions(&self) -> Result<Vec<StoredDefinition>, StoreError> {
+        let mut all = self.definitions_where(None)?;
+        all.sort_by(|a, b| (&a.workflow, a.version).cmp(&(&b.workflow, b.version)));
+        Ok(all)
+    }
+
     fn check_storage(&self) -> Result<Vec<Finding>, StoreError> {
         let mut found = Vec::new();
         self.check_schema(&mut found)?;
@@ -936,6 +1030,32 @@ impl Tx for SqliteTx<'_> {
             head_checked: true,
         });
         Ok(())
+    }
+
+    fn put_definition(&mut self, definition: &StoredDefinition) -> Result<(), StoreError> {
+        check_definition(definition)?;
+        let version = i64::from(definition.version);
+        self.writing(|| {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO definitions \
+                     (source, definition, format1, workflow, version, origin, text) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (source) DO NOTHING",
+                )
+                .and_then(|mut s| {
+                    s.execute(rusqlite::params![
+                        definition.source.as_bytes(),
+                        definition.definition.as_bytes(),
+                        definition.format1.as_bytes(),
+                        definition.workflow,
+                        version,
+                        definition.origin,
+                        definition.text,
+                    ])
+                })
+                .map(drop)
+                .map_err(|e| self.err(e))
+        })
     }
 }
 

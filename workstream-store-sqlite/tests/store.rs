@@ -247,7 +247,7 @@ fn a_marked_file_at_schema_version_zero_with_tables_is_refused_untouched() {
     let text = err.to_string();
     assert!(matches!(err, OpenError::Damaged { .. }), "{text}");
     assert!(text.contains("schema version 0"), "{text}");
-    assert!(text.contains("4 table"), "{text}");
+    assert!(text.contains("5 table"), "{text}");
     for sql in ["CREATE", "TABLE events", "already exists"] {
         assert!(!text.contains(sql), "{text}");
     }
@@ -878,9 +878,22 @@ fn import_rebuilds_the_same_items_and_refuses_bad_events_whole() {
     let (source, _) = engine(source);
     let (a, b) = populate(&source);
     let events = all_events(&source);
+    let kept = source.store().read(|tx| tx.definitions()).unwrap();
+    assert_eq!(kept.len(), 1, "the one text the events were written under");
+
+    // Without the workflow text they were written under, events are refused.
+    let (bare, _) = engine(SqliteStore::open_in_memory().unwrap());
+    let refused = bare.store().import([], events.clone()).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("neither the store nor the import keeps"),
+        "{refused}"
+    );
+    assert!(bare.store().read(|tx| tx.item_ids()).unwrap().is_empty());
 
     let (target, _) = engine(SqliteStore::open_in_memory().unwrap());
-    let imported = target.store().import(events.clone()).unwrap();
+    let imported = target.store().import(kept.clone(), events.clone()).unwrap();
     assert_eq!((imported.items, imported.events), (2, 6));
     for id in [a, b] {
         assert_eq!(target.item(id).unwrap(), source.item(id).unwrap());
@@ -904,7 +917,7 @@ fn import_rebuilds_the_same_items_and_refuses_bad_events_whole() {
     let mut again = events.clone();
     again.push(events[0].clone());
     for (what, bad) in [("changed", changed), ("gap", gap), ("repeat", again)] {
-        let result = fresh.store().import(bad);
+        let result = fresh.store().import(kept.clone(), bad);
         assert!(
             matches!(
                 result,
@@ -930,7 +943,7 @@ fn import_rebuilds_the_same_items_and_refuses_bad_events_whole() {
         *fields = std::sync::Arc::new(json!({ "deep": deep }));
     }
     let too_deep = vec![too_deep.seal()];
-    let result = fresh.store().import(too_deep);
+    let result = fresh.store().import(kept.clone(), too_deep);
     assert!(
         matches!(&result, Err(e @ StoreError::TooDeep { item: ItemId(1), seq: 1 })
             if e.to_string().contains("nested deeper than 64")),
@@ -940,8 +953,10 @@ fn import_rebuilds_the_same_items_and_refuses_bad_events_whole() {
 
     // An import may continue a stored chain.
     let (half, _) = engine(SqliteStore::open_in_memory().unwrap());
-    half.store().import(events[..3].to_vec()).unwrap();
-    half.store().import(events[3..].to_vec()).unwrap();
+    half.store()
+        .import(kept.clone(), events[..3].to_vec())
+        .unwrap();
+    half.store().import([], events[3..].to_vec()).unwrap();
     assert_eq!(half.item(a).unwrap(), source.item(a).unwrap());
     assert_eq!(half.verify_all().unwrap().events, 6);
 }

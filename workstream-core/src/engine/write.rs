@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use super::assess::{Resolved, Scene};
 use super::{Engine, Error, Move, NewItem, Result};
 use crate::dag;
+use crate::definition::StoredDefinition;
 use crate::hash::Sha256Hash;
 use crate::item::{Actor, Item, ItemId};
 use crate::ledger::{Change, EventDraft};
@@ -113,6 +114,7 @@ impl<S: Store> Engine<S> {
             if !reasons.is_empty() {
                 return Err(refused(item, "create", reasons));
             }
+            keep_definition(tx, workflow)?;
             tx.append(event, item.clone())?;
             Ok(item)
         })
@@ -411,7 +413,9 @@ impl<S: Store> Engine<S> {
         entry: Entry,
         now: DateTime<Utc>,
     ) -> Result<Item> {
-        let source = *self.workflow_of(&item)?.source_hash();
+        let workflow = self.workflow_of(&item)?;
+        keep_definition(tx, workflow)?;
+        let source = *workflow.source_hash();
         let mut event = item.next_event(now, actor.id(), entry.change);
         event.reason = entry.reason;
         event.payload = entry.payload;
@@ -421,6 +425,15 @@ impl<S: Store> Engine<S> {
         tx.append(event, item.clone())?;
         Ok(item)
     }
+}
+
+/// Keeps `workflow`'s text in the store, unless it is kept already: in the transaction of the
+/// event written under it, so that every event's text is kept with the event.
+fn keep_definition<T: Tx + ?Sized>(tx: &mut T, workflow: &Workflow) -> Result<()> {
+    if !tx.has_definition_text(workflow.source_hash())? {
+        tx.put_definition(&StoredDefinition::of(workflow))?;
+    }
+    Ok(())
 }
 
 /// The item, which must be in `expect` when one is given.

@@ -16,6 +16,7 @@ use crate::{Actor, Engine, Error, ManualClock, Store, Workflow};
 
 mod chains;
 mod concurrency;
+mod definitions;
 mod dependencies;
 mod queries;
 mod values;
@@ -25,6 +26,10 @@ pub use chains::{
     replay_equals_projection,
 };
 pub use concurrency::{racing_writers, reentry_is_an_error_not_a_deadlock};
+pub use definitions::{
+    definition_texts_are_kept_exactly, definitions_are_kept_with_their_first_event,
+    events_name_kept_texts,
+};
 pub use dependencies::dependencies_against_a_model;
 pub use queries::queries;
 pub use values::{
@@ -72,6 +77,18 @@ macro_rules! conformance_tests {
         #[test]
         fn conformance_reentry_is_an_error_not_a_deadlock() {
             $crate::testing::reentry_is_an_error_not_a_deadlock(($make)());
+        }
+        #[test]
+        fn conformance_definitions_are_kept_with_their_first_event() {
+            $crate::testing::definitions_are_kept_with_their_first_event(($make)());
+        }
+        #[test]
+        fn conformance_definition_texts_are_kept_exactly() {
+            $crate::testing::definition_texts_are_kept_exactly(($make)());
+        }
+        #[test]
+        fn conformance_events_name_kept_texts() {
+            $crate::testing::events_name_kept_texts(($make)());
         }
         #[test]
         fn conformance_racing_writers() {
