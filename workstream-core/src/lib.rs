@@ -94,7 +94,8 @@ pub use value::{MAX_VALUE_DEPTH, dismantle_value, is_deeper_than, merge_patch};
 pub use window::Window;
 pub use workflow::FORMAT_VERSION;
 pub use workflow::{
-    Outcome, SignalConfig, Transition, TransitionId, Wip, Workflow, Workstation, WorkstationId,
+    Migration, Outcome, SignalConfig, Transition, TransitionId, Wip, Workflow, Workstation,
+    WorkstationId,
 };
 pub use yaml::{MAX_DEPTH, MAX_INPUT_BYTES, MAX_NODES};
 

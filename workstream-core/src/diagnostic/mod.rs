@@ -145,6 +145,12 @@ codes! {
     /// transition named like a method every item has (`put_on_hold`, `release_hold`,
     /// `update_fields`, `refresh`), or a check named `new`.
     RustNameClash = ("W0030", "rust-name-clash", Error),
+    /// A migration that cannot be followed: `from` is not an older version or is given
+    /// twice, a target is not a workstation or hold of this file; or, checked against the
+    /// older version, one of its workstations or holds maps to nothing, a name mapped is not
+    /// one of its, or an item would leave a terminal workstation or enter the initial one
+    /// without the migration saying so (`reopen: true`, `restart: true`).
+    InvalidMigration = ("W0031", "invalid-migration", Error),
     /// A role, check or hold is declared but never used.
     Unused = ("W0101", "unused", Warning),
     /// A transition that can never fire: its assertions contradict each other, or no role may

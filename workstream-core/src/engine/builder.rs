@@ -121,6 +121,22 @@ impl<S: Store> EngineBuilder<S> {
             missing.dedup();
             return Err(BuildError::MissingChecks(missing));
         }
+        // Each version's migrations against the older versions loaded beside it.
+        let mut problems = Vec::new();
+        let mut names: Vec<&String> = workflows.keys().collect();
+        names.sort();
+        for versions in names.into_iter().map(|name| &workflows[name]) {
+            for newer in versions {
+                for older in versions.iter().filter(|o| o.version() < newer.version()) {
+                    if let Err(d) = newer.check_migration(older) {
+                        problems.extend(d);
+                    }
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(BuildError::Migrations(crate::Diagnostics::new(problems)));
+        }
         Ok(Engine {
             store: self.store,
             workflows,

@@ -236,6 +236,10 @@ pub enum BuildError {
         /// The other.
         second: Sha256Hash,
     },
+    /// Migrations declared by the loaded versions do not fit the older versions loaded
+    /// beside them: every problem, each at its place in the newer file.
+    #[error("migrations between the loaded versions do not check out:\n{0}")]
+    Migrations(crate::Diagnostics),
 }
 
 /// A check a workflow names that no function was registered for.

@@ -14,13 +14,14 @@ use crate::name::closest;
 use crate::yaml::{Key, Kind, Node};
 
 mod assertions;
+mod migrations;
 mod raw;
 mod transitions;
 mod workstations;
 
 pub(crate) use raw::{
-    Gaps, Named, RawAssertion, RawFrom, RawKind, RawSignals, RawTransition, RawWip, RawWorkflow,
-    RawWorkstation,
+    Gaps, Named, RawAssertion, RawFrom, RawKind, RawMigration, RawSignals, RawTransition, RawWip,
+    RawWorkflow, RawWorkstation,
 };
 
 /// The entries of a YAML map whose keys have been checked against the keys its place allows.
@@ -67,6 +68,16 @@ const TOP_KEYS: &[&str] = &[
     "workstations",
     "transitions",
     "signals",
+    "migrations",
+];
+const MIGRATION_KEYS: &[&str] = &[
+    "from",
+    "description",
+    "by",
+    "workstations",
+    "holds",
+    "reopen",
+    "restart",
 ];
 const WORKSTATION_KEYS: &[&str] = &[
     "description",
@@ -200,6 +211,9 @@ impl<'s, 'a> TreeReader<'s, 'a> {
         }
         if let Some(node) = top.get("signals") {
             raw.signals = self.signals(node);
+        }
+        if let Some(node) = top.get("migrations") {
+            raw.migrations = self.migrations(node);
         }
     }
 

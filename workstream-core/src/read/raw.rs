@@ -70,7 +70,23 @@ pub(crate) struct RawWorkflow {
     pub(crate) workstations_span: Span,
     pub(crate) transitions: Vec<RawTransition>,
     pub(crate) signals: RawSignals,
+    pub(crate) migrations: Vec<RawMigration>,
     pub(crate) gaps: Gaps,
+}
+
+/// One entry of `migrations`: how items of an older version enter this one.
+#[derive(Debug)]
+pub(crate) struct RawMigration {
+    /// The older version, and where it is written.
+    pub(crate) from: Option<(u32, Span)>,
+    pub(crate) description: Option<String>,
+    /// The roles that may migrate (`None`: anyone).
+    pub(crate) by: Option<Vec<Named>>,
+    /// Older workstation → workstation here; older hold → hold here.
+    pub(crate) workstations: Vec<(Named, Named)>,
+    pub(crate) holds: Vec<(Named, Named)>,
+    pub(crate) reopen: bool,
+    pub(crate) restart: bool,
 }
 
 #[derive(Debug, Default)]

@@ -22,6 +22,7 @@ use crate::workflow::{Outcome, Parts, SignalConfig, Workflow, WorkstationId};
 mod assertions;
 mod graph;
 mod lint;
+mod migrations;
 mod transitions;
 mod workstations;
 
@@ -86,6 +87,7 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
     let (workstations, initials) = v.workstation_bodies(&raw, &kept_ws);
     let (transitions, transition_index) = v.transitions(&raw, &workstations, &kept_ws)?;
     v.check_ids_are_distinct();
+    let migrations = v.migrations(&raw.migrations, raw.version);
 
     if !initials.is_empty() && v.gaps.graph_known() {
         let roots: Vec<WorkstationId> = initials.iter().map(|&(id, _)| id).collect();
@@ -116,6 +118,7 @@ pub(crate) fn validate(raw: RawWorkflow, sink: &mut Sink<'_>, origin: &str) -> O
             workstations,
             transitions,
             initial,
+            migrations,
             signals: SignalConfig {
                 stalled_idle_for: raw
                     .signals

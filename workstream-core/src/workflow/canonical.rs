@@ -69,7 +69,28 @@ pub(crate) fn definition_json(wf: &Workflow) -> Value {
             (t.name.clone(), value)
         })
         .collect();
-    json!({
+    let mut migrations: Vec<Value> = wf
+        .migrations
+        .iter()
+        .map(|m| {
+            let renames = |pairs: &[(String, String)]| -> Map<String, Value> {
+                pairs
+                    .iter()
+                    .map(|(a, b)| (a.clone(), Value::from(b.clone())))
+                    .collect()
+            };
+            json!({
+                "from": m.from,
+                "by": m.by.as_ref().map(|b| sorted(b.iter().cloned())),
+                "workstations": renames(&m.workstations),
+                "holds": renames(&m.holds),
+                "reopen": m.reopen,
+                "restart": m.restart,
+            })
+        })
+        .collect();
+    migrations.sort_by_key(|m| m["from"].as_u64());
+    let mut form = json!({
         "format": FORMAT_VERSION,
         "form": FORM,
         "workflow": wf.name,
@@ -84,7 +105,12 @@ pub(crate) fn definition_json(wf: &Workflow) -> Value {
             "stalled_idle_for_seconds": wf.signals.stalled_idle_for.as_secs(),
             "oldies_age_seconds": wf.signals.oldies_age.as_secs(),
         },
-    })
+    });
+    // Written only when there are some, so a file without migrations hashes as before.
+    if !migrations.is_empty() {
+        form["migrations"] = Value::Array(migrations);
+    }
+    form
 }
 
 fn sorted(names: impl Iterator<Item = String>) -> Vec<String> {

@@ -11,8 +11,11 @@ use crate::diagnostic::{Diagnostic, Span};
 use crate::hash::{DefinitionHash, Sha256Hash, canonical_json};
 
 mod canonical;
+mod migration;
 
 pub use canonical::FORMAT_VERSION;
+pub use migration::Migration;
+pub(crate) use migration::Spans as MigrationSpans;
 
 /// The index of a workstation in its [`Workflow`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -267,6 +270,7 @@ pub struct Workflow {
     pub(crate) transitions: Vec<Transition>,
     pub(crate) initial: WorkstationId,
     pub(crate) signals: SignalConfig,
+    pub(crate) migrations: Vec<Migration>,
     /// One bit per (transition, workstation): set when the transition may fire from it.
     pub(crate) from_bits: Vec<u64>,
     /// Words of `from_bits` per transition.
@@ -458,6 +462,7 @@ pub(crate) struct Parts {
     pub(crate) transitions: Vec<Transition>,
     pub(crate) initial: WorkstationId,
     pub(crate) signals: SignalConfig,
+    pub(crate) migrations: Vec<Migration>,
     pub(crate) workstation_index: HashMap<String, WorkstationId>,
     pub(crate) transition_index: HashMap<String, TransitionId>,
 }
@@ -493,6 +498,7 @@ impl Workflow {
             transitions: p.transitions,
             initial: p.initial,
             signals: p.signals,
+            migrations: p.migrations,
             from_bits,
             words,
             outgoing,
