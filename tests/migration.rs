@@ -1,7 +1,7 @@
 //! Versions of a workflow side by side in one engine, and the migrations between them.
 
 use workstream::prelude::*;
-use workstream::{BuildError, MemoryStore};
+use workstream::{BuildError, Change, MemoryStore};
 
 const V1: &str = "\
 workflow: task
@@ -70,4 +70,195 @@ fn an_engine_is_not_built_over_versions_whose_migration_does_not_fit() {
         "{text}"
     );
     assert!(text.contains("task.v2.yaml:"), "{text}");
+}
+
+fn engine_with(texts: &[(&str, &str)]) -> (Engine<MemoryStore>, ManualClock) {
+    let clock = ManualClock::new(chrono::DateTime::UNIX_EPOCH + chrono::TimeDelta::days(20_000));
+    let mut builder = Engine::builder()
+        .store(MemoryStore::new())
+        .clock(clock.clone());
+    for (origin, text) in texts {
+        builder = builder.workflow(load(origin, text));
+    }
+    (builder.build().unwrap_or_else(|e| panic!("{e}")), clock)
+}
+
+fn anyone() -> Actor {
+    Actor::new("ann", [])
+}
+
+#[test]
+fn migrate_moves_an_item_to_the_newer_version_in_one_event() {
+    let (engine, clock) = engine_with(&[("v1", V1), ("v2", V2)]);
+    let v1 = engine.workflow_version("task", 1).unwrap().clone();
+    let v2 = engine.workflow_version("task", 2).unwrap().clone();
+    let create_v1 = || {
+        engine
+            .create(&anyone(), NewItem::of("task").version(1))
+            .unwrap()
+    };
+    let item = create_v1();
+    engine
+        .advance(item.id(), &anyone(), Move::transition("submit"))
+        .unwrap();
+    engine
+        .advance(item.id(), &anyone(), Move::transition("send_back"))
+        .unwrap();
+    engine
+        .hold(item.id(), &anyone(), "blocked", "waiting on legal")
+        .unwrap();
+    clock.advance(chrono::TimeDelta::hours(2));
+
+    let migrated = engine
+        .migrate(
+            item.id(),
+            &anyone(),
+            2,
+            Some("v2 renames the revision step"),
+        )
+        .unwrap();
+    assert_eq!(
+        (
+            migrated.version(),
+            migrated.workstation(),
+            migrated.definition()
+        ),
+        (2, "revision_requested", v2.definition_hash())
+    );
+    assert!(migrated.holds().contains_key("waiting"));
+    assert!(!migrated.holds().contains_key("blocked"));
+    let history = engine.history(item.id()).unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(last.definition(), v2.definition_hash());
+    assert_eq!(last.source(), Some(v2.source_hash()));
+    assert_eq!(last.reason(), Some("v2 renames the revision step"));
+    let Change::Migrated {
+        from_version,
+        from_definition,
+        to_version,
+        from_workstation,
+        to_workstation,
+        holds,
+        outcome,
+    } = last.change()
+    else {
+        panic!("a migrated event: {last:?}");
+    };
+    assert_eq!((*from_version, *to_version), (1, 2));
+    assert_eq!(from_definition, v1.definition_hash());
+    assert_eq!(
+        (from_workstation.as_str(), to_workstation.as_str()),
+        ("needs_revision", "revision_requested")
+    );
+    assert_eq!(holds, &[("blocked".to_owned(), "waiting".to_owned())]);
+    assert_eq!(*outcome, None);
+
+    // Replay and verification follow the chain across the versions; the item moves on
+    // under version 2, with its transitions.
+    assert!(engine.verify_all().unwrap().events == history.len());
+    assert_eq!(Item::replay(&history).unwrap(), migrated);
+    engine.release(item.id(), &anyone(), "waiting").unwrap();
+    let moved = engine
+        .advance(item.id(), &anyone(), Move::transition("submit"))
+        .unwrap();
+    assert_eq!((moved.version(), moved.workstation()), (2, "review"));
+    let metrics = engine.metrics(item.id()).unwrap();
+    assert!(metrics.per_workstation.contains_key("needs_revision"));
+    assert!(metrics.per_workstation.contains_key("revision_requested"));
+    assert_eq!(metrics.per_hold["waiting"], chrono::TimeDelta::hours(2));
+
+    // Items not migrated stay on version 1 and keep moving there.
+    let other = create_v1();
+    let moved = engine
+        .advance(other.id(), &anyone(), Move::transition("submit"))
+        .unwrap();
+    assert_eq!((moved.version(), moved.workstation()), (1, "review"));
+}
+
+#[test]
+fn a_migration_is_refused_with_every_reason_and_writes_nothing() {
+    let strict = V2
+        .replace(
+            "  revision_requested: {}\n",
+            "  revision_requested:\n    entry: [ { assert: fields.reviewer, op: exists, id: reviewer_named } ]\n",
+        )
+        .replace("  - from: 1\n", "  - from: 1\n    by: [lead]\n")
+        .replace("holds: [waiting]\n", "holds: [waiting]\nroles: [lead]\n");
+    let (engine, _) = engine_with(&[("v1", V1), ("v2", &strict)]);
+    let item = engine
+        .create(&anyone(), NewItem::of("task").version(1))
+        .unwrap();
+    engine
+        .advance(item.id(), &anyone(), Move::transition("submit"))
+        .unwrap();
+    let before = engine
+        .advance(item.id(), &anyone(), Move::transition("send_back"))
+        .unwrap();
+    let err = engine.migrate(item.id(), &anyone(), 2, None).unwrap_err();
+    let refused = err.refused().unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(refused.ids(), ["role", "reviewer_named"]);
+    assert_eq!(engine.item(item.id()).unwrap(), before, "nothing written");
+
+    let lead = Actor::new("lee", ["lead"]);
+    engine
+        .update_fields(item.id(), &lead, serde_json::json!({"reviewer": "rita"}))
+        .unwrap();
+    let migrated = engine.migrate(item.id(), &lead, 2, None).unwrap();
+    assert_eq!(migrated.version(), 2);
+    assert!(matches!(
+        engine.migrate(item.id(), &lead, 2, None),
+        Err(Error::NotNewer {
+            version: 2,
+            to: 2,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn an_item_on_a_version_the_engine_has_not_loaded_is_never_moved_under_another() {
+    let store = std::sync::Arc::new(MemoryStore::new());
+    let both = Engine::builder()
+        .store(store.clone())
+        .workflow(load("v1", V1))
+        .workflow(load("v2", V2))
+        .build()
+        .unwrap();
+    let item = both
+        .create(&anyone(), NewItem::of("task").version(1))
+        .unwrap();
+    let only_v2 = Engine::builder()
+        .store(store.clone())
+        .workflow(load("v2", V2))
+        .build()
+        .unwrap();
+    assert!(matches!(
+        only_v2.migrate(item.id(), &anyone(), 2, None),
+        Err(Error::VersionNotLoaded { version: 1, .. })
+    ));
+    assert!(matches!(
+        only_v2.advance(item.id(), &anyone(), Move::transition("submit")),
+        Err(Error::VersionNotLoaded { version: 1, .. })
+    ));
+    let only_v1 = Engine::builder()
+        .store(store)
+        .workflow(load("v1", V1))
+        .build()
+        .unwrap();
+    assert!(matches!(
+        only_v1.migrate(item.id(), &anyone(), 2, None),
+        Err(Error::VersionNotLoaded { version: 2, .. })
+    ));
+    // A version without a migration from the item's.
+    let v3 = V2
+        .replace("version: 2", "version: 3")
+        .replace("migrations:\n  - from: 1\n", "migrations:\n  - from: 2\n");
+    let (engine, _) = engine_with(&[("v1", V1), ("v3", &v3)]);
+    let item = engine
+        .create(&anyone(), NewItem::of("task").version(1))
+        .unwrap();
+    assert!(matches!(
+        engine.migrate(item.id(), &anyone(), 3, None),
+        Err(Error::NoMigration { from: 1, to: 3, .. })
+    ));
 }

@@ -389,6 +389,26 @@ impl Item {
                 self.deps.remove(on);
             }
             Change::ParentSet { parent } => self.parent = *parent,
+            Change::Migrated {
+                to_version,
+                to_workstation,
+                holds,
+                outcome,
+                ..
+            } => {
+                self.version = *to_version;
+                self.definition = event.definition;
+                if *self.workstation != **to_workstation {
+                    self.workstation = Arc::from(to_workstation.as_str());
+                    self.entered = event.at;
+                }
+                self.outcome = *outcome;
+                for (from, to) in holds {
+                    if let Some(hold) = self.holds.remove(from) {
+                        self.holds.insert(to.clone(), hold);
+                    }
+                }
+            }
         }
         self.updated = event.at;
         self.seq = event.seq;

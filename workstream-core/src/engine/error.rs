@@ -46,6 +46,32 @@ pub enum Error {
         /// The versions of the workflow the engine has loaded, in order.
         loaded: Vec<u32>,
     },
+    /// The version an item is asked to migrate to declares no migration from the item's
+    /// version.
+    #[error(
+        "`{workflow}` version {to} declares no migration from version {from}, the version item \
+         {item} keeps; add `migrations: [{{ from: {from} }}]` to version {to}"
+    )]
+    NoMigration {
+        /// The item.
+        item: ItemId,
+        /// Its workflow.
+        workflow: String,
+        /// The version it keeps.
+        from: u32,
+        /// The version asked for.
+        to: u32,
+    },
+    /// An item asked to migrate to a version it is already on, or to an older one.
+    #[error("item {item} keeps version {version}; it migrates only to a newer version, not {to}")]
+    NotNewer {
+        /// The item.
+        item: ItemId,
+        /// The version it keeps.
+        version: u32,
+        /// The version asked for.
+        to: u32,
+    },
     /// The item's definition hash differs from the loaded definition of its version: the file
     /// changed without its version being raised.
     #[error(

@@ -404,6 +404,126 @@ impl<S: Store> Engine<S> {
         })
     }
 
+    /// Moves an item to `to_version` of its workflow, along the migration that version
+    /// declares from the item's version: one `migrated` event, with both versions and
+    /// definition hashes, the workstations before and after, the holds renamed, and `reason`.
+    ///
+    /// Both versions must be loaded. The migration's `by` roles, the entry assertions of the
+    /// workstation the item lands in (of the newer version, on the item as it would be), and
+    /// that workstation's WIP limit (when the item lands in a workstation of another name)
+    /// apply; a refusal names every reason and writes nothing, and the item stays on its
+    /// version, still movable there.
+    pub fn migrate(
+        &self,
+        id: ItemId,
+        actor: &Actor,
+        to_version: u32,
+        reason: Option<&str>,
+    ) -> Result<Item> {
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let item = read_in(&*tx, id, None)?;
+            // The item's own version must be loaded (and its definition the loaded one).
+            self.workflow_of(&item)?;
+            if to_version <= item.version() {
+                return Err(Error::NotNewer {
+                    item: id,
+                    version: item.version(),
+                    to: to_version,
+                });
+            }
+            let newer = self
+                .workflow_version(item.workflow(), to_version)
+                .ok_or_else(|| Error::VersionNotLoaded {
+                    item: Some(id),
+                    workflow: item.workflow().to_owned(),
+                    version: to_version,
+                    loaded: self
+                        .versions(item.workflow())
+                        .map(|v| v.iter().map(|w| w.version()).collect())
+                        .unwrap_or_default(),
+                })?;
+            let Some(migration) = newer.migration_from(item.version()) else {
+                return Err(Error::NoMigration {
+                    item: id,
+                    workflow: item.workflow().to_owned(),
+                    from: item.version(),
+                    to: to_version,
+                });
+            };
+            let target = migration.workstation(item.workstation()).to_owned();
+            let mut reasons = Vec::new();
+            if let Some(by) = migration.by()
+                && !actor.roles().iter().any(|r| by.contains(r))
+            {
+                reasons.push(Reason::new(
+                    "role",
+                    ReasonKind::Role,
+                    format!(
+                        "migrating to version {to_version} is for {}; {} has none of these roles",
+                        by.join(", "),
+                        actor.id()
+                    ),
+                ));
+            }
+            let Some(lands) = newer.workstation_id(&target) else {
+                // Only when the older version was not loaded beside the newer one at build.
+                return Err(Error::not_in_definition(&item));
+            };
+            let landing = newer.workstation(lands);
+            let renamed: Vec<(String, String)> = item
+                .holds()
+                .keys()
+                .filter(|h| migration.hold(h) != h.as_str())
+                .map(|h| (h.clone(), migration.hold(h).to_owned()))
+                .collect();
+            let outcome = if landing.is_terminal() {
+                item.outcome().or(landing.outcome())
+            } else {
+                None
+            };
+            let change = Change::Migrated {
+                from_version: item.version(),
+                from_definition: *item.definition(),
+                to_version,
+                from_workstation: item.workstation().to_owned(),
+                to_workstation: target.clone(),
+                holds: renamed,
+                outcome,
+            };
+            let mut draft = item.next_event(now, actor.id(), change);
+            draft.definition = *newer.definition_hash();
+            draft.source = Some(*newer.source_hash());
+            draft.reason = reason.map(str::to_owned);
+            let event = draft.seal();
+            let mut migrated = item.clone();
+            migrated.apply(&event)?;
+            // The item as it would be, in the newer version: its entry assertions and WIP.
+            let scene = Scene {
+                reader: &*tx,
+                workflow: newer,
+                item: &migrated,
+                actor,
+                now,
+            };
+            scene.subject(None, landing.name(), &self.checks).collect(
+                landing.entry(),
+                ReasonKind::Entry,
+                &mut reasons,
+            )?;
+            if landing.name() != item.workstation() {
+                let mut warnings = Vec::new();
+                self.check_wip(&scene, lands, &mut reasons, &mut warnings)?;
+            }
+            if !reasons.is_empty() {
+                return Err(refused(item, "migrate", reasons));
+            }
+            keep_definition(tx, newer)?;
+            tx.append(event, migrated.clone())?;
+            Ok(migrated)
+        })
+    }
+
     /// Makes the next event of `item`'s chain, applies it, and appends both.
     fn record(
         &self,

@@ -115,6 +115,44 @@ fn write_change(change: &Change, out: &mut Vec<u8>) {
             w.key("parent");
             write_opt_id(*parent, w.out);
         }
+        Change::Migrated {
+            from_version,
+            from_definition,
+            to_version,
+            from_workstation,
+            to_workstation,
+            holds,
+            outcome,
+        } => {
+            w.key("from_definition");
+            w.out.push(b'"');
+            w.out.extend_from_slice(&from_definition.text());
+            w.out.push(b'"');
+            w.key("from_version");
+            write_u64(u64::from(*from_version), w.out);
+            w.key("from_workstation");
+            write_json_str(from_workstation, w.out);
+            w.key("holds");
+            w.out.push(b'[');
+            for (i, (from, to)) in holds.iter().enumerate() {
+                if i > 0 {
+                    w.out.push(b',');
+                }
+                w.out.push(b'[');
+                write_json_str(from, w.out);
+                w.out.push(b',');
+                write_json_str(to, w.out);
+                w.out.push(b']');
+            }
+            w.out.push(b']');
+            w.kind("migrated");
+            w.key("outcome");
+            write_opt_str(outcome.map(Outcome::name), w.out);
+            w.key("to_version");
+            write_u64(u64::from(*to_version), w.out);
+            w.key("to_workstation");
+            write_json_str(to_workstation, w.out);
+        }
     }
     w.finish();
 }

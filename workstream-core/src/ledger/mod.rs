@@ -186,6 +186,24 @@ pub enum Change {
         /// The new parent, or none.
         parent: Option<ItemId>,
     },
+    /// The item moved to a newer version of its workflow, along the migration that version
+    /// declares. The event's `definition` is the newer version's hash.
+    Migrated {
+        /// The version it was on.
+        from_version: u32,
+        /// That version's definition hash, as the item carried it.
+        from_definition: DefinitionHash,
+        /// The version it is on now.
+        to_version: u32,
+        /// Where it was.
+        from_workstation: String,
+        /// Where the migration put it.
+        to_workstation: String,
+        /// The holds that were on and were renamed: the older name, the name now.
+        holds: Vec<(String, String)>,
+        /// How its work ended, when it is in a terminal workstation after the migration.
+        outcome: Option<Outcome>,
+    },
 }
 
 impl Change {
@@ -200,6 +218,7 @@ impl Change {
             Change::DependencyAdded { .. } => "dependency_added",
             Change::DependencyRemoved { .. } => "dependency_removed",
             Change::ParentSet { .. } => "parent_set",
+            Change::Migrated { .. } => "migrated",
         }
     }
 }
@@ -475,11 +494,21 @@ pub(crate) mod tests {
             Change::ParentSet {
                 parent: Some(ItemId(1)),
             },
+            Change::Migrated {
+                from_version: 1,
+                from_definition: Sha256Hash::of(b"v1"),
+                to_version: 2,
+                from_workstation: "needs_revision".into(),
+                to_workstation: "revision_requested".into(),
+                holds: vec![("blocked".into(), "waiting".into())],
+                outcome: None,
+            },
         ];
         for change in changes {
             let mut e = created();
             e.seq = 2;
             e.change = change;
+            e.source = Some(Sha256Hash::of(b"text"));
             let mut via_serde = serde_json::to_value(&e).unwrap();
             let map = via_serde.as_object_mut().unwrap();
             map.remove("hash");

@@ -174,6 +174,29 @@ pub fn item_metrics(
                     add(&mut m.held, event.at - since);
                 }
             }
+            // A migration that puts the item in another workstation ends its stay in the old
+            // one; a renamed hold keeps counting under its new name.
+            Change::Migrated {
+                to_workstation,
+                holds: renamed,
+                outcome,
+                ..
+            } => {
+                if *to_workstation != here {
+                    stay(&mut m, &here, entered, event.at);
+                    here.clone_from(to_workstation);
+                    entered = event.at;
+                }
+                for (from, to) in renamed {
+                    if let Some(since) = holds.remove(from) {
+                        holds.insert(to.clone(), since);
+                    }
+                }
+                if outcome.is_some() {
+                    m.closed = Some(event.at);
+                    m.outcome = *outcome;
+                }
+            }
             _ => {}
         }
     }
