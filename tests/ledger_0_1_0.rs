@@ -1,5 +1,6 @@
 //! A database written by workstream 0.1.0 (`tests/fixtures/ledger-0.1.0`, made by the
-//! `generate.rs` kept beside it) opens, verifies and reads back with the current code.
+//! `generate.rs` kept beside it) opens, verifies, reads back, moves on and migrates to a new
+//! version with the current code.
 
 use std::path::{Path, PathBuf};
 
@@ -71,20 +72,26 @@ fn the_fixture_is_the_file_0_1_0_wrote() {
 fn a_database_of_0_1_0_verifies_and_reads_back_as_written() {
     let copy = Copy::new("reads");
     let engine = engine(&copy.db());
-    // Every chain verifies. 0.1.0 read 0.9884814957324949 back one ulp off and wrote that
-    // into item 2's row when it put the item on hold; the ledger kept the exact text, and
-    // the audit names the row that differs from it.
-    let report = engine.audit().unwrap();
-    assert_eq!((report.items, report.events), (6, 24));
-    assert_eq!(report.problems.len(), 1, "{report:?}");
-    let finding = &report.problems[0];
-    assert_eq!(finding.item, Some(ItemId(2)));
-    match &finding.problem {
-        workstream::Problem::ProjectionMismatch(detail) => {
-            assert!(detail.contains("0.9884814957324948"), "{detail}")
-        }
-        other => panic!("expected the row of item 2 to differ, got {other:?}"),
-    }
+    // Every chain and every state verifies. 0.1.0 read 0.9884814957324949 back one ulp off
+    // and wrote that into item 2's row when it put the item on hold; the ledger kept the
+    // exact text, so opening the file (schema 1 → 2) rebuilt that row from its chain and
+    // kept the row it replaced.
+    let verified = engine.verify_all().unwrap();
+    assert_eq!((verified.items, verified.events), (6, 24));
+    let replaced = engine.store().replaced_rows().unwrap();
+    assert_eq!(replaced.len(), 1, "{replaced:?}");
+    assert_eq!(replaced[0].item, ItemId(2));
+    assert!(
+        replaced[0].state.contains("0.9884814957324948"),
+        "{replaced:?}"
+    );
+    assert_eq!(
+        engine.item(ItemId(2)).unwrap().fields()["amount"]
+            .as_f64()
+            .unwrap()
+            .to_bits(),
+        0.9884814957324949f64.to_bits()
+    );
 
     let states: Vec<(u64, String, Vec<String>)> = engine
         .items(&Query::default())
@@ -189,9 +196,77 @@ fn items_written_by_0_1_0_keep_their_definition_and_move_on() {
     assert_eq!(events[1].source(), Some(workflow.source_hash()));
     assert!(events.iter().all(|e| e.definition().to_string() == format1));
 
-    // Every chain still verifies; the one row 0.1.0 misread is still the only finding.
-    let report = engine.audit().unwrap();
-    assert_eq!(report.events, 24 + 7);
-    assert_eq!(report.problems.len(), 1, "{report:?}");
-    assert_eq!(report.problems[0].item, Some(ItemId(2)));
+    // Every chain and state still verifies.
+    assert_eq!(engine.verify_all().unwrap().events, 24 + 7);
+}
+
+/// Version 2 of the fixture's workflow: `needs_revision` is renamed, a security review comes
+/// between review and approval, and the quote hold is renamed.
+fn version_2() -> workstream::Workflow {
+    let text = std::fs::read_to_string(Path::new(FIXTURE).join("purchase_order.yaml")).unwrap();
+    let text = text
+        .replace("version: 1\n", "version: 2\n")
+        .replace(
+            "holds: [blocked, awaiting_quote]",
+            "holds: [blocked, waiting_for_quote]",
+        )
+        .replace("  needs_revision:\n", "  revision_requested:\n")
+        .replace(
+            "from: [draft, needs_revision]",
+            "from: [draft, revision_requested]",
+        )
+        .replace("to: needs_revision", "to: revision_requested")
+        + "migrations:\n  - from: 1\n    by: [approver]\n    workstations: { needs_revision: revision_requested }\n    holds: { awaiting_quote: waiting_for_quote }\n";
+    parse("purchase_order.v2.yaml", &text).unwrap_or_else(|d| panic!("{d}"))
+}
+
+#[test]
+fn items_written_by_0_1_0_migrate_to_a_new_version() {
+    let copy = Copy::new("migrates");
+    let text = std::fs::read_to_string(Path::new(FIXTURE).join("purchase_order.yaml")).unwrap();
+    let checks = || {
+        Checks::new().add("within_budget", |ctx| {
+            let amount = ctx.item().fields()["amount"].as_f64().unwrap_or(f64::MAX);
+            Verdict::require(amount <= 5_000.0, "over the 5,000 budget")
+        })
+    };
+    let engine = Engine::builder()
+        .store(SqliteStore::open(copy.db()).unwrap())
+        .workflow(parse("purchase_order.yaml", &text).unwrap())
+        .workflow(version_2())
+        .checks(checks())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bob = Actor::new("bob", ["approver"]);
+    let mut on_2 = Vec::new();
+    for id in 1..=6 {
+        let item = engine
+            .migrate(ItemId(id), &bob, 2, Some("purchase orders v2"))
+            .unwrap_or_else(|e| panic!("item {id}: {e}"));
+        on_2.push((
+            item.workstation().to_owned(),
+            item.holds().keys().cloned().collect::<Vec<_>>(),
+        ));
+    }
+    assert_eq!(
+        on_2,
+        [
+            ("ordered".to_owned(), vec![]),
+            ("review".to_owned(), vec!["waiting_for_quote".to_owned()]),
+            ("rejected".to_owned(), vec![]),
+            ("approved".to_owned(), vec![]),
+            ("revision_requested".to_owned(), vec![]),
+            ("draft".to_owned(), vec![]),
+        ]
+    );
+    // The revision moves on under version 2.
+    let ann = Actor::new("ann", ["requester"]);
+    let moved = engine
+        .advance(ItemId(5), &ann, Move::transition("submit"))
+        .unwrap();
+    assert_eq!((moved.version(), moved.workstation()), (2, "review"));
+    // Every chain and state verifies across the versions; version 2's text is kept.
+    assert_eq!(engine.verify_all().unwrap().events, 24 + 6 + 1);
+    let kept = engine.store().read(|tx| tx.definitions()).unwrap();
+    assert_eq!(kept, [workstream::StoredDefinition::of(&version_2())]);
 }

@@ -94,6 +94,19 @@ use workstream_core::{Entered, StoreId};
 use workstream_core::{Event, Store, StoreError, StoredDefinition};
 
 pub use error::OpenError;
+
+/// An `items` row the upgrade from schema version 1 rewrote from its chain
+/// ([`SqliteStore::replaced_rows`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReplacedRow {
+    /// The item.
+    pub item: workstream_core::ItemId,
+    /// Its state as the row held it (the serde JSON of an `Item`).
+    pub state: String,
+    /// Why it was rewritten.
+    pub why: String,
+}
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use tx::{Imported, SqliteTx};
 
@@ -283,6 +296,27 @@ impl SqliteStore {
         events: impl IntoIterator<Item = Event>,
     ) -> Result<Imported, StoreError> {
         self.write(|tx| tx.import(definitions, events))
+    }
+
+    /// The `items` rows the upgrade from schema version 1 rewrote from their chains, as they
+    /// were (workstream 0.1 could store a float one ulp off in a row while its ledger kept the
+    /// exact text), in the order they were rewritten.
+    pub fn replaced_rows(&self) -> Result<Vec<ReplacedRow>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare("SELECT item, state, replaced FROM replaced_rows ORDER BY rowid")
+            .map_err(|e| error::store_error(e, self.options.busy_timeout()))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ReplacedRow {
+                    item: workstream_core::ItemId(r.get::<_, i64>(0)?.max(0) as u64),
+                    state: r.get(1)?,
+                    why: r.get(2)?,
+                })
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| error::store_error(e, self.options.busy_timeout()))?;
+        Ok(rows)
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {

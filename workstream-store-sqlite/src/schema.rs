@@ -69,6 +69,10 @@ INSERT INTO meta (key, value) VALUES ('next_item', 0);
 /// by the sha256 of the text (`source`), in the order they were kept (`n`), with the
 /// definition hash and the hash workstream 0.1 gave it (each indexed, for lookups by the
 /// hash an item carries). Hashes are their 32 raw bytes.
+///
+/// `replaced_rows` keeps each `items` row the upgrade from version 1 rewrote from its chain,
+/// as it was, and why: workstream 0.1 could read a float back one ulp off and write that
+/// into an item's row, while its ledger kept the exact text.
 const V2: &str = "
 CREATE TABLE definitions (
     n          INTEGER PRIMARY KEY,
@@ -82,6 +86,11 @@ CREATE TABLE definitions (
 );
 CREATE INDEX definitions_definition ON definitions (definition);
 CREATE INDEX definitions_format1    ON definitions (format1);
+CREATE TABLE replaced_rows (
+    item     INTEGER NOT NULL,
+    state    TEXT    NOT NULL,
+    replaced TEXT    NOT NULL
+);
 ";
 
 /// The steps from one schema version to the next: `MIGRATIONS[v]` takes a database at
@@ -219,6 +228,12 @@ pub(crate) fn prepare(
     let from = usize::try_from(found.user_version).unwrap_or(0);
     for step in MIGRATIONS.iter().skip(from) {
         tx.execute_batch(step).map_err(fail)?;
+    }
+    if from == 1 {
+        crate::tx::rebuild_rows(&tx).map_err(|e| OpenError::Damaged {
+            path: path.to_owned(),
+            detail: format!("its rows could not be rebuilt from their chains: {e}"),
+        })?;
     }
     tx.pragma_update(None, "application_id", APPLICATION_ID)
         .map_err(fail)?;

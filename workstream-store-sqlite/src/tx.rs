@@ -496,6 +496,44 @@ fn check_created(event: &Event) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Rewrites every item's row whose chain verifies but whose replay differs from it, keeping
+/// the row it replaced in `replaced_rows`: the upgrade from schema version 1, whose writer
+/// (workstream 0.1) could store a float one ulp off in a row while its ledger kept the exact
+/// text. A chain that does not verify is left as it is, for the audit to name. Returns how
+/// many rows were rewritten.
+pub(crate) fn rebuild_rows(conn: &Connection) -> Result<usize, StoreError> {
+    let tx = SqliteTx::new(conn, true, Duration::ZERO);
+    let mut rewritten = 0;
+    for id in tx.item_ids()? {
+        let Some(stored) = tx.read_item(id)? else {
+            continue;
+        };
+        let chain = tx.stored_events(id)?;
+        if !workstream_core::verify_stored_chain(id, &chain).is_empty() {
+            continue;
+        }
+        let Ok(replayed) = Item::replay(chain.iter().map(|s| &s.event)) else {
+            continue;
+        };
+        if replayed == stored {
+            continue;
+        }
+        let state = serde_json::to_string(&stored).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        conn.execute(
+            "INSERT INTO replaced_rows (item, state, replaced) VALUES (?1, ?2, ?3)",
+            params![
+                key(id.0),
+                state,
+                "rebuilt from its chain when the file was taken from schema version 1 to 2"
+            ],
+        )
+        .map_err(|e| tx.err(e))?;
+        tx.write_item(&replayed, Some(&stored))?;
+        rewritten += 1;
+    }
+    Ok(rewritten)
+}
+
 impl Reader for SqliteTx<'_> {
     fn item(&self, id: ItemId) -> Result<Option<Item>, StoreError> {
         let item = self.read_item(id)?;

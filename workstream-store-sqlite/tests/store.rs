@@ -247,7 +247,7 @@ fn a_marked_file_at_schema_version_zero_with_tables_is_refused_untouched() {
     let text = err.to_string();
     assert!(matches!(err, OpenError::Damaged { .. }), "{text}");
     assert!(text.contains("schema version 0"), "{text}");
-    assert!(text.contains("5 table"), "{text}");
+    assert!(text.contains("6 table"), "{text}");
     for sql in ["CREATE", "TABLE events", "already exists"] {
         assert!(!text.contains(sql), "{text}");
     }
