@@ -82,7 +82,18 @@ pub use workstream_core::*;
 /// in it is a compile error naming `file:line:col`, every mistake at once, and each of its
 /// warnings is a compiler warning (a `deprecated` note on the invocation, the one warning a
 /// macro can raise on stable Rust). Editing the file
-/// makes cargo rebuild the crate. The module holds:
+/// makes cargo rebuild the crate.
+///
+/// A newer version can be given its older versions' files, so that its migrations from them
+/// are checked at compile time too (every older workstation and hold maps to one of this
+/// file, …), each problem a compile error at its place in the newer file:
+///
+/// ```text
+/// workstream::workflow!(pub mod task = "task.v2.yaml", previous = ["task.v1.yaml"]);
+/// ```
+///
+/// An item on an older version is not an item of the newer module until it is migrated
+/// (`Engine::migrate`); `AnyItem::load` names the migration to run. The module holds:
 ///
 /// - `SOURCE`, `PATH`, `NAME`, `VERSION`, `DEFINITION_HASH`, and `workflow()`, which parses
 ///   the embedded file for the engine;

@@ -3,39 +3,9 @@
 use workstream::prelude::*;
 use workstream::{BuildError, Change, MemoryStore};
 
-const V1: &str = "\
-workflow: task
-version: 1
-holds: [blocked]
-workstations:
-  draft: { initial: true }
-  review: {}
-  needs_revision: {}
-  accepted: { terminal: true }
-transitions:
-  submit: { from: [draft, needs_revision], to: review }
-  send_back: { from: review, to: needs_revision }
-  accept: { from: review, to: accepted }
-";
+const V1: &str = include_str!("workflows/task.v1.yaml");
 
-const V2: &str = "\
-workflow: task
-version: 2
-holds: [waiting]
-workstations:
-  draft: { initial: true }
-  review: {}
-  revision_requested: {}
-  accepted: { terminal: true }
-transitions:
-  submit: { from: [draft, revision_requested], to: review }
-  send_back: { from: review, to: revision_requested }
-  accept: { from: review, to: accepted }
-migrations:
-  - from: 1
-    workstations: { needs_revision: revision_requested }
-    holds: { blocked: waiting }
-";
+const V2: &str = include_str!("workflows/task.v2.yaml");
 
 fn load(origin: &str, text: &str) -> Workflow {
     parse(origin, text).unwrap_or_else(|d| panic!("{d}"))
@@ -261,4 +231,112 @@ fn an_item_on_a_version_the_engine_has_not_loaded_is_never_moved_under_another()
         engine.migrate(item.id(), &anyone(), 3, None),
         Err(Error::NoMigration { from: 1, to: 3, .. })
     ));
+}
+
+#[test]
+fn migrate_all_reports_what_happened_to_each_item() {
+    let strict = V2.replace(
+        "  revision_requested: {}\n",
+        "  revision_requested:\n    entry: [ { assert: fields.reviewer, op: exists, id: reviewer_named } ]\n",
+    );
+    let (engine, _) = engine_with(&[("v1", V1), ("v2", &strict)]);
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let item = engine
+            .create(
+                &anyone(),
+                NewItem::of("task")
+                    .version(1)
+                    .fields(serde_json::json!({ "n": i })),
+            )
+            .unwrap();
+        if i % 2 == 1 {
+            // In `needs_revision`, without a reviewer: refused on entering
+            // `revision_requested`.
+            engine
+                .advance(item.id(), &anyone(), Move::transition("submit"))
+                .unwrap();
+            engine
+                .advance(item.id(), &anyone(), Move::transition("send_back"))
+                .unwrap();
+        }
+        ids.push(item.id());
+    }
+    let already = engine
+        .create(&anyone(), NewItem::of("task").version(2))
+        .unwrap();
+    let report = engine
+        .migrate_all(&Query::new().workflow("task"), &anyone(), 2, None)
+        .unwrap();
+    assert_eq!(report.migrated, [ids[0], ids[2], ids[4]]);
+    let refused: Vec<ItemId> = report.refused.iter().map(|r| r.item.id()).collect();
+    assert_eq!(refused, [ids[1], ids[3], ids[5]]);
+    assert!(report.refused.iter().all(|r| r.ids() == ["reviewer_named"]));
+    assert_eq!(report.already_current, [already.id()]);
+    assert!(!report.is_complete());
+    assert!(report.to_string().starts_with(
+        "migrated to version 2: 3 migrated, 3 refused, 1 already current, 0 not loaded, 0 failed"
+    ));
+    // The refused ones stay on version 1 and still move there.
+    let moved = engine
+        .advance(ids[1], &anyone(), Move::transition("submit"))
+        .unwrap();
+    assert_eq!((moved.version(), moved.workstation()), (1, "review"));
+    assert!(engine.verify_all().is_ok());
+}
+
+workstream::workflow!(
+    /// Version 1 of the task workflow.
+    mod task_v1 = "tests/workflows/task.v1.yaml"
+);
+workstream::workflow!(
+    /// Version 2, whose migration from version 1 is checked at compile time.
+    mod task_v2 = "tests/workflows/task.v2.yaml", previous = ["tests/workflows/task.v1.yaml"]
+);
+
+#[test]
+fn the_typed_api_names_the_migration_and_types_the_migrated_item() {
+    let (engine, _) = engine_with(&[("v1", V1), ("v2", V2)]);
+    assert_eq!(
+        engine
+            .workflow_version("task", 2)
+            .unwrap()
+            .definition_hash()
+            .to_string(),
+        task_v2::DEFINITION_HASH
+    );
+    let draft = task_v1::create(&engine, &anyone(), serde_json::json!({})).unwrap();
+    let review = draft.submit(&engine, &anyone()).unwrap();
+    let revision = review.send_back(&engine, &anyone()).unwrap();
+    let err = task_v2::AnyItem::load(&engine, revision.id()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::OlderVersion {
+                version: 1,
+                compiled: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("migrate it to version 2 first"),
+        "{err}"
+    );
+
+    engine.migrate(revision.id(), &anyone(), 2, None).unwrap();
+    let task_v2::AnyItem::RevisionRequested(item) =
+        task_v2::AnyItem::load(&engine, revision.id()).unwrap()
+    else {
+        panic!("the migrated item is in revision_requested");
+    };
+    let review = item.submit(&engine, &anyone()).unwrap();
+    let accepted = review.accept(&engine, &anyone()).unwrap();
+    assert_eq!(
+        (accepted.version(), accepted.workstation()),
+        (2, "accepted")
+    );
+    // The version-1 module no longer types the item.
+    assert!(task_v1::AnyItem::load(&engine, revision.id()).is_err());
 }

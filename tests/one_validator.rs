@@ -29,8 +29,25 @@ fn every_ui_file_gets_from_the_macro_what_parse_says() {
                 .map(|d| d.to_string().trim_start_matches("error").to_owned())
                 .collect(),
             Ok(workflow) => {
+                // A newer version whose case lists older ones: what `check_migration` says
+                // against each is what the macro must say.
+                let case = std::fs::read_to_string(path.with_extension("rs")).unwrap_or_default();
+                let migration: Vec<String> = previous_files(&case)
+                    .iter()
+                    .filter_map(|older| {
+                        let text = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(older))
+                            .ok()?;
+                        let older = workstream::parse_bytes(older, &text).ok()?;
+                        workflow.check_migration(&older).err()
+                    })
+                    .flat_map(|d| {
+                        d.errors()
+                            .map(|d| d.to_string().trim_start_matches("error").to_owned())
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
                 assert!(
-                    !workflow.warnings().is_empty(),
+                    !workflow.warnings().is_empty() || !migration.is_empty(),
                     "{origin}: `parse` accepts it, so the macro must too, and the case shows \
                      nothing of the file"
                 );
@@ -38,6 +55,7 @@ fn every_ui_file_gets_from_the_macro_what_parse_says() {
                     .warnings()
                     .iter()
                     .map(ToString::to_string)
+                    .chain(migration)
                     .collect()
             }
         };
@@ -68,4 +86,19 @@ fn every_ui_file_gets_from_the_macro_what_parse_says() {
         checked >= 8,
         "only {checked} workflow files in tests/ui/fail"
     );
+}
+
+/// The files a case lists after `previous = [`.
+fn previous_files(case: &str) -> Vec<String> {
+    let Some(start) = case.find("previous = [") else {
+        return Vec::new();
+    };
+    let rest = &case[start + "previous = [".len()..];
+    let list = &rest[..rest.find(']').unwrap_or(rest.len())];
+    list.split(',')
+        .filter_map(|item| {
+            let item = item.trim().trim_matches('"');
+            (!item.is_empty()).then(|| item.to_owned())
+        })
+        .collect()
 }

@@ -16,6 +16,7 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
     } = input;
     let path = input.path.value();
     let absolute = &loaded.absolute;
+    let previous = &loaded.previous;
     let wf = &loaded.workflow;
     let doc = &model.doc;
     let wf_name = wf.name();
@@ -124,8 +125,9 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
         #(#attrs)*
         #[doc = #doc]
         #vis mod #name {
-            // Editing the file makes cargo rebuild the crate.
+            // Editing the file (or an older version's) makes cargo rebuild the crate.
             const _: &[u8] = ::core::include_bytes!(#absolute);
+            #( const _: &[u8] = ::core::include_bytes!(#previous); )*
 
             #(#warnings)*
 
@@ -385,7 +387,7 @@ pub(crate) fn expand(input: &Input, loaded: &Loaded, model: &Model) -> TokenStre
 }
 
 /// Compile errors on the path literal, and a stub module so that only our errors show.
-pub(crate) fn failure(input: &Input, absolute: Option<&str>, messages: &[String]) -> TokenStream {
+pub(crate) fn failure(input: &Input, tracked: &[String], messages: &[String]) -> TokenStream {
     let Input {
         attrs, vis, name, ..
     } = input;
@@ -393,7 +395,7 @@ pub(crate) fn failure(input: &Input, absolute: Option<&str>, messages: &[String]
     let errors = messages
         .iter()
         .map(|m| quote_spanned!(span=> ::core::compile_error!(#m);));
-    let track = absolute.map(|a| {
+    let track = tracked.iter().map(|a| {
         quote!(
             const _: &[u8] = ::core::include_bytes!(#a);
         )
@@ -402,7 +404,7 @@ pub(crate) fn failure(input: &Input, absolute: Option<&str>, messages: &[String]
         #(#errors)*
         #(#attrs)*
         #vis mod #name {
-            #track
+            #(#track)*
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Stage 1: the invocation, `#[attrs] VIS mod NAME = "PATH";`.
+//! Stage 1: the invocation, `#[attrs] VIS mod NAME = "PATH" [, previous = ["OLDER", …]];`.
 
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Ident, LitStr, Token, Visibility};
@@ -13,6 +13,8 @@ pub(crate) struct Input {
     pub(crate) name: Ident,
     /// The path literal, relative to `CARGO_MANIFEST_DIR`; errors point at it.
     pub(crate) path: LitStr,
+    /// The files of older versions, whose migrations into this one are checked.
+    pub(crate) previous: Vec<LitStr>,
 }
 
 impl Parse for Input {
@@ -29,17 +31,36 @@ impl Parse for Input {
                  `mod task = \"workflows/task.yaml\"`",
             )
         })?;
+        let mut previous = Vec::new();
+        if input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+            let key: Ident = input.parse()?;
+            if key != "previous" {
+                return Err(syn::Error::new(
+                    key.span(),
+                    "expected `previous = [\"older.yaml\", …]` after the path",
+                ));
+            }
+            input.parse::<Token![=]>()?;
+            let list;
+            syn::bracketed!(list in input);
+            let files = list.parse_terminated(|p| p.parse::<LitStr>(), Token![,])?;
+            previous = files.into_iter().collect();
+        }
         if input.peek(Token![;]) {
             input.parse::<Token![;]>()?;
         }
         if !input.is_empty() {
-            return Err(input.error("unexpected tokens after the path; expected nothing or `;`"));
+            return Err(input.error(
+                "unexpected tokens after the path; expected nothing, `;` or `, previous = [...]`",
+            ));
         }
         Ok(Input {
             attrs,
             vis,
             name,
             path,
+            previous,
         })
     }
 }

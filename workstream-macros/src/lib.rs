@@ -31,7 +31,7 @@ pub fn workflow(input: TokenStream) -> TokenStream {
     };
     match load::load(&input) {
         Ok(loaded) => expand::expand(&input, &loaded, &lower::lower(&loaded.workflow)),
-        Err(failure) => expand::failure(&input, failure.absolute.as_deref(), &failure.messages),
+        Err(failure) => expand::failure(&input, &failure.tracked, &failure.messages),
     }
     .into()
 }

@@ -12,12 +12,14 @@ pub(crate) struct Loaded {
     pub(crate) workflow: Workflow,
     /// The file's absolute path, for `include_str!`.
     pub(crate) absolute: String,
+    /// The older versions' files, tracked so that editing one rebuilds the crate.
+    pub(crate) previous: Vec<String>,
 }
 
 /// Why the macro cannot generate the module.
 pub(crate) struct Failure {
-    /// The file's absolute path, when it exists (so the stub still tracks it for rebuilds).
-    pub(crate) absolute: Option<String>,
+    /// The files that exist (so the stub still tracks them for rebuilds).
+    pub(crate) tracked: Vec<String>,
     /// One compile error each.
     pub(crate) messages: Vec<String>,
 }
@@ -25,15 +27,15 @@ pub(crate) struct Failure {
 impl Failure {
     fn one(message: String) -> Self {
         Failure {
-            absolute: None,
+            tracked: Vec::new(),
             messages: vec![message],
         }
     }
 }
 
-pub(crate) fn load(input: &Input) -> Result<Loaded, Failure> {
-    let written = input.path.value();
-    if Path::new(&written).is_absolute() {
+/// Reads the file written as `written` (relative to the crate's directory) and validates it.
+fn read(written: &str) -> Result<(String, Workflow), Failure> {
+    if Path::new(written).is_absolute() {
         return Err(Failure::one(format!(
             "`{written}` is an absolute path; write the workflow file's path relative to the \
              crate's directory (the one with its Cargo.toml), so the crate builds on any machine"
@@ -46,7 +48,7 @@ pub(crate) fn load(input: &Input) -> Result<Loaded, Failure> {
                 .to_owned(),
         ));
     };
-    let full: PathBuf = Path::new(&dir).join(&written);
+    let full: PathBuf = Path::new(&dir).join(written);
     let bytes = match std::fs::read(&full) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -62,12 +64,63 @@ pub(crate) fn load(input: &Input) -> Result<Loaded, Failure> {
         }
     };
     let absolute = full.to_string_lossy().into_owned();
-    match parse_bytes(&written, &bytes) {
-        Ok(workflow) => Ok(Loaded { workflow, absolute }),
+    match parse_bytes(written, &bytes) {
+        Ok(workflow) => Ok((absolute, workflow)),
         Err(diagnostics) => Err(Failure {
-            absolute: Some(absolute),
+            tracked: vec![absolute],
             messages: render(&diagnostics),
         }),
+    }
+}
+
+pub(crate) fn load(input: &Input) -> Result<Loaded, Failure> {
+    let main = read(&input.path.value());
+    let mut failure = Failure {
+        tracked: Vec::new(),
+        messages: Vec::new(),
+    };
+    let mut older = Vec::new();
+    for file in &input.previous {
+        match read(&file.value()) {
+            Ok((absolute, workflow)) => {
+                failure.tracked.push(absolute);
+                older.push(workflow);
+            }
+            Err(f) => {
+                failure.tracked.extend(f.tracked);
+                failure.messages.extend(f.messages);
+            }
+        }
+    }
+    let (absolute, workflow) = match main {
+        Ok(loaded) => loaded,
+        Err(f) => {
+            failure.tracked.extend(f.tracked);
+            failure.messages.splice(0..0, f.messages);
+            return Err(failure);
+        }
+    };
+    for older in &older {
+        if older.name() != workflow.name() {
+            failure.messages.push(format!(
+                "`{}` is workflow `{}`, not `{}`: `previous` lists older versions of this file",
+                older.origin(),
+                older.name(),
+                workflow.name()
+            ));
+        } else if let Err(diagnostics) = workflow.check_migration(older) {
+            failure.messages.extend(render(&diagnostics));
+        }
+    }
+    if failure.messages.is_empty() {
+        Ok(Loaded {
+            workflow,
+            absolute,
+            previous: failure.tracked,
+        })
+    } else {
+        failure.tracked.push(absolute);
+        Err(failure)
     }
 }
 

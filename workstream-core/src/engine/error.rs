@@ -62,6 +62,22 @@ pub enum Error {
         /// The version asked for.
         to: u32,
     },
+    /// A typed module was asked for an item that keeps an older version than the one it was
+    /// compiled from: the item must be migrated first.
+    #[error(
+        "item {item} keeps `{workflow}` version {version}, older than the compiled version \
+         {compiled}; migrate it to version {compiled} first (`Engine::migrate`)"
+    )]
+    OlderVersion {
+        /// The item.
+        item: ItemId,
+        /// Its workflow.
+        workflow: String,
+        /// The version it keeps.
+        version: u32,
+        /// The version the module was compiled from.
+        compiled: u32,
+    },
     /// An item asked to migrate to a version it is already on, or to an older one.
     #[error("item {item} keeps version {version}; it migrates only to a newer version, not {to}")]
     NotNewer {

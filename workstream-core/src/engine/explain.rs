@@ -4,8 +4,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::item::Item;
-use crate::refusal::{Reason, ReasonKind};
+use crate::item::{Item, ItemId};
+use crate::refusal::{Reason, ReasonKind, Refused};
 use crate::signals::Signals;
 
 /// Where an item is and what it could do next.
@@ -96,4 +96,56 @@ pub struct Verified {
     pub items: usize,
     /// Events checked.
     pub events: usize,
+}
+
+/// What [`Engine::migrate_all`](crate::Engine::migrate_all) did with each item it was given.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct MigrationReport {
+    /// The version the items were migrated to.
+    pub to_version: u32,
+    /// Items now on that version.
+    pub migrated: Vec<ItemId>,
+    /// Items the engine refused to migrate, each with every reason; they stay on their
+    /// version, still movable there.
+    pub refused: Vec<Refused>,
+    /// Items already on that version (or a newer one).
+    pub already_current: Vec<ItemId>,
+    /// Items on a version the engine has not loaded, with that version.
+    pub not_loaded: Vec<(ItemId, u32)>,
+    /// Items that could not be migrated for another reason (no migration declared from their
+    /// version, another workflow's items, …), with the error.
+    pub failed: Vec<(ItemId, String)>,
+}
+
+impl MigrationReport {
+    /// Whether every item given is on the version now.
+    pub fn is_complete(&self) -> bool {
+        self.refused.is_empty() && self.not_loaded.is_empty() && self.failed.is_empty()
+    }
+}
+
+impl fmt::Display for MigrationReport {
+    /// `migrated to version 2: 58 migrated, 2 refused, 0 already current, 0 not loaded, 0 failed`,
+    /// then one line per refused or failed item.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "migrated to version {}: {} migrated, {} refused, {} already current, {} not loaded, \
+             {} failed",
+            self.to_version,
+            self.migrated.len(),
+            self.refused.len(),
+            self.already_current.len(),
+            self.not_loaded.len(),
+            self.failed.len()
+        )?;
+        for refused in &self.refused {
+            write!(f, "\n  {refused}")?;
+        }
+        for (id, error) in &self.failed {
+            write!(f, "\n  item {id}: {error}")?;
+        }
+        Ok(())
+    }
 }

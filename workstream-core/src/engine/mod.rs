@@ -28,7 +28,7 @@ mod write;
 
 pub use builder::EngineBuilder;
 pub use error::{BuildError, Error, MissingCheck, Result};
-pub use explain::{Explanation, NextMove, Verified};
+pub use explain::{Explanation, MigrationReport, NextMove, Verified};
 pub use request::{Move, NewItem, With};
 
 /// Moves items through their workflows and records every change in a store.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::assess::{Resolved, Scene};
-use super::{Engine, Error, Move, NewItem, Result};
+use super::{Engine, Error, MigrationReport, Move, NewItem, Result};
 use crate::dag;
 use crate::definition::StoredDefinition;
 use crate::hash::Sha256Hash;
@@ -16,7 +16,7 @@ use crate::item::{Actor, Item, ItemId};
 use crate::ledger::{Change, EventDraft};
 use crate::name::did_you_mean;
 use crate::refusal::{Reason, ReasonKind, Refused};
-use crate::store::{Reader, Store, StoreError, Tx};
+use crate::store::{Query, Reader, Store, StoreError, Tx};
 use crate::value::{MAX_VALUE_DEPTH, dismantle_value, is_deeper_than, merge_patch};
 use crate::workflow::Workflow;
 
@@ -522,6 +522,40 @@ impl<S: Store> Engine<S> {
             tx.append(event, migrated.clone())?;
             Ok(migrated)
         })
+    }
+
+    /// Migrates every item `query` selects to `to_version`, each in a transaction of its own
+    /// (as [`migrate`](Self::migrate) does), and reports what happened to each: migrated,
+    /// refused (with every reason), already current, on a version not loaded, or failed.
+    /// A store failure ends it with an error; what was migrated before stays migrated.
+    pub fn migrate_all(
+        &self,
+        query: &Query,
+        actor: &Actor,
+        to_version: u32,
+        reason: Option<&str>,
+    ) -> Result<MigrationReport> {
+        let mut report = MigrationReport {
+            to_version,
+            ..MigrationReport::default()
+        };
+        for item in self.items(query)? {
+            let id = item.id();
+            if item.version() >= to_version {
+                report.already_current.push(id);
+                continue;
+            }
+            match self.migrate(id, actor, to_version, reason) {
+                Ok(_) => report.migrated.push(id),
+                Err(Error::Refused(refused)) => report.refused.push(*refused),
+                Err(Error::VersionNotLoaded { version, .. }) => {
+                    report.not_loaded.push((id, version))
+                }
+                Err(Error::Store(e)) => return Err(Error::Store(e)),
+                Err(other) => report.failed.push((id, other.to_string())),
+            }
+        }
+        Ok(report)
     }
 
     /// Makes the next event of `item`'s chain, applies it, and appends both.

@@ -159,6 +159,14 @@ fn check_item(item: &Item, compiled: &Compiled) -> Result<(), Error> {
             found: item.workflow().to_owned(),
         });
     }
+    if item.version() < compiled.version {
+        return Err(Error::OlderVersion {
+            item: item.id(),
+            workflow: compiled.name.to_owned(),
+            version: item.version(),
+            compiled: compiled.version,
+        });
+    }
     if item.version() != compiled.version || !compiled.names(item.definition()) {
         return Err(Error::NotCompiledDefinition {
             workflow: compiled.name.to_owned(),

@@ -1,0 +1,10 @@
+workstream::workflow!(
+    mod task = "tests/workflows/task.v2.yaml",
+    previous = [
+        "tests/ui/fail/bad_op.yaml",
+        "tests/workflows/missing.v0.yaml",
+        "examples/workflows/payment.yaml",
+    ]
+);
+
+fn main() {}
