@@ -409,10 +409,11 @@ impl<S: Store> Engine<S> {
     /// definition hashes, the workstations before and after, the holds renamed, and `reason`.
     ///
     /// Both versions must be loaded. The migration's `by` roles, the entry assertions of the
-    /// workstation the item lands in (of the newer version, on the item as it would be), and
-    /// that workstation's WIP limit (when the item lands in a workstation of another name)
-    /// apply; a refusal names every reason and writes nothing, and the item stays on its
-    /// version, still movable there.
+    /// workstation the item lands in (of the newer version, on the item as it would be) that
+    /// the workstation it is in did not already have (those it passed on entering, with the
+    /// actor who moved it there), and that workstation's WIP limit (when the item lands in a
+    /// workstation of another name) apply; a refusal names every reason and writes nothing,
+    /// and the item stays on its version, still movable there.
     pub fn migrate(
         &self,
         id: ItemId,
@@ -424,7 +425,7 @@ impl<S: Store> Engine<S> {
         self.store.write(|tx| {
             let item = read_in(&*tx, id, None)?;
             // The item's own version must be loaded (and its definition the loaded one).
-            self.workflow_of(&item)?;
+            let older = self.workflow_of(&item)?;
             if to_version <= item.version() {
                 return Err(Error::NotNewer {
                     item: id,
@@ -506,8 +507,20 @@ impl<S: Store> Engine<S> {
                 actor,
                 now,
             };
+            // What the newer version asks beyond what the item passed to enter where it is:
+            // an entry assertion the older workstation had too was checked when the item
+            // entered it (with the actor who moved it there), and is not asked again.
+            let passed: &[crate::Assertion] = older
+                .workstation_id(item.workstation())
+                .map_or(&[], |w| older.workstation(w).entry());
+            let asked: Vec<crate::Assertion> = landing
+                .entry()
+                .iter()
+                .filter(|a| !passed.iter().any(|p| p.kind() == a.kind()))
+                .cloned()
+                .collect();
             scene.subject(None, landing.name(), &self.checks).collect(
-                landing.entry(),
+                &asked,
                 ReasonKind::Entry,
                 &mut reasons,
             )?;
