@@ -11,7 +11,7 @@
 #   bash benches/run.sh                 the whole suite
 #   bash benches/run.sh engine dag      only the named steps, in the order given
 #
-# Steps: build engine ledger dag sqlite peer macro sprint.
+# Steps: build engine ledger dag versions sqlite peer macro sprint.
 # Environment: SPRINT_TASKS (default 10000) for the sprint runs; ROUNDS, NORMAL_N, FULL_N
 # for the peer (see workstream-store-sqlite/benches/peer.sh); MACRO_RUNS (default 5).
 set -uo pipefail
@@ -21,7 +21,7 @@ export CARGO_TERM_COLOR=never
 
 out="$root/target/bench-results"
 mkdir -p "$out"
-all_steps=(build engine ledger dag sqlite peer macro sprint)
+all_steps=(build engine ledger dag versions sqlite peer macro sprint)
 if [ "$#" -gt 0 ]; then steps=("$@"); else steps=("${all_steps[@]}"); fi
 sprint_tasks="${SPRINT_TASKS:-10000}"
 
@@ -35,6 +35,7 @@ run_step() { # name
     engine) cargo bench --bench engine ;;
     ledger) cargo bench --bench ledger ;;
     dag) cargo bench --bench dag ;;
+    versions) cargo bench --bench versions ;;
     sqlite) cargo bench -p workstream-store-sqlite --bench sqlite ;;
     peer) bash workstream-store-sqlite/benches/peer.sh ;;
     macro) bash benches/macro_build_time.sh "${MACRO_RUNS:-5}" ;;

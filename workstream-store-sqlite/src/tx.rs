@@ -84,40 +84,10 @@ impl<'a> SqliteTx<'a> {
             None => (format!("{COLUMNS} WHERE ?1 IS NULL ORDER BY n"), None),
         };
         let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([hash], |r| {
-                let n: i64 = r.get(0)?;
-                let hashes = [1, 2, 3].map(|i| r.get_ref(i).ok().and_then(blob32));
-                let version: i64 = r.get(5)?;
-                Ok((
-                    n,
-                    hashes,
-                    r.get::<_, String>(4)?,
-                    version,
-                    r.get(6)?,
-                    r.get(7)?,
-                ))
-            })
-            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([hash]).map_err(|e| self.err(e))?;
         let mut found = Vec::new();
-        for row in rows {
-            let (n, hashes, workflow, version, origin, text) = row.map_err(|e| self.err(e))?;
-            let ([Some(source), Some(definition), Some(format1)], Ok(version)) =
-                (hashes, u32::try_from(version))
-            else {
-                return Err(StoreError::Corrupt(format!(
-                    "definition row {n} has a hash that is not 32 bytes or a version out of range"
-                )));
-            };
-            found.push(StoredDefinition {
-                source,
-                definition,
-                format1,
-                workflow,
-                version,
-                origin,
-                text,
-            });
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            found.push(definition_row(row)?);
         }
         Ok(found)
     }
@@ -723,11 +693,22 @@ impl Reader for SqliteTx<'_> {
     }
 
     fn definition(&self, hash: &DefinitionHash) -> Result<Option<StoredDefinition>, StoreError> {
-        let mut found = self.definitions_where(Some(("definition", hash)))?;
-        if found.is_empty() {
-            found = self.definitions_where(Some(("format1", hash)))?;
+        // The first text kept of the definition, by either hash (each column indexed).
+        for sql in [
+            "SELECT n, source, definition, format1, workflow, version, origin, text \
+             FROM definitions WHERE definition = ?1 ORDER BY n LIMIT 1",
+            "SELECT n, source, definition, format1, workflow, version, origin, text \
+             FROM definitions WHERE format1 = ?1 ORDER BY n LIMIT 1",
+        ] {
+            let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+            let mut rows = stmt
+                .query([hash.as_bytes().as_slice()])
+                .map_err(|e| self.err(e))?;
+            if let Some(row) = rows.next().map_err(|e| self.err(e))? {
+                return definition_row(row).map(Some);
+            }
         }
-        Ok((!found.is_empty()).then(|| found.swap_remove(0)))
+        Ok(None)
     }
 
     fn definitions(&self) -> Result<Vec<StoredDefinition>, StoreError> {
@@ -1129,6 +1110,29 @@ fn blob32(value: ValueRef<'_>) -> Option<Sha256Hash> {
 
 /// The state in column `state` (index 1 in `items`' queries, 0 in point reads: the last
 /// column) of `row`.
+/// A row of `definitions`: `n, source, definition, format1, workflow, version, origin, text`.
+fn definition_row(row: &Row<'_>) -> Result<StoredDefinition, StoreError> {
+    let n: i64 = row.get(0).unwrap_or(-1);
+    let corrupt = || {
+        StoreError::Corrupt(format!(
+            "definition row {n} has a hash that is not 32 bytes, a version out of range or a \
+             column of the wrong type"
+        ))
+    };
+    let hash = |i| row.get_ref(i).ok().and_then(blob32).ok_or_else(corrupt);
+    let text = |i| row.get::<_, String>(i).map_err(|_| corrupt());
+    let version: i64 = row.get(5).map_err(|_| corrupt())?;
+    Ok(StoredDefinition {
+        source: hash(1)?,
+        definition: hash(2)?,
+        format1: hash(3)?,
+        workflow: text(4)?,
+        version: u32::try_from(version).map_err(|_| corrupt())?,
+        origin: text(6)?,
+        text: text(7)?,
+    })
+}
+
 fn parse_item(id: ItemId, row: &Row<'_>) -> Result<Item, StoreError> {
     let column = row.as_ref().column_count() - 1;
     let text = row
