@@ -96,7 +96,7 @@ fn migrate_vs_advance(
                 .advance(id, &actor, Move::transition("send_back"))
                 .expect("setup");
         }
-        let mut time_advance = || {
+        let time_advance = || {
             let start = Instant::now();
             for &id in &a {
                 black_box(
@@ -107,7 +107,7 @@ fn migrate_vs_advance(
             }
             start.elapsed().as_nanos() as f64 / per_round as f64
         };
-        let mut time_migrate = || {
+        let time_migrate = || {
             let start = Instant::now();
             for &id in &b {
                 black_box(engine.migrate(id, &actor, 2, None).expect("migrate"));
