@@ -1,6 +1,7 @@
 //! An AI-worker stream (scenario S3): tasks run top to bottom by jobs of steps (implement,
 //! verify, review) with a gate, jump-backs with the gate's feedback, a pause on a question,
-//! human review, each task's output passed to the next, and a flow edited while a job runs.
+//! human review, each task's output passed to the next, and a flow edited while a job runs
+//! (one job migrated to the new version mid-run, the others kept on theirs).
 //!
 //! ```sh
 //! cargo run --example ai_stream
@@ -210,6 +211,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     n.note(format!(
         "restarted with both versions: job 2 keeps v{}",
         n.item(j2).version()
+    ));
+    let migrated = n.engine.migrate(
+        b1,
+        &olga,
+        2,
+        Some("the billing stream follows the new review rules"),
+    )?;
+    n.note(format!(
+        "the billing job is migrated to v{} in `{}`, in one `migrated` event of its chain; \
+         job 2 stays on v1",
+        migrated.version(),
+        migrated.workstation()
     ));
 
     n.section("4. Job 2 asks a question: paused, then resumed where it paused");

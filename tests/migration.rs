@@ -340,3 +340,38 @@ fn the_typed_api_names_the_migration_and_types_the_migrated_item() {
     // The version-1 module no longer types the item.
     assert!(task_v1::AnyItem::load(&engine, revision.id()).is_err());
 }
+
+#[test]
+fn holds_are_renamed_all_at_once() {
+    let v1 = V1.replace("holds: [blocked]", "holds: [blocked, paused]");
+    let v2 = V2
+        .replace("holds: [waiting]", "holds: [blocked, paused]")
+        .replace(
+            "    holds: { blocked: waiting }\n",
+            "    holds: { blocked: paused, paused: blocked }\n",
+        );
+    let (engine, _) = engine_with(&[("v1", &v1), ("v2", &v2)]);
+    let item = engine
+        .create(&anyone(), NewItem::of("task").version(1))
+        .unwrap();
+    engine
+        .hold(item.id(), &anyone(), "blocked", "legal")
+        .unwrap();
+    engine
+        .hold(item.id(), &anyone(), "paused", "holiday")
+        .unwrap();
+    let migrated = engine.migrate(item.id(), &anyone(), 2, None).unwrap();
+    let reasons: Vec<(&str, Option<&str>)> = migrated
+        .holds()
+        .iter()
+        .map(|(k, h)| (k.as_str(), h.reason.as_deref()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [("blocked", Some("holiday")), ("paused", Some("legal"))]
+    );
+    assert_eq!(
+        workstream::Item::replay(&engine.history(item.id()).unwrap()).unwrap(),
+        migrated
+    );
+}

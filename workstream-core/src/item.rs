@@ -150,11 +150,12 @@ impl Item {
     pub fn workflow(&self) -> &str {
         &self.workflow
     }
-    /// The workflow version it was created under and keeps.
+    /// The workflow version it is on: the one it was created under, until it is migrated.
     pub fn version(&self) -> u32 {
         self.version
     }
-    /// The definition hash it was created under and keeps.
+    /// The definition hash it is locked to: its version's, as it was created or migrated
+    /// under (or the hash workstream 0.1 gave that definition, for an item 0.1 created).
     pub fn definition(&self) -> &DefinitionHash {
         &self.definition
     }
@@ -403,11 +404,12 @@ impl Item {
                     self.entered = event.at;
                 }
                 self.outcome = *outcome;
-                for (from, to) in holds {
-                    if let Some(hold) = self.holds.remove(from) {
-                        self.holds.insert(to.clone(), hold);
-                    }
-                }
+                // All at once: a rename may take a name another one gives up.
+                let moved: Vec<(String, Hold)> = holds
+                    .iter()
+                    .filter_map(|(from, to)| Some((to.clone(), self.holds.remove(from)?)))
+                    .collect();
+                self.holds.extend(moved);
             }
         }
         self.updated = event.at;

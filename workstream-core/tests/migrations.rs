@@ -138,3 +138,20 @@ fn migrations_are_part_of_the_definition() {
 ");
     assert_ne!(a.definition_hash(), b.definition_hash());
 }
+
+#[test]
+fn two_older_holds_may_not_become_one() {
+    let v1 = load(
+        "task.v1.yaml",
+        &V1.replace("holds: [blocked]", "holds: [blocked, paused]"),
+    );
+    let v2 = v2("  - from: 1
+    workstations: { needs_revision: revision_requested }
+    holds: { blocked: waiting, paused: waiting }
+");
+    let text = v2.check_migration(&v1).unwrap_err().to_string();
+    assert!(
+        text.contains("the holds `blocked` and `paused` of version 1 would both become `waiting`"),
+        "{text}"
+    );
+}

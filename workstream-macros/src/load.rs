@@ -108,6 +108,24 @@ pub(crate) fn load(input: &Input) -> Result<Loaded, Failure> {
                 older.name(),
                 workflow.name()
             ));
+        } else if older.version() >= workflow.version() {
+            failure.messages.push(format!(
+                "`{}` is version {} of `{}`, not older than this file's version {}: \
+                 `previous` lists older versions",
+                older.origin(),
+                older.version(),
+                older.name(),
+                workflow.version()
+            ));
+        } else if workflow.migration_from(older.version()).is_none() {
+            failure.messages.push(format!(
+                "`{}` is version {} of `{}`, but this file declares no migration from it; add \
+                 `migrations: [{{ from: {} }}]`, or leave it out of `previous`",
+                older.origin(),
+                older.version(),
+                older.name(),
+                older.version()
+            ));
         } else if let Err(diagnostics) = workflow.check_migration(older) {
             failure.messages.extend(render(&diagnostics));
         }

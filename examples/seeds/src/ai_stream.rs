@@ -22,7 +22,8 @@ pub fn ai_job() -> Result<Workflow, Diagnostics> {
 }
 
 /// Version 2 of the job workflow, as edited while a job runs: approvals need a reviewer's
-/// note (`review_note_given`).
+/// note (`review_note_given`), and jobs of version 1 may migrate to it (every workstation
+/// keeps its name).
 pub fn ai_job_v2() -> Result<Workflow, String> {
     let approve = "    to: done\n    by: [reviewer]\n";
     if AI_JOB.matches("version: 1\n").count() != 1 || AI_JOB.matches(approve).count() != 1 {
@@ -38,6 +39,11 @@ pub fn ai_job_v2() -> Result<Workflow, String> {
         id: review_note_given
         message: an approval needs the reviewer's note
 ",
+    );
+    let text = format!(
+        "{}\nmigrations:\n  - from: 1\n    description: jobs keep their step; approvals now \
+         need a note\n",
+        text.trim_end()
     );
     parse("ai_job.yaml (v2)", &text).map_err(|d| d.to_string())
 }

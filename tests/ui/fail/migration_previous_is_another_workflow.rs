@@ -4,6 +4,7 @@ workstream::workflow!(
         "tests/ui/fail/bad_op.yaml",
         "tests/workflows/missing.v0.yaml",
         "examples/workflows/payment.yaml",
+        "tests/workflows/task.v2.yaml",
     ]
 );
 

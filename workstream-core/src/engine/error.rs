@@ -88,12 +88,13 @@ pub enum Error {
         /// The version asked for.
         to: u32,
     },
-    /// The item's definition hash differs from the loaded definition of its version: the file
-    /// changed without its version being raised.
+    /// The item's definition hash differs from the loaded definition of its version: what
+    /// decides moves changed without the version being raised (or, for an item workstream
+    /// 0.1 created, whose hash covered the texts too, a description or message changed).
     #[error(
-        "item {item} was created under `{workflow}` version {version} with definition \
+        "item {item} is locked to `{workflow}` version {version} with definition \
          {expected}, but the loaded version {version} has definition {loaded}; raise the \
-         version when a definition changes"
+         version when a definition changes, and migrate the items"
     )]
     DefinitionMismatch {
         /// The item.

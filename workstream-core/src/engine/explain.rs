@@ -114,7 +114,7 @@ pub struct MigrationReport {
     /// Items on a version the engine has not loaded, with that version.
     pub not_loaded: Vec<(ItemId, u32)>,
     /// Items that could not be migrated for another reason (no migration declared from their
-    /// version, another workflow's items, …), with the error.
+    /// version, a definition that does not match, …), with the error.
     pub failed: Vec<(ItemId, String)>,
 }
 

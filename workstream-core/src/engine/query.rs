@@ -11,7 +11,7 @@ use crate::audit::{self, Report};
 use crate::dag::{self, CriticalPath};
 use crate::item::{Actor, Item, ItemId};
 use crate::ledger::Event;
-use crate::metrics::{FlowReport, ItemMetrics, item_metrics};
+use crate::metrics::{FlowReport, ItemMetrics, metrics_across};
 use crate::signals::{self, Signal, Signals};
 use crate::store::{Query, Reader, Store, StoreError};
 use crate::window::Window;
@@ -191,9 +191,11 @@ impl<S: Store> Engine<S> {
         now: DateTime<Utc>,
     ) -> Result<ItemMetrics> {
         let item = reader.item(id)?.ok_or(Error::NotFound(id))?;
-        let workflow = self.workflow_of(&item)?;
+        self.workflow_of(&item)?;
         let events = reader.events(id, 1)?;
-        item_metrics(&events, workflow, now).ok_or_else(|| {
+        // Each event judged by the version it was written under, where that is loaded.
+        let version = |v: u32| self.workflow_version(item.workflow(), v);
+        metrics_across(&events, &version, now).ok_or_else(|| {
             Error::Store(StoreError::Corrupt(format!(
                 "item {id}: its chain does not start with its creation"
             )))

@@ -468,7 +468,8 @@ impl<S: Store> Engine<S> {
                 ));
             }
             let Some(lands) = newer.workstation_id(&target) else {
-                // Only when the older version was not loaded beside the newer one at build.
+                // The build checked the migration against the older version, so only a state
+                // changed outside the engine (an item in a workstation its version lacks) gets here.
                 return Err(Error::not_in_definition(&item));
             };
             let landing = newer.workstation(lands);

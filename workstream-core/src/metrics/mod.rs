@@ -28,6 +28,12 @@ pub use flow::{FlowReport, Summary};
 /// - **rework moves**: moves along transitions marked `rework: true`;
 /// - **SLA breaches**: stays in a workstation longer than its `sla`.
 ///
+/// Across versions: each event is judged by the version it was written under (its rework
+/// flags and SLAs). Time per workstation is reported under the workstation's name at the
+/// time: a migration that renames `needs_revision` to `revision_requested` ends the stay under
+/// the old name and starts one under the new, so a stay that spans the migration counts under
+/// both, split at it. A migration that keeps the name keeps the stay whole.
+///
 /// Over a set of items and a window (see [`FlowReport`]): arrivals (items created in the
 /// window), departures (items closed in it), throughput (items closed `done` in it), each
 /// also as a rate per period; over the items *completed* (closed `done`) in the window: lead
@@ -86,7 +92,9 @@ impl ItemMetrics {
 }
 
 /// Computes an item's metrics from its events, in order, at `now`. `workflow` is the
-/// definition the item is locked to.
+/// definition that says which transitions are rework and which workstations have an `sla`
+/// (for a chain that crosses versions, see [`Engine::metrics`](crate::Engine::metrics),
+/// which judges each event by the version it was written under).
 ///
 /// It never panics: sums of durations (per workstation, per hold, held time) saturate at
 /// [`TimeDelta::MIN`] and [`TimeDelta::MAX`], which only a clock set back and forth across
@@ -96,10 +104,28 @@ pub fn item_metrics(
     workflow: &Workflow,
     now: DateTime<Utc>,
 ) -> Option<ItemMetrics> {
+    metrics_across(events, &|_| Some(workflow), now)
+}
+
+/// [`item_metrics`], with each event judged by the version of the workflow it was written
+/// under (`version` gives it; `None` for a version not at hand, whose rework and SLAs are
+/// then not counted). A migration that puts the item in another workstation ends its stay in
+/// the old one; one that reopens a closed item (`reopen: true`) starts it again.
+pub(crate) fn metrics_across<'w>(
+    events: &[Event],
+    version: &dyn Fn(u32) -> Option<&'w Workflow>,
+    now: DateTime<Utc>,
+) -> Option<ItemMetrics> {
     let first = events.first()?;
-    let Change::Created { workstation, .. } = &first.change else {
+    let Change::Created {
+        workstation,
+        version: created_version,
+        ..
+    } = &first.change
+    else {
         return None;
     };
+    let mut workflow = version(*created_version);
     let mut m = ItemMetrics {
         item: first.item,
         created: first.at,
@@ -117,15 +143,21 @@ pub fn item_metrics(
     let mut entered = first.at;
     let mut holds: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
     let mut held_since: Option<DateTime<Utc>> = None;
-    let stay = |m: &mut ItemMetrics, here: &str, from: DateTime<Utc>, to: DateTime<Utc>| {
+    let stay = |m: &mut ItemMetrics,
+                workflow: Option<&Workflow>,
+                here: &str,
+                from: DateTime<Utc>,
+                to: DateTime<Utc>| {
         let stayed = to - from;
         add(
             m.per_workstation.entry(here.to_owned()).or_default(),
             stayed,
         );
-        let sla = workflow
-            .workstation_id(here)
-            .and_then(|w| workflow.workstation(w).sla());
+        let sla = workflow.and_then(|workflow| {
+            workflow
+                .workstation_id(here)
+                .and_then(|w| workflow.workstation(w).sla())
+        });
         if let Some(sla) = sla
             && stayed.to_std().is_ok_and(|s| s > sla)
         {
@@ -133,8 +165,25 @@ pub fn item_metrics(
         }
     };
     for event in &events[1..] {
+        // A closed item's later events count only from a migration that reopens it.
         if m.closed.is_some() {
-            break;
+            match &event.change {
+                Change::Migrated {
+                    outcome: None,
+                    to_workstation,
+                    to_version,
+                    ..
+                } => {
+                    m.closed = None;
+                    m.outcome = None;
+                    here.clone_from(to_workstation);
+                    entered = event.at;
+                    workflow = version(*to_version);
+                }
+                Change::Migrated { to_version, .. } => workflow = version(*to_version),
+                _ => {}
+            }
+            continue;
         }
         match &event.change {
             Change::Transitioned {
@@ -143,11 +192,12 @@ pub fn item_metrics(
                 outcome,
                 ..
             } => {
-                stay(&mut m, &here, entered, event.at);
-                if workflow
-                    .transition_id(transition)
-                    .is_some_and(|t| workflow.transition(t).is_rework())
-                {
+                stay(&mut m, workflow, &here, entered, event.at);
+                if workflow.is_some_and(|workflow| {
+                    workflow
+                        .transition_id(transition)
+                        .is_some_and(|t| workflow.transition(t).is_rework())
+                }) {
                     m.rework_moves += 1;
                 }
                 here.clone_from(to);
@@ -178,20 +228,23 @@ pub fn item_metrics(
             // one; a renamed hold keeps counting under its new name.
             Change::Migrated {
                 to_workstation,
+                to_version,
                 holds: renamed,
                 outcome,
                 ..
             } => {
                 if *to_workstation != here {
-                    stay(&mut m, &here, entered, event.at);
+                    stay(&mut m, workflow, &here, entered, event.at);
                     here.clone_from(to_workstation);
                     entered = event.at;
                 }
-                for (from, to) in renamed {
-                    if let Some(since) = holds.remove(from) {
-                        holds.insert(to.clone(), since);
-                    }
-                }
+                // All at once: a rename may take a name another one gives up.
+                let moved: Vec<(String, DateTime<Utc>)> = renamed
+                    .iter()
+                    .filter_map(|(from, to)| Some((to.clone(), holds.remove(from)?)))
+                    .collect();
+                holds.extend(moved);
+                workflow = version(*to_version);
                 if outcome.is_some() {
                     m.closed = Some(event.at);
                     m.outcome = *outcome;
@@ -202,7 +255,7 @@ pub fn item_metrics(
     }
     let end = m.closed.unwrap_or(now);
     if m.closed.is_none() {
-        stay(&mut m, &here, entered, end);
+        stay(&mut m, workflow, &here, entered, end);
     }
     for (hold, since) in holds {
         add(m.per_hold.entry(hold).or_default(), end - since);

@@ -51,8 +51,28 @@ impl Validator<'_, '_> {
                 by.iter()
                     .filter(|r| self.role(r))
                     .map(|r| r.value.clone())
-                    .collect()
+                    .collect::<Vec<_>>()
             });
+            if let Some(roles) = &m.by
+                && roles.is_empty()
+            {
+                self.sink.push(
+                    Code::InvalidMigration,
+                    from_span,
+                    format!(
+                        "the migration from version {from} has an empty `by`: no one could \
+                         run it; list its roles, or leave `by` out to let anyone"
+                    ),
+                );
+            }
+            let mut mapped: HashMap<(&str, &str), Span> = HashMap::new();
+            for (what, pairs) in [("workstation", &m.workstations), ("hold", &m.holds)] {
+                for (older, _) in pairs {
+                    if let Some(first) = mapped.insert((what, older.value.as_str()), older.span) {
+                        self.duplicate(older, &format!("mapped {what}"), first);
+                    }
+                }
+            }
             for (older, here) in &m.workstations {
                 self.check_name(older, "workstation name");
                 self.workstation(here);

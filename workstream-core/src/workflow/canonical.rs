@@ -106,7 +106,7 @@ pub(crate) fn definition_json(wf: &Workflow) -> Value {
             "oldies_age_seconds": wf.signals.oldies_age.as_secs(),
         },
     });
-    // Written only when there are some, so a file without migrations hashes as before.
+    // Written only when there are some: a version that declares none has no key for them.
     if !migrations.is_empty() {
         form["migrations"] = Value::Array(migrations);
     }

@@ -95,7 +95,8 @@ impl Workflow {
 
     /// Checks this version's migration from `older` against `older` itself, and names every
     /// problem at its place in this file: an older workstation or hold that maps to nothing
-    /// here, a name mapped that `older` does not have, an item that would leave a terminal
+    /// here, two older holds that would become one, a name mapped that `older` does not have,
+    /// an item that would leave a terminal
     /// workstation without `reopen: true` or enter the initial one without `restart: true`.
     /// `Ok` when the file declares no migration from `older`'s version, or `older` is
     /// another workflow.
@@ -175,8 +176,25 @@ impl Workflow {
                 );
             }
         }
+        let mut onto: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
         for hold in older.holds() {
             let target = m.hold(hold);
+            // An item may hold several: two older holds may not become one.
+            if let Some(first) = onto.insert(target, hold) {
+                let at = m
+                    .holds
+                    .iter()
+                    .position(|(from, _)| from == hold || from == first)
+                    .map_or(m.spans.from, |i| m.spans.holds[i].1);
+                sink.push(
+                    Code::InvalidMigration,
+                    at,
+                    format!(
+                        "the holds `{first}` and `{hold}` of version {was} would both become \
+                         `{target}`; an item may hold both, so each needs a hold of its own"
+                    ),
+                );
+            }
             if !self.holds().iter().any(|h| h == target) {
                 let at = m
                     .holds
