@@ -194,10 +194,44 @@ fn items_written_by_0_1_0_keep_their_definition_and_move_on() {
     let events = engine.history(ItemId(6)).unwrap();
     assert_eq!(events[0].source(), None, "written by 0.1.0");
     assert_eq!(events[1].source(), Some(workflow.source_hash()));
-    assert!(events.iter().all(|e| e.definition().to_string() == format1));
+    // The first event under this release re-keys the item to today's hash of the same
+    // definition, so its texts can be edited from then on.
+    assert_eq!(events[0].definition().to_string(), format1);
+    assert!(
+        events[1..]
+            .iter()
+            .all(|e| e.definition() == workflow.definition_hash())
+    );
+    assert_eq!(
+        engine.item(ItemId(6)).unwrap().definition(),
+        workflow.definition_hash()
+    );
 
     // Every chain and state still verifies.
     assert_eq!(engine.verify_all().unwrap().events, 24 + 7);
+
+    // A re-keyed item keeps moving after a description edit; one 0.1.0 wrote and nothing
+    // touched since still carries 0.1's hash, which covered the description.
+    drop(engine);
+    let text = std::fs::read_to_string(Path::new(FIXTURE).join("purchase_order.yaml")).unwrap();
+    let edited = text.replace(
+        "description: A request to buy something",
+        "description: A request to buy anything",
+    );
+    assert_ne!(edited, text);
+    let engine = Engine::builder()
+        .store(SqliteStore::open(copy.db()).unwrap())
+        .workflow(parse("purchase_order.yaml", &edited).unwrap())
+        .checks(Checks::new().add("within_budget", |_| Verdict::Pass))
+        .build()
+        .unwrap();
+    engine
+        .advance(ItemId(6), &cy, Move::transition("order"))
+        .unwrap_or_else(|e| panic!("re-keyed item 6: {e}"));
+    assert!(matches!(
+        engine.advance(ItemId(2), &bob, Move::transition("approve")),
+        Err(workstream::Error::DefinitionMismatch { .. })
+    ));
 }
 
 /// Version 2 of the fixture's workflow: `needs_revision` is renamed, a security review comes

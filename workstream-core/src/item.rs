@@ -155,7 +155,8 @@ impl Item {
         self.version
     }
     /// The definition hash it is locked to: its version's, as it was created or migrated
-    /// under (or the hash workstream 0.1 gave that definition, for an item 0.1 created).
+    /// under. An item workstream 0.1 created carries the hash 0.1 gave that definition until
+    /// its first event under a later release, which names today's hash of it instead.
     pub fn definition(&self) -> &DefinitionHash {
         &self.definition
     }
@@ -412,6 +413,9 @@ impl Item {
                 self.holds.extend(moved);
             }
         }
+        // Each event names the definition it was written under: the same as the event before,
+        // but after a migration, or for an item of workstream 0.1 re-keyed to today's hash.
+        self.definition = event.definition;
         self.updated = event.at;
         self.seq = event.seq;
         self.head = event.hash;

@@ -585,6 +585,9 @@ impl<S: Store> Engine<S> {
         keep_definition(tx, workflow)?;
         let source = *workflow.source_hash();
         let mut event = item.next_event(now, actor.id(), entry.change);
+        // The same definition, by today's hash: an item of workstream 0.1 is re-keyed from the
+        // hash 0.1 gave it (which covers texts too) on its first event here.
+        event.definition = *workflow.definition_hash();
         event.reason = entry.reason;
         event.payload = entry.payload;
         event.source = Some(source);
