@@ -67,8 +67,9 @@ INSERT INTO meta (key, value) VALUES ('next_item', 0);
 
 /// Version 2: the workflow texts items were written under (`definitions`), one row per text,
 /// by the sha256 of the text (`source`), in the order they were kept (`n`), with the
-/// definition hash and the hash workstream 0.1 gave it (each indexed, for lookups by the
-/// hash an item carries). Hashes are their 32 raw bytes.
+/// definition hash and the hash workstream 0.1 gave it (each indexed with `n`, for lookups
+/// by the hash an item carries that meet the first text kept first). Hashes are their 32
+/// raw bytes.
 ///
 /// `replaced_rows` keeps each `items` row the upgrade from version 1 rewrote from its chain,
 /// as it was, and why: workstream 0.1 could read a float back one ulp off and write that
@@ -84,8 +85,8 @@ CREATE TABLE definitions (
     origin     TEXT    NOT NULL,
     text       TEXT    NOT NULL
 );
-CREATE INDEX definitions_definition ON definitions (definition);
-CREATE INDEX definitions_format1    ON definitions (format1);
+CREATE INDEX definitions_definition ON definitions (definition, n);
+CREATE INDEX definitions_format1    ON definitions (format1, n);
 CREATE TABLE replaced_rows (
     item     INTEGER NOT NULL,
     state    TEXT    NOT NULL,

