@@ -184,6 +184,7 @@ impl<S: Store> Engine<S> {
             };
             self.record(
                 tx,
+                workflow,
                 item,
                 actor,
                 Entry {
@@ -218,9 +219,9 @@ impl<S: Store> Engine<S> {
         let now = self.clock.now();
         self.store.write(|tx| {
             let item = read_in(&*tx, id, expect)?;
-            self.workflow_of(&item)?;
+            let workflow = self.workflow_of(&item)?;
             let change = Change::FieldsUpdated { patch };
-            self.record(tx, item, actor, Entry::of(change), now)
+            self.record(tx, workflow, item, actor, Entry::of(change), now)
         })
     }
 
@@ -271,7 +272,7 @@ impl<S: Store> Engine<S> {
                 reason: Some(reason.to_owned()),
                 ..Entry::of(change)
             };
-            self.record(tx, item, actor, entry, now)
+            self.record(tx, workflow, item, actor, entry, now)
         })
     }
 
@@ -292,7 +293,7 @@ impl<S: Store> Engine<S> {
         let now = self.clock.now();
         self.store.write(|tx| {
             let item = read_in(&*tx, id, expect)?;
-            self.workflow_of(&item)?;
+            let workflow = self.workflow_of(&item)?;
             if !item.holds().contains_key(hold) {
                 let reason = Reason::new(
                     "not_held",
@@ -304,7 +305,7 @@ impl<S: Store> Engine<S> {
             let change = Change::Released {
                 hold: hold.to_owned(),
             };
-            self.record(tx, item, actor, Entry::of(change), now)
+            self.record(tx, workflow, item, actor, Entry::of(change), now)
         })
     }
 
@@ -314,7 +315,7 @@ impl<S: Store> Engine<S> {
         let now = self.clock.now();
         self.store.write(|tx| {
             let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
-            self.workflow_of(&item)?;
+            let workflow = self.workflow_of(&item)?;
             if tx.item(on)?.is_none() {
                 return Err(Error::NotFound(on));
             }
@@ -347,7 +348,7 @@ impl<S: Store> Engine<S> {
                 return Err(refused(item, "add_dependency", reasons));
             }
             let change = Change::DependencyAdded { on };
-            self.record(tx, item, actor, Entry::of(change), now)
+            self.record(tx, workflow, item, actor, Entry::of(change), now)
         })
     }
 
@@ -356,7 +357,7 @@ impl<S: Store> Engine<S> {
         let now = self.clock.now();
         self.store.write(|tx| {
             let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
-            self.workflow_of(&item)?;
+            let workflow = self.workflow_of(&item)?;
             if !item.deps().contains(&on) {
                 let reason = Reason::new(
                     "no_dependency",
@@ -366,7 +367,7 @@ impl<S: Store> Engine<S> {
                 return Err(refused(item, "remove_dependency", vec![reason]));
             }
             let change = Change::DependencyRemoved { on };
-            self.record(tx, item, actor, Entry::of(change), now)
+            self.record(tx, workflow, item, actor, Entry::of(change), now)
         })
     }
 
@@ -376,7 +377,7 @@ impl<S: Store> Engine<S> {
         let now = self.clock.now();
         self.store.write(|tx| {
             let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
-            self.workflow_of(&item)?;
+            let workflow = self.workflow_of(&item)?;
             if let Some(parent) = parent {
                 // Walk up from the new parent; meeting `id` would make a loop.
                 let mut at = Some(parent);
@@ -400,7 +401,7 @@ impl<S: Store> Engine<S> {
                 }
             }
             let change = Change::ParentSet { parent };
-            self.record(tx, item, actor, Entry::of(change), now)
+            self.record(tx, workflow, item, actor, Entry::of(change), now)
         })
     }
 
@@ -572,16 +573,17 @@ impl<S: Store> Engine<S> {
         Ok(report)
     }
 
-    /// Makes the next event of `item`'s chain, applies it, and appends both.
+    /// Makes the next event of `item`'s chain under `workflow` (its loaded definition, which
+    /// the caller looked up), applies it, and appends both with the text it names.
     fn record(
         &self,
         tx: &mut S::Tx<'_>,
+        workflow: &Workflow,
         mut item: Item,
         actor: &Actor,
         entry: Entry,
         now: DateTime<Utc>,
     ) -> Result<Item> {
-        let workflow = self.workflow_of(&item)?;
         keep_definition(tx, workflow)?;
         let source = *workflow.source_hash();
         let mut event = item.next_event(now, actor.id(), entry.change);
