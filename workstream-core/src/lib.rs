@@ -74,8 +74,8 @@ pub use dag::CriticalPath;
 pub use definition::StoredDefinition;
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity, Span};
 pub use engine::{
-    BuildError, Engine, EngineBuilder, Error, Explanation, MigrationReport, MissingCheck, Move,
-    NewItem, NextMove, Result, Verified, With,
+    Batch, BatchRefused, BuildError, Engine, EngineBuilder, Error, Explanation, MigrationReport,
+    MissingCheck, Move, NewItem, NextMove, Result, Verified, With,
 };
 pub use hash::{
     DefinitionHash, ParseHashError, Sha256Hash, Sha256Hasher, canonical_json, chain_hash,

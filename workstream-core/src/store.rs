@@ -322,13 +322,23 @@ pub trait Store: Send + Sync {
     /// Runs `f` in one write transaction. When `f` returns `Ok`, everything it appended
     /// commits; when it returns `Err` (or panics), nothing does. Writers are serialized:
     /// what `f` reads cannot change before it commits.
-    fn write<R, E>(&self, f: impl FnOnce(&mut Self::Tx<'_>) -> Result<R, E>) -> Result<R, E>
+    ///
+    /// **`f` may run more than once.** A store whose database detects conflicts when they
+    /// happen rather than by locking first (PostgreSQL at `SERIALIZABLE`) rolls an attempt
+    /// back and runs `f` again in a new transaction, on what the other writer committed; so
+    /// may a store whose connection broke before the attempt could commit. Only the last
+    /// attempt's result is returned and only its writes commit. `f` must therefore do
+    /// nothing but read and write through its transaction: no I/O of its own, no messages
+    /// sent, no counters outside it changed. The engine's closures are of this kind.
+    fn write<R, E>(&self, f: impl FnMut(&mut Self::Tx<'_>) -> Result<R, E>) -> Result<R, E>
     where
         E: From<StoreError>;
 
     /// Runs `f` on a consistent read-only view. The view is lent as `&Self::Tx`, and
-    /// [`Tx`]'s writes take `&mut`, so nothing can be written through it.
-    fn read<R, E>(&self, f: impl FnOnce(&Self::Tx<'_>) -> Result<R, E>) -> Result<R, E>
+    /// [`Tx`]'s writes take `&mut`, so nothing can be written through it. As with
+    /// [`write`](Self::write), `f` may run more than once (a store may retry on a new
+    /// connection), so it should only read.
+    fn read<R, E>(&self, f: impl FnMut(&Self::Tx<'_>) -> Result<R, E>) -> Result<R, E>
     where
         E: From<StoreError>;
 }
@@ -352,14 +362,14 @@ impl<S: Store + 'static> Store for std::sync::Arc<S> {
     where
         Self: 'a;
 
-    fn write<R, E>(&self, f: impl FnOnce(&mut Self::Tx<'_>) -> Result<R, E>) -> Result<R, E>
+    fn write<R, E>(&self, f: impl FnMut(&mut Self::Tx<'_>) -> Result<R, E>) -> Result<R, E>
     where
         E: From<StoreError>,
     {
         S::write(self, f)
     }
 
-    fn read<R, E>(&self, f: impl FnOnce(&Self::Tx<'_>) -> Result<R, E>) -> Result<R, E>
+    fn read<R, E>(&self, f: impl FnMut(&Self::Tx<'_>) -> Result<R, E>) -> Result<R, E>
     where
         E: From<StoreError>,
     {

@@ -635,7 +635,7 @@ impl Tx for MemoryTx<'_> {
 impl Store for MemoryStore {
     type Tx<'a> = MemoryTx<'a>;
 
-    fn write<R, E>(&self, f: impl FnOnce(&mut MemoryTx<'_>) -> Result<R, E>) -> Result<R, E>
+    fn write<R, E>(&self, mut f: impl FnMut(&mut MemoryTx<'_>) -> Result<R, E>) -> Result<R, E>
     where
         E: From<StoreError>,
     {
@@ -651,7 +651,7 @@ impl Store for MemoryStore {
         result
     }
 
-    fn read<R, E>(&self, f: impl FnOnce(&MemoryTx<'_>) -> Result<R, E>) -> Result<R, E>
+    fn read<R, E>(&self, mut f: impl FnMut(&MemoryTx<'_>) -> Result<R, E>) -> Result<R, E>
     where
         E: From<StoreError>,
     {

@@ -295,7 +295,15 @@ impl SqliteStore {
         definitions: impl IntoIterator<Item = StoredDefinition>,
         events: impl IntoIterator<Item = Event>,
     ) -> Result<Imported, StoreError> {
-        self.write(|tx| tx.import(definitions, events))
+        // This store runs a write's closure once (SQLite's write lock is taken first, so
+        // there is nothing to retry), so the iterators can be handed over as they are.
+        let mut input = Some((definitions, events));
+        self.write(|tx| {
+            let (definitions, events) = input.take().ok_or_else(|| {
+                StoreError::Backend("an import's transaction was begun twice".into())
+            })?;
+            tx.import(definitions, events)
+        })
     }
 
     /// The `items` rows the upgrade from schema version 1 rewrote from their chains, as they
@@ -343,7 +351,7 @@ impl SqliteStore {
 impl Store for SqliteStore {
     type Tx<'a> = SqliteTx<'a>;
 
-    fn write<R, E>(&self, f: impl FnOnce(&mut SqliteTx<'_>) -> Result<R, E>) -> Result<R, E>
+    fn write<R, E>(&self, mut f: impl FnMut(&mut SqliteTx<'_>) -> Result<R, E>) -> Result<R, E>
     where
         E: From<StoreError>,
     {
@@ -373,7 +381,7 @@ impl Store for SqliteStore {
         }
     }
 
-    fn read<R, E>(&self, f: impl FnOnce(&SqliteTx<'_>) -> Result<R, E>) -> Result<R, E>
+    fn read<R, E>(&self, mut f: impl FnMut(&SqliteTx<'_>) -> Result<R, E>) -> Result<R, E>
     where
         E: From<StoreError>,
     {

@@ -17,6 +17,10 @@ pub enum Error {
     /// written.
     #[error("{0}")]
     Refused(Box<Refused>),
+    /// Changes of a [`batch`](crate::Engine::batch) were refused: each with its place in
+    /// the batch and every reason. Nothing of the batch was written.
+    #[error("{0}")]
+    BatchRefused(Box<super::BatchRefused>),
     /// No item has this id.
     #[error("there is no item {0}")]
     NotFound(ItemId),

@@ -19,6 +19,7 @@ use crate::store::Store;
 use crate::workflow::Workflow;
 
 mod assess;
+mod batch;
 mod builder;
 mod error;
 mod explain;
@@ -26,6 +27,7 @@ mod query;
 mod request;
 mod write;
 
+pub use batch::{Batch, BatchRefused};
 pub use builder::EngineBuilder;
 pub use error::{BuildError, Error, MissingCheck, Result};
 pub use explain::{Explanation, MigrationReport, NextMove, Verified};

@@ -20,6 +20,16 @@ use crate::store::{Query, Reader, Store, StoreError, Tx};
 use crate::value::{MAX_VALUE_DEPTH, dismantle_value, is_deeper_than, merge_patch};
 use crate::workflow::Workflow;
 
+/// A creation request, checked, with its workflow resolved: what a transaction (perhaps run
+/// more than once) makes the `created` event from.
+pub(super) struct Creating<'e> {
+    workflow: &'e Workflow,
+    fields: Arc<Value>,
+    parent: Option<ItemId>,
+    reason: Option<String>,
+    payload: Value,
+}
+
 /// What an event records besides its change: the actor's reason and the caller's payload.
 struct Entry {
     change: Change,
@@ -41,7 +51,13 @@ impl Entry {
 impl<S: Store> Engine<S> {
     /// Creates an item in its workflow's initial workstation. The initial workstation's
     /// entry assertions and WIP limit apply.
-    pub fn create(&self, actor: &Actor, mut new: NewItem<'_>) -> Result<Item> {
+    pub fn create(&self, actor: &Actor, new: NewItem<'_>) -> Result<Item> {
+        let new = self.prepare_create(new)?;
+        self.store.write(|tx| self.create_tx(tx, actor, &new))
+    }
+
+    /// Checks a creation request and resolves its workflow, once, before any transaction.
+    pub(super) fn prepare_create(&self, mut new: NewItem<'_>) -> Result<Creating<'_>> {
         // First, so that a refused value is taken apart before anything else can drop it.
         let fields = within_depth("fields", &mut new.fields);
         within_depth("payload", &mut new.payload).and(fields)?;
@@ -66,9 +82,26 @@ impl<S: Store> Engine<S> {
             Value::Null => Value::Object(Map::new()),
             other => return Err(Error::InvalidFields(describe(&other))),
         };
-        let initial = workflow.workstation(workflow.initial());
+        Ok(Creating {
+            workflow,
+            fields: Arc::new(fields),
+            parent: new.parent,
+            reason: new.reason,
+            payload: new.payload,
+        })
+    }
+
+    /// [`create`](Self::create) in `tx`.
+    pub(super) fn create_tx(
+        &self,
+        tx: &mut S::Tx<'_>,
+        actor: &Actor,
+        new: &Creating<'_>,
+    ) -> Result<Item> {
         let now = self.clock.now();
-        self.store.write(|tx| {
+        let workflow = new.workflow;
+        let initial = workflow.workstation(workflow.initial());
+        {
             if let Some(parent) = new.parent
                 && tx.item(parent)?.is_none()
             {
@@ -84,11 +117,11 @@ impl<S: Store> Engine<S> {
                     workflow: workflow.name().to_owned(),
                     version: workflow.version(),
                     workstation: initial.name().to_owned(),
-                    fields: Arc::new(fields),
+                    fields: Arc::clone(&new.fields),
                     parent: new.parent,
                 },
-                reason: new.reason,
-                payload: new.payload,
+                reason: new.reason.clone(),
+                payload: new.payload.clone(),
                 definition: *workflow.definition_hash(),
                 source: Some(*workflow.source_hash()),
                 prev: Sha256Hash::ZERO,
@@ -117,7 +150,7 @@ impl<S: Store> Engine<S> {
             keep_definition(tx, workflow)?;
             tx.append(event, item.clone())?;
             Ok(item)
-        })
+        }
     }
 
     /// Moves an item. Every rule is checked: the transition may fire from the item's
@@ -126,13 +159,20 @@ impl<S: Store> Engine<S> {
     /// assertions, and the target's WIP limit. A refusal ([`Error::Refused`]) carries every
     /// reason and the unchanged item.
     pub fn advance(&self, id: ItemId, actor: &Actor, mut mv: Move<'_>) -> Result<Item> {
-        let patch = mv
-            .patch
-            .as_mut()
-            .map_or(Ok(()), |patch| within_depth("patch", patch));
-        within_depth("payload", &mut mv.payload).and(patch)?;
+        check_move(&mut mv)?;
+        self.store.write(|tx| self.advance_tx(tx, id, actor, &mv))
+    }
+
+    /// [`advance`](Self::advance) in `tx`, for a move whose values were checked.
+    pub(super) fn advance_tx(
+        &self,
+        tx: &mut S::Tx<'_>,
+        id: ItemId,
+        actor: &Actor,
+        mv: &Move<'_>,
+    ) -> Result<Item> {
         let now = self.clock.now();
-        self.store.write(|tx| {
+        {
             let item = read_in(&*tx, id, mv.expect.as_deref())?;
             let workflow = self.workflow_of(&item)?;
             let from = self.current(workflow, &item)?;
@@ -179,7 +219,7 @@ impl<S: Store> Engine<S> {
                 from: item.workstation().to_owned(),
                 to: target.name().to_owned(),
                 outcome,
-                patch: mv.patch,
+                patch: mv.patch.clone(),
                 warnings: assessment.warnings,
             };
             self.record(
@@ -189,12 +229,12 @@ impl<S: Store> Engine<S> {
                 actor,
                 Entry {
                     change,
-                    reason: mv.reason,
-                    payload: mv.payload,
+                    reason: mv.reason.clone(),
+                    payload: mv.payload.clone(),
                 },
                 now,
             )
-        })
+        }
     }
 
     /// Changes an item's fields by a merge patch (RFC 7386): keys in the patch replace,
@@ -212,17 +252,27 @@ impl<S: Store> Engine<S> {
         actor: &Actor,
         mut patch: Value,
     ) -> Result<Item> {
-        within_depth("patch", &mut patch)?;
-        if !patch.is_object() {
-            return Err(Error::InvalidFields(describe(&patch)));
-        }
+        check_patch(&mut patch)?;
+        self.store
+            .write(|tx| self.update_fields_tx(tx, id, expect, actor, &patch))
+    }
+
+    /// [`update_fields`](Self::update_fields) in `tx`.
+    pub(super) fn update_fields_tx(
+        &self,
+        tx: &mut S::Tx<'_>,
+        id: ItemId,
+        expect: Option<&str>,
+        actor: &Actor,
+        patch: &Value,
+    ) -> Result<Item> {
         let now = self.clock.now();
-        self.store.write(|tx| {
-            let item = read_in(&*tx, id, expect)?;
-            let workflow = self.workflow_of(&item)?;
-            let change = Change::FieldsUpdated { patch };
-            self.record(tx, workflow, item, actor, Entry::of(change), now)
-        })
+        let item = read_in(&*tx, id, expect)?;
+        let workflow = self.workflow_of(&item)?;
+        let change = Change::FieldsUpdated {
+            patch: patch.clone(),
+        };
+        self.record(tx, workflow, item, actor, Entry::of(change), now)
     }
 
     /// Puts a hold of kind `hold` (declared under `holds`) on an item, with a reason.
@@ -240,40 +290,52 @@ impl<S: Store> Engine<S> {
         hold: &str,
         reason: &str,
     ) -> Result<Item> {
+        self.store
+            .write(|tx| self.hold_tx(tx, id, expect, actor, hold, reason))
+    }
+
+    /// [`hold`](Self::hold) in `tx`.
+    pub(super) fn hold_tx(
+        &self,
+        tx: &mut S::Tx<'_>,
+        id: ItemId,
+        expect: Option<&str>,
+        actor: &Actor,
+        hold: &str,
+        reason: &str,
+    ) -> Result<Item> {
         let now = self.clock.now();
-        self.store.write(|tx| {
-            let item = read_in(&*tx, id, expect)?;
-            let workflow = self.workflow_of(&item)?;
-            if !workflow.holds().iter().any(|h| h == hold) {
-                return Err(Error::UnknownHold {
-                    workflow: workflow.name().to_owned(),
-                    name: hold.to_owned(),
-                    help: did_you_mean(hold, workflow.holds().iter().map(String::as_str)),
-                });
-            }
-            let mut reasons = Vec::new();
-            if item.holds().contains_key(hold) {
-                reasons.push(Reason::new(
-                    "already_held",
-                    ReasonKind::State,
-                    format!("hold `{hold}` is already on"),
-                ));
-            }
-            if let Some(outcome) = item.outcome() {
-                reasons.push(closed_reason(&item, outcome));
-            }
-            if !reasons.is_empty() {
-                return Err(refused(item, "hold", reasons));
-            }
-            let change = Change::Held {
-                hold: hold.to_owned(),
-            };
-            let entry = Entry {
-                reason: Some(reason.to_owned()),
-                ..Entry::of(change)
-            };
-            self.record(tx, workflow, item, actor, entry, now)
-        })
+        let item = read_in(&*tx, id, expect)?;
+        let workflow = self.workflow_of(&item)?;
+        if !workflow.holds().iter().any(|h| h == hold) {
+            return Err(Error::UnknownHold {
+                workflow: workflow.name().to_owned(),
+                name: hold.to_owned(),
+                help: did_you_mean(hold, workflow.holds().iter().map(String::as_str)),
+            });
+        }
+        let mut reasons = Vec::new();
+        if item.holds().contains_key(hold) {
+            reasons.push(Reason::new(
+                "already_held",
+                ReasonKind::State,
+                format!("hold `{hold}` is already on"),
+            ));
+        }
+        if let Some(outcome) = item.outcome() {
+            reasons.push(closed_reason(&item, outcome));
+        }
+        if !reasons.is_empty() {
+            return Err(refused(item, "hold", reasons));
+        }
+        let change = Change::Held {
+            hold: hold.to_owned(),
+        };
+        let entry = Entry {
+            reason: Some(reason.to_owned()),
+            ..Entry::of(change)
+        };
+        self.record(tx, workflow, item, actor, entry, now)
     }
 
     /// Releases a hold. Refused when that hold is not on.
@@ -290,119 +352,160 @@ impl<S: Store> Engine<S> {
         actor: &Actor,
         hold: &str,
     ) -> Result<Item> {
+        self.store
+            .write(|tx| self.release_tx(tx, id, expect, actor, hold))
+    }
+
+    /// [`release`](Self::release) in `tx`.
+    pub(super) fn release_tx(
+        &self,
+        tx: &mut S::Tx<'_>,
+        id: ItemId,
+        expect: Option<&str>,
+        actor: &Actor,
+        hold: &str,
+    ) -> Result<Item> {
         let now = self.clock.now();
-        self.store.write(|tx| {
-            let item = read_in(&*tx, id, expect)?;
-            let workflow = self.workflow_of(&item)?;
-            if !item.holds().contains_key(hold) {
-                let reason = Reason::new(
-                    "not_held",
-                    ReasonKind::State,
-                    format!("hold `{hold}` is not on"),
-                );
-                return Err(refused(item, "release", vec![reason]));
-            }
-            let change = Change::Released {
-                hold: hold.to_owned(),
-            };
-            self.record(tx, workflow, item, actor, Entry::of(change), now)
-        })
+        let item = read_in(&*tx, id, expect)?;
+        let workflow = self.workflow_of(&item)?;
+        if !item.holds().contains_key(hold) {
+            let reason = Reason::new(
+                "not_held",
+                ReasonKind::State,
+                format!("hold `{hold}` is not on"),
+            );
+            return Err(refused(item, "release", vec![reason]));
+        }
+        let change = Change::Released {
+            hold: hold.to_owned(),
+        };
+        self.record(tx, workflow, item, actor, Entry::of(change), now)
     }
 
     /// Makes `id` depend on `on` (items of any workflow). Refused when the dependency is
     /// already there or would close a cycle; the reason names the cycle.
     pub fn add_dependency(&self, id: ItemId, on: ItemId, actor: &Actor) -> Result<Item> {
+        self.store
+            .write(|tx| self.add_dependency_tx(tx, id, on, actor))
+    }
+
+    /// [`add_dependency`](Self::add_dependency) in `tx`.
+    pub(super) fn add_dependency_tx(
+        &self,
+        tx: &mut S::Tx<'_>,
+        id: ItemId,
+        on: ItemId,
+        actor: &Actor,
+    ) -> Result<Item> {
         let now = self.clock.now();
-        self.store.write(|tx| {
-            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
-            let workflow = self.workflow_of(&item)?;
-            if tx.item(on)?.is_none() {
-                return Err(Error::NotFound(on));
-            }
-            let mut reasons = Vec::new();
-            if item.deps().contains(&on) {
-                reasons.push(Reason::new(
-                    "already_depends",
-                    ReasonKind::State,
-                    format!("item {id} already depends on {on}"),
-                ));
-            } else if let Some(cycle) = dag::find_path(&*tx, on, id)? {
-                // `cycle` runs from `on` to `id`; the new edge closes it.
-                let mut path = vec![id];
-                path.extend(cycle);
-                let shown: Vec<String> = path.iter().map(ToString::to_string).collect();
-                reasons.push(
-                    Reason::new(
-                        "cycle",
-                        ReasonKind::Cycle,
-                        format!(
-                            "item {id} cannot depend on {on}: that would close the cycle {}",
-                            shown.join(" -> ")
-                        ),
-                    )
-                    .with_details(json!({ "cycle": path }))
-                    .with_items(path),
-                );
-            }
-            if !reasons.is_empty() {
-                return Err(refused(item, "add_dependency", reasons));
-            }
-            let change = Change::DependencyAdded { on };
-            self.record(tx, workflow, item, actor, Entry::of(change), now)
-        })
+        let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+        let workflow = self.workflow_of(&item)?;
+        if tx.item(on)?.is_none() {
+            return Err(Error::NotFound(on));
+        }
+        let mut reasons = Vec::new();
+        if item.deps().contains(&on) {
+            reasons.push(Reason::new(
+                "already_depends",
+                ReasonKind::State,
+                format!("item {id} already depends on {on}"),
+            ));
+        } else if let Some(cycle) = dag::find_path(&*tx, on, id)? {
+            // `cycle` runs from `on` to `id`; the new edge closes it.
+            let mut path = vec![id];
+            path.extend(cycle);
+            let shown: Vec<String> = path.iter().map(ToString::to_string).collect();
+            reasons.push(
+                Reason::new(
+                    "cycle",
+                    ReasonKind::Cycle,
+                    format!(
+                        "item {id} cannot depend on {on}: that would close the cycle {}",
+                        shown.join(" -> ")
+                    ),
+                )
+                .with_details(json!({ "cycle": path }))
+                .with_items(path),
+            );
+        }
+        if !reasons.is_empty() {
+            return Err(refused(item, "add_dependency", reasons));
+        }
+        let change = Change::DependencyAdded { on };
+        self.record(tx, workflow, item, actor, Entry::of(change), now)
     }
 
     /// Removes a dependency. Refused when it is not there.
     pub fn remove_dependency(&self, id: ItemId, on: ItemId, actor: &Actor) -> Result<Item> {
+        self.store
+            .write(|tx| self.remove_dependency_tx(tx, id, on, actor))
+    }
+
+    /// [`remove_dependency`](Self::remove_dependency) in `tx`.
+    pub(super) fn remove_dependency_tx(
+        &self,
+        tx: &mut S::Tx<'_>,
+        id: ItemId,
+        on: ItemId,
+        actor: &Actor,
+    ) -> Result<Item> {
         let now = self.clock.now();
-        self.store.write(|tx| {
-            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
-            let workflow = self.workflow_of(&item)?;
-            if !item.deps().contains(&on) {
-                let reason = Reason::new(
-                    "no_dependency",
-                    ReasonKind::State,
-                    format!("item {id} does not depend on {on}"),
-                );
-                return Err(refused(item, "remove_dependency", vec![reason]));
-            }
-            let change = Change::DependencyRemoved { on };
-            self.record(tx, workflow, item, actor, Entry::of(change), now)
-        })
+        let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+        let workflow = self.workflow_of(&item)?;
+        if !item.deps().contains(&on) {
+            let reason = Reason::new(
+                "no_dependency",
+                ReasonKind::State,
+                format!("item {id} does not depend on {on}"),
+            );
+            return Err(refused(item, "remove_dependency", vec![reason]));
+        }
+        let change = Change::DependencyRemoved { on };
+        self.record(tx, workflow, item, actor, Entry::of(change), now)
     }
 
     /// Sets or clears an item's parent. Refused when it would make an item its own
     /// ancestor.
     pub fn set_parent(&self, id: ItemId, parent: Option<ItemId>, actor: &Actor) -> Result<Item> {
+        self.store
+            .write(|tx| self.set_parent_tx(tx, id, parent, actor))
+    }
+
+    /// [`set_parent`](Self::set_parent) in `tx`.
+    pub(super) fn set_parent_tx(
+        &self,
+        tx: &mut S::Tx<'_>,
+        id: ItemId,
+        parent: Option<ItemId>,
+        actor: &Actor,
+    ) -> Result<Item> {
         let now = self.clock.now();
-        self.store.write(|tx| {
-            let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
-            let workflow = self.workflow_of(&item)?;
-            if let Some(parent) = parent {
-                // Walk up from the new parent; meeting `id` would make a loop.
-                let mut at = Some(parent);
-                let mut steps = 0usize;
-                while let Some(current) = at {
-                    if current == id {
-                        let reason = Reason::new(
-                            "cycle",
-                            ReasonKind::Cycle,
-                            format!("item {parent} is {id} or one of its descendants"),
-                        )
-                        .with_items(vec![id, parent]);
-                        return Err(refused(item, "set_parent", vec![reason]));
-                    }
-                    let up = tx.item(current)?.ok_or(Error::NotFound(current))?;
-                    at = up.parent();
-                    steps += 1;
-                    if steps > 1_000_000 {
-                        return Err(StoreError::Corrupt("the parent chain loops".into()).into());
-                    }
+        let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+        let workflow = self.workflow_of(&item)?;
+        if let Some(parent) = parent {
+            // Walk up from the new parent; meeting `id` would make a loop.
+            let mut at = Some(parent);
+            let mut steps = 0usize;
+            while let Some(current) = at {
+                if current == id {
+                    let reason = Reason::new(
+                        "cycle",
+                        ReasonKind::Cycle,
+                        format!("item {parent} is {id} or one of its descendants"),
+                    )
+                    .with_items(vec![id, parent]);
+                    return Err(refused(item, "set_parent", vec![reason]));
+                }
+                let up = tx.item(current)?.ok_or(Error::NotFound(current))?;
+                at = up.parent();
+                steps += 1;
+                if steps > 1_000_000 {
+                    return Err(StoreError::Corrupt("the parent chain loops".into()).into());
                 }
             }
-            let change = Change::ParentSet { parent };
-            self.record(tx, workflow, item, actor, Entry::of(change), now)
-        })
+        }
+        let change = Change::ParentSet { parent };
+        self.record(tx, workflow, item, actor, Entry::of(change), now)
     }
 
     /// Moves an item to `to_version` of its workflow, along the migration that version
@@ -422,121 +525,132 @@ impl<S: Store> Engine<S> {
         to_version: u32,
         reason: Option<&str>,
     ) -> Result<Item> {
+        self.store
+            .write(|tx| self.migrate_tx(tx, id, actor, to_version, reason))
+    }
+
+    /// [`migrate`](Self::migrate) in `tx`.
+    pub(super) fn migrate_tx(
+        &self,
+        tx: &mut S::Tx<'_>,
+        id: ItemId,
+        actor: &Actor,
+        to_version: u32,
+        reason: Option<&str>,
+    ) -> Result<Item> {
         let now = self.clock.now();
-        self.store.write(|tx| {
-            let item = read_in(&*tx, id, None)?;
-            // The item's own version must be loaded (and its definition the loaded one).
-            let older = self.workflow_of(&item)?;
-            if to_version <= item.version() {
-                return Err(Error::NotNewer {
-                    item: id,
-                    version: item.version(),
-                    to: to_version,
-                });
-            }
-            let newer = self
-                .workflow_version(item.workflow(), to_version)
-                .ok_or_else(|| Error::VersionNotLoaded {
-                    item: Some(id),
-                    workflow: item.workflow().to_owned(),
-                    version: to_version,
-                    loaded: self
-                        .versions(item.workflow())
-                        .map(|v| v.iter().map(|w| w.version()).collect())
-                        .unwrap_or_default(),
-                })?;
-            let Some(migration) = newer.migration_from(item.version()) else {
-                return Err(Error::NoMigration {
-                    item: id,
-                    workflow: item.workflow().to_owned(),
-                    from: item.version(),
-                    to: to_version,
-                });
-            };
-            let target = migration.workstation(item.workstation()).to_owned();
-            let mut reasons = Vec::new();
-            if let Some(by) = migration.by()
-                && !actor.roles().iter().any(|r| by.contains(r))
-            {
-                reasons.push(Reason::new(
-                    "role",
-                    ReasonKind::Role,
-                    format!(
-                        "migrating to version {to_version} is for {}; {} has none of these roles",
-                        by.join(", "),
-                        actor.id()
-                    ),
-                ));
-            }
-            let Some(lands) = newer.workstation_id(&target) else {
-                // The build checked the migration against the older version, so only a state
-                // changed outside the engine (an item in a workstation its version lacks) gets here.
-                return Err(Error::not_in_definition(&item));
-            };
-            let landing = newer.workstation(lands);
-            let renamed: Vec<(String, String)> = item
-                .holds()
-                .keys()
-                .filter(|h| migration.hold(h) != h.as_str())
-                .map(|h| (h.clone(), migration.hold(h).to_owned()))
-                .collect();
-            let outcome = if landing.is_terminal() {
-                item.outcome().or(landing.outcome())
-            } else {
-                None
-            };
-            let change = Change::Migrated {
-                from_version: item.version(),
-                from_definition: *item.definition(),
-                to_version,
-                from_workstation: item.workstation().to_owned(),
-                to_workstation: target.clone(),
-                holds: renamed,
-                outcome,
-            };
-            let mut draft = item.next_event(now, actor.id(), change);
-            draft.definition = *newer.definition_hash();
-            draft.source = Some(*newer.source_hash());
-            draft.reason = reason.map(str::to_owned);
-            let event = draft.seal();
-            let mut migrated = item.clone();
-            migrated.apply(&event)?;
-            // The item as it would be, in the newer version: its entry assertions and WIP.
-            let scene = Scene {
-                reader: &*tx,
-                workflow: newer,
-                item: &migrated,
-                actor,
-                now,
-            };
-            // What the newer version asks beyond what the item passed to enter where it is:
-            // an entry assertion the older workstation had too was checked when the item
-            // entered it (with the actor who moved it there), and is not asked again.
-            let passed: &[crate::Assertion] = older
-                .workstation_id(item.workstation())
-                .map_or(&[], |w| older.workstation(w).entry());
-            let asked: Vec<crate::Assertion> = landing
-                .entry()
-                .iter()
-                .filter(|a| !passed.iter().any(|p| p.kind() == a.kind()))
-                .cloned()
-                .collect();
-            scene.subject(None, landing.name(), &self.checks).collect(
-                &asked,
-                ReasonKind::Entry,
-                &mut reasons,
-            )?;
-            if landing.name() != item.workstation() {
-                let mut warnings = Vec::new();
-                self.check_wip(&scene, lands, &mut reasons, &mut warnings)?;
-            }
-            if !reasons.is_empty() {
-                return Err(refused(item, "migrate", reasons));
-            }
-            keep_definition(tx, newer)?;
-            tx.append(event, migrated.clone())?;
-            Ok(migrated)
-        })
+        let item = read_in(&*tx, id, None)?;
+        // The item's own version must be loaded (and its definition the loaded one).
+        let older = self.workflow_of(&item)?;
+        if to_version <= item.version() {
+            return Err(Error::NotNewer {
+                item: id,
+                version: item.version(),
+                to: to_version,
+            });
+        }
+        let newer = self
+            .workflow_version(item.workflow(), to_version)
+            .ok_or_else(|| Error::VersionNotLoaded {
+                item: Some(id),
+                workflow: item.workflow().to_owned(),
+                version: to_version,
+                loaded: self
+                    .versions(item.workflow())
+                    .map(|v| v.iter().map(|w| w.version()).collect())
+                    .unwrap_or_default(),
+            })?;
+        let Some(migration) = newer.migration_from(item.version()) else {
+            return Err(Error::NoMigration {
+                item: id,
+                workflow: item.workflow().to_owned(),
+                from: item.version(),
+                to: to_version,
+            });
+        };
+        let target = migration.workstation(item.workstation()).to_owned();
+        let mut reasons = Vec::new();
+        if let Some(by) = migration.by()
+            && !actor.roles().iter().any(|r| by.contains(r))
+        {
+            reasons.push(Reason::new(
+                "role",
+                ReasonKind::Role,
+                format!(
+                    "migrating to version {to_version} is for {}; {} has none of these roles",
+                    by.join(", "),
+                    actor.id()
+                ),
+            ));
+        }
+        let Some(lands) = newer.workstation_id(&target) else {
+            // The build checked the migration against the older version, so only a state
+            // changed outside the engine (an item in a workstation its version lacks) gets here.
+            return Err(Error::not_in_definition(&item));
+        };
+        let landing = newer.workstation(lands);
+        let renamed: Vec<(String, String)> = item
+            .holds()
+            .keys()
+            .filter(|h| migration.hold(h) != h.as_str())
+            .map(|h| (h.clone(), migration.hold(h).to_owned()))
+            .collect();
+        let outcome = if landing.is_terminal() {
+            item.outcome().or(landing.outcome())
+        } else {
+            None
+        };
+        let change = Change::Migrated {
+            from_version: item.version(),
+            from_definition: *item.definition(),
+            to_version,
+            from_workstation: item.workstation().to_owned(),
+            to_workstation: target.clone(),
+            holds: renamed,
+            outcome,
+        };
+        let mut draft = item.next_event(now, actor.id(), change);
+        draft.definition = *newer.definition_hash();
+        draft.source = Some(*newer.source_hash());
+        draft.reason = reason.map(str::to_owned);
+        let event = draft.seal();
+        let mut migrated = item.clone();
+        migrated.apply(&event)?;
+        // The item as it would be, in the newer version: its entry assertions and WIP.
+        let scene = Scene {
+            reader: &*tx,
+            workflow: newer,
+            item: &migrated,
+            actor,
+            now,
+        };
+        // What the newer version asks beyond what the item passed to enter where it is:
+        // an entry assertion the older workstation had too was checked when the item
+        // entered it (with the actor who moved it there), and is not asked again.
+        let passed: &[crate::Assertion] = older
+            .workstation_id(item.workstation())
+            .map_or(&[], |w| older.workstation(w).entry());
+        let asked: Vec<crate::Assertion> = landing
+            .entry()
+            .iter()
+            .filter(|a| !passed.iter().any(|p| p.kind() == a.kind()))
+            .cloned()
+            .collect();
+        scene.subject(None, landing.name(), &self.checks).collect(
+            &asked,
+            ReasonKind::Entry,
+            &mut reasons,
+        )?;
+        if landing.name() != item.workstation() {
+            let mut warnings = Vec::new();
+            self.check_wip(&scene, lands, &mut reasons, &mut warnings)?;
+        }
+        if !reasons.is_empty() {
+            return Err(refused(item, "migrate", reasons));
+        }
+        keep_definition(tx, newer)?;
+        tx.append(event, migrated.clone())?;
+        Ok(migrated)
     }
 
     /// Migrates every item `query` selects to `to_version`, each in a transaction of its own
@@ -605,6 +719,24 @@ impl<S: Store> Engine<S> {
 fn keep_definition<T: Tx + ?Sized>(tx: &mut T, workflow: &Workflow) -> Result<()> {
     if !tx.has_definition_text(workflow.source_hash())? {
         tx.put_definition(&StoredDefinition::of(workflow))?;
+    }
+    Ok(())
+}
+
+/// Checks a move's values before any transaction: each within [`MAX_VALUE_DEPTH`].
+pub(super) fn check_move(mv: &mut Move<'_>) -> Result<()> {
+    let patch = mv
+        .patch
+        .as_mut()
+        .map_or(Ok(()), |patch| within_depth("patch", patch));
+    within_depth("payload", &mut mv.payload).and(patch)
+}
+
+/// Checks a field patch before any transaction: an object within [`MAX_VALUE_DEPTH`].
+pub(super) fn check_patch(patch: &mut Value) -> Result<()> {
+    within_depth("patch", patch)?;
+    if !patch.is_object() {
+        return Err(Error::InvalidFields(describe(patch)));
     }
     Ok(())
 }

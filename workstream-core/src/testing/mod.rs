@@ -14,6 +14,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use crate::{Actor, Engine, Error, ManualClock, Store, Workflow};
 
+mod batches;
 mod chains;
 mod concurrency;
 mod definitions;
@@ -21,6 +22,7 @@ mod dependencies;
 mod queries;
 mod values;
 
+pub use batches::batches_are_all_or_nothing;
 pub use chains::{
     append_and_read, appends_that_break_the_chain_are_refused, failed_transactions_write_nothing,
     replay_equals_projection,
@@ -89,6 +91,10 @@ macro_rules! conformance_tests {
         #[test]
         fn conformance_events_name_kept_texts() {
             $crate::testing::events_name_kept_texts(($make)());
+        }
+        #[test]
+        fn conformance_batches_are_all_or_nothing() {
+            $crate::testing::batches_are_all_or_nothing(($make)());
         }
         #[test]
         fn conformance_racing_writers() {

@@ -295,7 +295,9 @@ pub fn deep_values_are_refused_at_the_door<S: Store>(store: S) {
     let mut next = current.clone();
     next.apply(&event)
         .unwrap_or_else(|e| panic!("the deep event applies: {e}"));
-    let result = engine.store().write(|tx| tx.append(event, next));
+    let result = engine
+        .store()
+        .write(|tx| tx.append(event.clone(), next.clone()));
     assert!(
         matches!(result, Err(StoreError::TooDeep { item: i, seq: 4 }) if i == item.id()),
         "a store must refuse an event too deep to read back, got {result:?}"

@@ -62,14 +62,14 @@ impl TempStore {
 impl Store for TempStore {
     type Tx<'a> = SqliteTx<'a>;
 
-    fn write<R, E>(&self, f: impl FnOnce(&mut SqliteTx<'_>) -> Result<R, E>) -> Result<R, E>
+    fn write<R, E>(&self, f: impl FnMut(&mut SqliteTx<'_>) -> Result<R, E>) -> Result<R, E>
     where
         E: From<StoreError>,
     {
         self.store.write(f)
     }
 
-    fn read<R, E>(&self, f: impl FnOnce(&SqliteTx<'_>) -> Result<R, E>) -> Result<R, E>
+    fn read<R, E>(&self, f: impl FnMut(&SqliteTx<'_>) -> Result<R, E>) -> Result<R, E>
     where
         E: From<StoreError>,
     {
