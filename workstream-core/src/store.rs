@@ -71,15 +71,43 @@ pub enum StoreError {
          closure called back into the engine or the store; use the `Reader` it was given"
     )]
     Reentered,
-    /// The store stayed locked by another writer (another connection, process or host)
-    /// for longer than the store waits. Nothing was written; the write may be tried again.
+    /// The store stayed locked by another writer (another connection, process or host),
+    /// or the write lost every race against other writers (a database that detects
+    /// conflicts and runs the loser again), for longer than the store waits. Nothing was
+    /// written; the write may be tried again.
     #[error(
-        "the store stayed locked by another writer for longer than {waited:?}, the longest \
-         it waits; another writer holds a long transaction"
+        "other writers held the store, or won every race for it, for longer than {waited:?}, \
+         the longest it waits; nothing was written"
     )]
     Busy {
         /// How long the store waited.
         waited: std::time::Duration,
+    },
+    /// The store's database could not be reached (the server is down, restarting or out of
+    /// reach) for as long as the store waits for it. Nothing was written; the store
+    /// reconnects by itself once the database is back.
+    #[error(
+        "the database could not be reached ({message}); waited {waited:?}. Nothing was \
+         written; the store reconnects by itself when the database is back"
+    )]
+    Unavailable {
+        /// What the connection failed with.
+        message: String,
+        /// How long the store tried.
+        waited: std::time::Duration,
+    },
+    /// The connection broke while a transaction was committing and the store could not
+    /// find out, within the time it waits, whether the commit took place. Read the item
+    /// (its chain's head) to see.
+    #[error(
+        "the connection broke while committing {what}, and whether the commit took place \
+         could not be checked ({message}); read the item to see"
+    )]
+    CommitUnknown {
+        /// What was being committed (the last event appended).
+        what: String,
+        /// Why it could not be checked.
+        message: String,
     },
     /// A definition offered to [`Tx::put_definition`] does not hash to the source it names.
     /// Nothing was written.

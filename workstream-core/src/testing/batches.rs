@@ -74,8 +74,15 @@ pub fn batches_are_all_or_nothing<S: Store>(store: S) {
 
     // Another error ends the batch, and nothing is written either.
     let result = engine.batch(|batch| {
-        batch.advance(ids[0], &worker(), Move::transition("start").patch(owner.clone()))?;
-        batch.create(&worker(), NewItem::of("conformance").parent(ItemId(999_999)))
+        batch.advance(
+            ids[0],
+            &worker(),
+            Move::transition("start").patch(owner.clone()),
+        )?;
+        batch.create(
+            &worker(),
+            NewItem::of("conformance").parent(ItemId(999_999)),
+        )
     });
     assert!(
         matches!(result, Err(Error::NotFound(ItemId(999_999)))),
@@ -106,7 +113,11 @@ pub fn batches_are_all_or_nothing<S: Store>(store: S) {
         engine.batch(|batch| {
             let mut last = None;
             for id in &ids[..3] {
-                batch.advance(*id, &worker(), Move::transition("start").patch(owner.clone()))?;
+                batch.advance(
+                    *id,
+                    &worker(),
+                    Move::transition("start").patch(owner.clone()),
+                )?;
                 batch.hold(*id, &worker(), "paused", "waiting")?;
                 last = Some(batch.add_dependency(*id, ids[39], &worker())?);
             }
@@ -125,6 +136,9 @@ pub fn batches_are_all_or_nothing<S: Store>(store: S) {
     }
     assert_eq!(ok(engine.item(ids[39]), "read").workstation(), "dropped");
     let report = ok(engine.audit(), "audit");
-    assert!(report.is_clean(), "the batch's chains audit clean: {report}");
+    assert!(
+        report.is_clean(),
+        "the batch's chains audit clean: {report}"
+    );
     assert_eq!(report.events, before + 10);
 }

@@ -1,0 +1,48 @@
+//! Connections: r2d2 keeps the pool; each connection keeps the statements it prepared.
+
+use std::collections::HashMap;
+
+use postgres::{Client, Config, NoTls, Statement};
+
+/// A connection of the pool, with the statements prepared on it (a statement is prepared
+/// once per connection, so a transaction costs one round trip per statement).
+pub(crate) struct Conn {
+    pub(crate) client: Client,
+    pub(crate) statements: HashMap<String, Statement>,
+}
+
+/// Makes the pool's connections: connects with the store's configuration and sets the
+/// session up (`setup`, the `SET` statements every session runs first).
+#[derive(Debug)]
+pub(crate) struct Manager {
+    pub(crate) config: Config,
+    pub(crate) setup: String,
+}
+
+impl Manager {
+    pub(crate) fn connect(&self) -> Result<Conn, postgres::Error> {
+        let mut client = self.config.connect(NoTls)?;
+        client.batch_execute(&self.setup)?;
+        Ok(Conn {
+            client,
+            statements: HashMap::new(),
+        })
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<Conn, postgres::Error> {
+        Manager::connect(self)
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), postgres::Error> {
+        conn.client.simple_query("").map(drop)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.client.is_closed()
+    }
+}

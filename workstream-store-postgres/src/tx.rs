@@ -1,0 +1,1277 @@
+//! [`PostgresTx`]: reads and appends inside one PostgreSQL transaction.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use postgres::error::SqlState;
+use postgres::types::ToSql;
+use postgres::{Row, Statement, Transaction};
+use workstream_core::{
+    DefinitionHash, Event, Finding, Item, ItemId, Problem, Query, Reader, Sha256Hash, StoreError,
+    StoredDefinition, StoredEvent, Tx, chain_hash, check_append, check_definition,
+};
+
+use crate::error::{Failure, failure, store_error};
+use crate::schema::{RELATIONS, quoted};
+
+/// The statements of one store, with its schema's name in them.
+#[derive(Debug)]
+pub(crate) struct Sql {
+    schema: String,
+    item: String,
+    item_head: String,
+    last_event: String,
+    insert_created: String,
+    append_update: String,
+    dep_delete: String,
+    dep_insert: String,
+    next_id: String,
+    count: String,
+    dependents: String,
+    deps: String,
+    events: String,
+    item_ids: String,
+    has_definition: String,
+    put_definition: String,
+    definition_columns: String,
+    items: String,
+}
+
+impl Sql {
+    pub(crate) fn new(schema: &str) -> Self {
+        let s = quoted(schema);
+        Sql {
+            schema: schema.to_owned(),
+            item: format!("SELECT state FROM {s}.items WHERE id = $1"),
+            item_head: format!(
+                "SELECT i.state, e.seq, e.prev, e.hash, e.body FROM {s}.items i \
+                 LEFT JOIN LATERAL (SELECT seq, prev, hash, body FROM {s}.events \
+                 WHERE item = i.id ORDER BY seq DESC LIMIT 1) e ON true WHERE i.id = $1"
+            ),
+            last_event: format!(
+                "SELECT seq, prev, hash, body FROM {s}.events WHERE item = $1 \
+                 ORDER BY seq DESC LIMIT 1"
+            ),
+            insert_created: format!(
+                "WITH e AS (INSERT INTO {s}.events (item, seq, body, prev, hash) \
+                 VALUES ($1, $2, $3, $4, $5)) \
+                 INSERT INTO {s}.items (id, workflow, workstation, parent, created, updated, \
+                 seq, head, state) VALUES ($1, $6, $7, $8, $9, $10, $2, $5, $11)"
+            ),
+            append_update: format!(
+                "WITH e AS (INSERT INTO {s}.events (item, seq, body, prev, hash) \
+                 VALUES ($1, $2, $3, $4, $5)) \
+                 UPDATE {s}.items SET workflow = $6, workstation = $7, parent = $8, \
+                 updated = $9, seq = $2, head = $5, state = $10 WHERE id = $1 AND seq = $11"
+            ),
+            dep_delete: format!("DELETE FROM {s}.deps WHERE item = $1 AND on_item = $2"),
+            dep_insert: format!(
+                "INSERT INTO {s}.deps (item, on_item) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+            ),
+            next_id: format!("SELECT nextval('{s}.item_ids')"),
+            count: format!(
+                "SELECT count(*) FROM {s}.items WHERE workflow = $1 AND workstation = $2"
+            ),
+            dependents: format!("SELECT item FROM {s}.deps WHERE on_item = $1 ORDER BY item"),
+            deps: format!("SELECT on_item FROM {s}.deps WHERE item = $1 ORDER BY on_item"),
+            events: format!(
+                "SELECT seq, body, prev, hash FROM {s}.events WHERE item = $1 AND seq >= $2 \
+                 ORDER BY seq"
+            ),
+            item_ids: format!("SELECT id FROM {s}.items ORDER BY id"),
+            has_definition: format!("SELECT 1 FROM {s}.definitions WHERE source = $1"),
+            put_definition: format!(
+                "INSERT INTO {s}.definitions \
+                 (source, definition, format1, workflow, version, origin, text) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (source) DO NOTHING"
+            ),
+            definition_columns: format!(
+                "SELECT n, source, definition, format1, workflow, version, origin, text \
+                 FROM {s}.definitions"
+            ),
+            items: format!("SELECT id, state FROM {s}.items WHERE true"),
+        }
+    }
+}
+
+/// What the store keeps between transactions: the workflow texts known to be kept (a kept
+/// text is never removed, so a write need not ask again).
+#[derive(Debug, Default)]
+pub(crate) struct Known {
+    pub(crate) texts: Mutex<HashSet<Sha256Hash>>,
+}
+
+impl Known {
+    fn has(&self, source: &Sha256Hash) -> bool {
+        self.texts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(source)
+    }
+
+    pub(crate) fn add(&self, sources: impl IntoIterator<Item = Sha256Hash>) {
+        self.texts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(sources);
+    }
+}
+
+/// A transaction on a [`PostgresStore`](crate::PostgresStore): a write transaction at
+/// `SERIALIZABLE` (inside [`Store::write`](workstream_core::Store::write)) or a read-only
+/// snapshot at `REPEATABLE READ` (inside [`Store::read`](workstream_core::Store::read)).
+pub struct PostgresTx<'a> {
+    tx: RefCell<Transaction<'a>>,
+    statements: RefCell<&'a mut HashMap<String, Statement>>,
+    sql: &'a Sql,
+    known: &'a Known,
+    writable: bool,
+    busy_timeout: Duration,
+    /// The last item this write transaction read (with its chain's head checked) or wrote,
+    /// so an append right after the engine's read does not read it again.
+    recent: RefCell<Option<Item>>,
+    /// The first failure of a statement in this transaction, which decides what becomes of
+    /// it: run again, on another connection, or rolled back with an error.
+    failure: Cell<Option<Failure>>,
+    /// The last event appended: (item, seq, hash), to find out whether a commit the
+    /// connection broke under took place.
+    appended: Cell<Option<(ItemId, u64, Sha256Hash)>>,
+    /// The texts kept in this transaction, known kept once it commits.
+    putting: RefCell<Vec<Sha256Hash>>,
+}
+
+impl std::fmt::Debug for PostgresTx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresTx")
+            .field("schema", &self.sql.schema)
+            .field("writable", &self.writable)
+            .field("failure", &self.failure.get())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A parameter of a statement built at run time.
+enum Param {
+    Int(i64),
+    Text(String),
+}
+
+impl<'a> PostgresTx<'a> {
+    pub(crate) fn new(
+        tx: Transaction<'a>,
+        statements: &'a mut HashMap<String, Statement>,
+        sql: &'a Sql,
+        known: &'a Known,
+        writable: bool,
+        busy_timeout: Duration,
+    ) -> Self {
+        Self {
+            tx: RefCell::new(tx),
+            statements: RefCell::new(statements),
+            sql,
+            known,
+            writable,
+            busy_timeout,
+            recent: RefCell::new(None),
+            failure: Cell::new(None),
+            appended: Cell::new(None),
+            putting: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The first failure of a statement, if any.
+    pub(crate) fn failure(&self) -> Option<Failure> {
+        self.failure.get()
+    }
+
+    /// The last event appended.
+    pub(crate) fn appended(&self) -> Option<(ItemId, u64, Sha256Hash)> {
+        self.appended.get()
+    }
+
+    /// Ends the transaction: commits it, handing back the texts it kept.
+    pub(crate) fn commit(self) -> Result<Vec<Sha256Hash>, postgres::Error> {
+        let putting = self.putting.into_inner();
+        self.tx.into_inner().commit()?;
+        Ok(putting)
+    }
+
+    /// Notes a failed statement and makes its error a [`StoreError`].
+    fn fail(&self, e: postgres::Error) -> StoreError {
+        let kind = failure(&e);
+        if self.failure.get().is_none() {
+            self.failure.set(Some(kind));
+        }
+        self.recent.replace(None);
+        match kind {
+            Failure::Raced => StoreError::Busy {
+                waited: Duration::ZERO,
+            },
+            _ => store_error(e, self.busy_timeout),
+        }
+    }
+
+    /// A store error that is not PostgreSQL's, which also ends the transaction (a write
+    /// that failed part-way must not commit).
+    fn broken(&self, e: StoreError) -> StoreError {
+        if self.failure.get().is_none() {
+            self.failure.set(Some(Failure::Failed));
+        }
+        self.recent.replace(None);
+        e
+    }
+
+    fn statement(&self, sql: &str) -> Result<Statement, StoreError> {
+        if let Some(statement) = self.statements.borrow().get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self
+            .tx
+            .borrow_mut()
+            .prepare(sql)
+            .map_err(|e| self.fail(e))?;
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
+    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
+        let statement = self.statement(sql)?;
+        self.tx
+            .borrow_mut()
+            .query(&statement, params)
+            .map_err(|e| self.fail(e))
+    }
+
+    fn query_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, StoreError> {
+        let statement = self.statement(sql)?;
+        self.tx
+            .borrow_mut()
+            .query_opt(&statement, params)
+            .map_err(|e| self.fail(e))
+    }
+
+    fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+        let statement = self.statement(sql)?;
+        self.tx
+            .borrow_mut()
+            .execute(&statement, params)
+            .map_err(|e| self.fail(e))
+    }
+
+    /// A statement of the audit, not kept prepared.
+    fn query_once(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        self.tx
+            .borrow_mut()
+            .query(sql, params)
+            .map_err(|e| self.fail(e))
+    }
+
+    /// The stored state of `id`, with the events table checked against it in a writable
+    /// transaction.
+    fn read_item(&self, id: ItemId) -> Result<Option<Item>, StoreError> {
+        let Some(k) = key(id.0) else {
+            return Ok(None);
+        };
+        if !self.writable {
+            return match self.query_opt(&self.sql.item, &[&k])? {
+                Some(row) => parse_item(id, &row, 0).map(Some),
+                None => Ok(None),
+            };
+        }
+        let Some(row) = self.query_opt(&self.sql.item_head, &[&k])? else {
+            self.check_no_events(id)?;
+            return Ok(None);
+        };
+        let item = parse_item(id, &row, 0)?;
+        let last = last_event(&row, 1);
+        check_head(id, &item, last)?;
+        Ok(Some(item))
+    }
+
+    /// Checks that no events are stored for an item without a state.
+    fn check_no_events(&self, id: ItemId) -> Result<(), StoreError> {
+        let Some(k) = key(id.0) else {
+            return Ok(());
+        };
+        if let Some(row) = self.query_opt(&self.sql.last_event, &[&k])? {
+            let seq: i64 = row.try_get(0).unwrap_or(-1);
+            return Err(StoreError::Corrupt(format!(
+                "item {id}: the events table holds events (up to {seq}) but there is no \
+                 stored state"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The kept definitions whose `column` holds `hash` (all of them for `None`), in the
+    /// order they were kept.
+    fn definitions_where(
+        &self,
+        filter: Option<(&str, &Sha256Hash)>,
+        limit_one: bool,
+    ) -> Result<Vec<StoredDefinition>, StoreError> {
+        let limit = if limit_one { " LIMIT 1" } else { "" };
+        let rows = match filter {
+            Some((column, hash)) => {
+                let sql = format!(
+                    "{} WHERE {column} = $1 ORDER BY n{limit}",
+                    self.sql.definition_columns
+                );
+                self.query(&sql, &[&hash.as_bytes().as_slice()])?
+            }
+            None => {
+                let sql = format!("{} ORDER BY n", self.sql.definition_columns);
+                self.query(&sql, &[])?
+            }
+        };
+        rows.iter().map(definition_row).collect()
+    }
+
+    fn write_deps(&self, id: i64, before: Option<&Item>, item: &Item) -> Result<(), StoreError> {
+        let empty = BTreeSet::new();
+        let old = before.map_or(&empty, Item::deps);
+        let new = item.deps();
+        if old == new {
+            return Ok(());
+        }
+        for on in old.difference(new) {
+            let on = key(on.0).ok_or_else(|| too_large(*on, 0))?;
+            self.execute(&self.sql.dep_delete, &[&id, &on])?;
+        }
+        for on in new.difference(old) {
+            let on = key(on.0).ok_or_else(|| too_large(*on, 0))?;
+            self.execute(&self.sql.dep_insert, &[&id, &on])?;
+        }
+        Ok(())
+    }
+
+    /// Writes `event` and makes `item` the item's state; `before` is the state stored before.
+    fn write_append(
+        &self,
+        event: &Event,
+        item: &Item,
+        before: Option<&Item>,
+    ) -> Result<(), StoreError> {
+        let (Some(id), Some(seq)) = (key(event.item().0), key(event.seq())) else {
+            return Err(too_large(event.item(), event.seq()));
+        };
+        let body = event.canonical_json();
+        let state = serde_json::to_string(item).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let parent = match item.parent() {
+            Some(p) => Some(key(p.0).ok_or_else(|| too_large(p, 0))?),
+            None => None,
+        };
+        let prev = event.prev().as_bytes().as_slice();
+        let hash = event.hash().as_bytes().as_slice();
+        let updated = instant_key(item.updated());
+        let result = match before {
+            None => {
+                let created = instant_key(item.created());
+                self.execute(
+                    &self.sql.insert_created,
+                    &[
+                        &id,
+                        &seq,
+                        &body,
+                        &prev,
+                        &hash,
+                        &item.workflow(),
+                        &item.workstation(),
+                        &parent,
+                        &created,
+                        &updated,
+                        &state,
+                    ],
+                )
+            }
+            Some(before) => {
+                let before_seq = key(before.seq()).ok_or_else(|| too_large(before.id(), 0))?;
+                self.execute(
+                    &self.sql.append_update,
+                    &[
+                        &id,
+                        &seq,
+                        &body,
+                        &prev,
+                        &hash,
+                        &item.workflow(),
+                        &item.workstation(),
+                        &parent,
+                        &updated,
+                        &state,
+                        &before_seq,
+                    ],
+                )
+            }
+        };
+        match result {
+            Ok(1) => {}
+            Ok(_) => {
+                return Err(self.broken(StoreError::Corrupt(format!(
+                    "item {}: its stored state changed or vanished during the transaction",
+                    item.id()
+                ))));
+            }
+            Err(e) => {
+                // The chain already holds an event with this key: rows were added to it
+                // outside workstream (the store checks the chain's head before appending, and
+                // a racing writer is reported as a serialization failure instead).
+                if self.failure.get() == Some(Failure::Failed) && is_unique_violation(&e) {
+                    return Err(match before {
+                        None => StoreError::Corrupt(format!(
+                            "item {}: the events table holds events but there is no stored \
+                             state",
+                            event.item()
+                        )),
+                        Some(before) => StoreError::Conflict {
+                            item: event.item(),
+                            expected: before.seq() + 1,
+                            found: event.seq(),
+                        },
+                    });
+                }
+                return Err(e);
+            }
+        }
+        self.write_deps(id, before, item)
+    }
+}
+
+fn is_unique_violation(e: &StoreError) -> bool {
+    match e {
+        StoreError::Backend(source) => source
+            .downcast_ref::<postgres::Error>()
+            .and_then(postgres::Error::code)
+            .is_some_and(|c| *c == SqlState::UNIQUE_VIOLATION),
+        _ => false,
+    }
+}
+
+/// The last event row of a chain as stored: seq, prev, hash (each `None` when not 32
+/// bytes) and body.
+type LastEvent = (i64, Option<Sha256Hash>, Option<Sha256Hash>, Option<String>);
+
+/// The last event row of an item's chain, from the columns at `at..at + 4` (seq, prev,
+/// hash, body) of `row`; `None` when the chain is empty.
+fn last_event(row: &Row, at: usize) -> Option<LastEvent> {
+    let seq: Option<i64> = row.try_get(at).ok().flatten();
+    let seq = seq?;
+    let prev = row.try_get::<_, Option<Vec<u8>>>(at + 1).ok().flatten();
+    let hash = row.try_get::<_, Option<Vec<u8>>>(at + 2).ok().flatten();
+    let body = row.try_get::<_, Option<String>>(at + 3).ok().flatten();
+    Some((seq, prev.and_then(hash32), hash.and_then(hash32), body))
+}
+
+/// Checks that the events table ends where the stored state says the item's chain ends: at
+/// its sequence number, with its head hash, and that the last row's content hashes to that
+/// head.
+fn check_head(id: ItemId, item: &Item, last: Option<LastEvent>) -> Result<(), StoreError> {
+    let corrupt = |what: String| StoreError::Corrupt(format!("item {id}: {what}"));
+    let Some((seq, prev, hash, body)) = last else {
+        return Err(corrupt(format!(
+            "the stored state is at event {} but the events table holds none",
+            item.seq()
+        )));
+    };
+    if u64::try_from(seq).ok() != Some(item.seq()) || hash != Some(*item.head()) {
+        return Err(corrupt(format!(
+            "the stored state is at event {} ({}), but the events table ends at event {seq} \
+             ({}); the chain was changed outside workstream",
+            item.seq(),
+            item.head(),
+            hash.map_or_else(|| "no valid hash".to_owned(), |h| h.to_string()),
+        )));
+    }
+    let intact = match (prev, body) {
+        (Some(prev), Some(body)) => chain_hash(&prev, body.as_bytes()) == *item.head(),
+        _ => false,
+    };
+    if !intact {
+        return Err(corrupt(format!(
+            "event {seq}, the head of the chain, does not hash to its stored hash; it was \
+             changed outside workstream"
+        )));
+    }
+    Ok(())
+}
+
+impl Reader for PostgresTx<'_> {
+    fn item(&self, id: ItemId) -> Result<Option<Item>, StoreError> {
+        let item = self.read_item(id)?;
+        if self.writable {
+            *self.recent.borrow_mut() = item.clone();
+        }
+        Ok(item)
+    }
+
+    fn items(&self, query: &Query) -> Result<Vec<Item>, StoreError> {
+        let mut sql = self.sql.items.clone();
+        let mut params: Vec<Param> = Vec::new();
+        let mut arg = |sql: &mut String, clause: &str, value: Param| {
+            params.push(value);
+            sql.push_str(&clause.replace('?', &format!("${}", params.len())));
+        };
+        if let Some(workflow) = query.workflow_filter() {
+            arg(
+                &mut sql,
+                " AND workflow = ?",
+                Param::Text(workflow.to_owned()),
+            );
+        }
+        if let Some(workstation) = query.workstation_filter() {
+            arg(
+                &mut sql,
+                " AND workstation = ?",
+                Param::Text(workstation.to_owned()),
+            );
+        }
+        if let Some(parent) = query.parent_filter() {
+            let Some(parent) = key(parent.0) else {
+                return Ok(Vec::new());
+            };
+            arg(&mut sql, " AND parent = ?", Param::Int(parent));
+        }
+        // The keys are a monotone function of the instants, so these bounds keep every row
+        // in the window; `Query::matches` below makes the window exact.
+        for (column, window) in [
+            ("created", query.created_filter()),
+            ("updated", query.updated_filter()),
+        ] {
+            if let Some(window) = window {
+                arg(
+                    &mut sql,
+                    &format!(" AND {column} >= ?"),
+                    Param::Int(instant_key(window.start)),
+                );
+                arg(
+                    &mut sql,
+                    &format!(" AND {column} <= ?"),
+                    Param::Int(instant_key(window.end)),
+                );
+            }
+        }
+        sql.push_str(" ORDER BY id");
+        let limit = query.limit_filter().unwrap_or(usize::MAX);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let refs: Vec<&(dyn ToSql + Sync)> = params
+            .iter()
+            .map(|p| match p {
+                Param::Int(n) => n as &(dyn ToSql + Sync),
+                Param::Text(t) => t as &(dyn ToSql + Sync),
+            })
+            .collect();
+        let rows = self.query(&sql, &refs)?;
+        let mut found = Vec::new();
+        for row in &rows {
+            let id: i64 = row.try_get(0).map_err(|e| self.fail(e))?;
+            let item = parse_item(ItemId(id.unsigned_abs()), row, 1)?;
+            if query.matches(&item) {
+                found.push(item);
+                if found.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn count(&self, workflow: &str, workstation: &str) -> Result<usize, StoreError> {
+        let rows = self.query(&self.sql.count, &[&workflow, &workstation])?;
+        let n: i64 = rows
+            .first()
+            .and_then(|r| r.try_get(0).ok())
+            .unwrap_or_default();
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    fn dependents(&self, id: ItemId) -> Result<Vec<ItemId>, StoreError> {
+        self.ids(&self.sql.dependents, id)
+    }
+
+    fn deps(&self, id: ItemId) -> Result<Vec<ItemId>, StoreError> {
+        self.ids(&self.sql.deps, id)
+    }
+
+    fn events(&self, id: ItemId, from: u64) -> Result<Vec<Event>, StoreError> {
+        let Some(k) = key(id.0) else {
+            return Ok(Vec::new());
+        };
+        let from = key(from).unwrap_or(i64::MAX);
+        let rows = self.query(&self.sql.events, &[&k, &from])?;
+        rows.iter().map(|row| parse_event(id, row)).collect()
+    }
+
+    fn item_ids(&self) -> Result<Vec<ItemId>, StoreError> {
+        let rows = self.query(&self.sql.item_ids, &[])?;
+        rows.iter()
+            .map(|r| {
+                r.try_get::<_, i64>(0)
+                    .map(|id| ItemId(id.unsigned_abs()))
+                    .map_err(|e| self.fail(e))
+            })
+            .collect()
+    }
+
+    /// The rows of the item's events: each event read from its `body`, filed under the row's
+    /// `seq` column, with the body's exact text, which its hash is checked against.
+    fn stored_events(&self, id: ItemId) -> Result<Vec<StoredEvent>, StoreError> {
+        let Some(k) = key(id.0) else {
+            return Ok(Vec::new());
+        };
+        let rows = self.query(&self.sql.events, &[&k, &1i64])?;
+        let mut events = Vec::new();
+        for row in &rows {
+            let seq: i64 = row.try_get(0).map_err(|e| self.fail(e))?;
+            let Ok(seq) = u64::try_from(seq) else {
+                return Err(StoreError::Corrupt(format!(
+                    "item {id}: an event row's `seq` column holds {seq}, not a sequence number"
+                )));
+            };
+            let event = parse_event(id, row)?;
+            let body: String = row.try_get(1).map_err(|e| self.fail(e))?;
+            events.push(StoredEvent {
+                event,
+                seq,
+                body: Some(body),
+            });
+        }
+        Ok(events)
+    }
+
+    fn definition_text(&self, source: &Sha256Hash) -> Result<Option<StoredDefinition>, StoreError> {
+        self.definitions_where(Some(("source", source)), true)
+            .map(|mut found| found.pop())
+    }
+
+    fn has_definition_text(&self, source: &Sha256Hash) -> Result<bool, StoreError> {
+        if self.known.has(source) || self.putting.borrow().contains(source) {
+            return Ok(true);
+        }
+        let found = self
+            .query_opt(&self.sql.has_definition, &[&source.as_bytes().as_slice()])?
+            .is_some();
+        if found {
+            // Seen in this transaction's snapshot, so committed.
+            self.known.add([*source]);
+        }
+        Ok(found)
+    }
+
+    fn definition(&self, hash: &DefinitionHash) -> Result<Option<StoredDefinition>, StoreError> {
+        for column in ["definition", "format1"] {
+            if let Some(found) = self.definitions_where(Some((column, hash)), true)?.pop() {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    fn definitions(&self) -> Result<Vec<StoredDefinition>, StoreError> {
+        let mut all = self.definitions_where(None, false)?;
+        all.sort_by(|a, b| (&a.workflow, a.version).cmp(&(&b.workflow, b.version)));
+        Ok(all)
+    }
+
+    /// Checks what the schema keeps beside the events and states: its relations, columns and
+    /// indexes (none added, dropped or changed, no trigger or rule on its tables), its `meta`
+    /// rows, keys that are not ids, each `items` row's columns against its state, the `deps`
+    /// table against the states' dependencies, events whose item has no `items` row, and the
+    /// id sequence against the ids stored.
+    fn check_storage(&self) -> Result<Vec<Finding>, StoreError> {
+        let mut found = Vec::new();
+        self.check_schema(&mut found)?;
+        self.check_keys(&mut found)?;
+        let seen = self.check_items_columns(&mut found)?;
+        self.check_deps(&seen, &mut found)?;
+        self.check_orphan_events(&mut found)?;
+        self.check_counter(&mut found)?;
+        Ok(found)
+    }
+}
+
+/// The columns each table has: name, type and whether it may be null, in order.
+const COLUMNS: &[(&str, &str)] = &[
+    (
+        "definitions",
+        "n bigint NO, source bytea NO, definition bytea NO, format1 bytea NO, workflow text NO, \
+         version bigint NO, origin text NO, text text NO",
+    ),
+    ("deps", "item bigint NO, on_item bigint NO"),
+    (
+        "events",
+        "item bigint NO, seq bigint NO, body text NO, prev bytea NO, hash bytea NO",
+    ),
+    (
+        "items",
+        "id bigint NO, workflow text NO, workstation text NO, parent bigint YES, created bigint \
+         NO, updated bigint NO, seq bigint NO, head bytea NO, state text NO",
+    ),
+    ("meta", "key text NO, value text NO"),
+];
+
+/// Each index: its definition as PostgreSQL prints it, with the schema's name left out.
+const INDEXES: &[(&str, &str)] = &[
+    (
+        "definitions_definition",
+        "CREATE INDEX definitions_definition ON definitions USING btree (definition, n)",
+    ),
+    (
+        "definitions_format1",
+        "CREATE INDEX definitions_format1 ON definitions USING btree (format1, n)",
+    ),
+    (
+        "definitions_pkey",
+        "CREATE UNIQUE INDEX definitions_pkey ON definitions USING btree (n)",
+    ),
+    (
+        "definitions_source_key",
+        "CREATE UNIQUE INDEX definitions_source_key ON definitions USING btree (source)",
+    ),
+    (
+        "deps_on",
+        "CREATE INDEX deps_on ON deps USING btree (on_item, item)",
+    ),
+    (
+        "deps_pkey",
+        "CREATE UNIQUE INDEX deps_pkey ON deps USING btree (item, on_item)",
+    ),
+    (
+        "events_pkey",
+        "CREATE UNIQUE INDEX events_pkey ON events USING btree (item, seq)",
+    ),
+    (
+        "items_created",
+        "CREATE INDEX items_created ON items USING btree (created)",
+    ),
+    (
+        "items_parent",
+        "CREATE INDEX items_parent ON items USING btree (parent) WHERE (parent IS NOT NULL)",
+    ),
+    (
+        "items_pkey",
+        "CREATE UNIQUE INDEX items_pkey ON items USING btree (id)",
+    ),
+    (
+        "items_place",
+        "CREATE INDEX items_place ON items USING btree (workflow, workstation)",
+    ),
+    (
+        "items_updated",
+        "CREATE INDEX items_updated ON items USING btree (updated)",
+    ),
+    (
+        "meta_pkey",
+        "CREATE UNIQUE INDEX meta_pkey ON meta USING btree (key)",
+    ),
+];
+
+/// What the check of the `items` rows saw, for the checks after it.
+#[derive(Default)]
+struct Seen {
+    /// Every dependency the states hold, as (item, on_item).
+    deps: BTreeSet<(i64, i64)>,
+    /// The rows whose state does not read.
+    unread: BTreeSet<i64>,
+}
+
+impl PostgresTx<'_> {
+    fn ids(&self, sql: &str, id: ItemId) -> Result<Vec<ItemId>, StoreError> {
+        let Some(k) = key(id.0) else {
+            return Ok(Vec::new());
+        };
+        let rows = self.query(sql, &[&k])?;
+        rows.iter()
+            .map(|r| {
+                r.try_get::<_, i64>(0)
+                    .map(|id| ItemId(id.unsigned_abs()))
+                    .map_err(|e| self.fail(e))
+            })
+            .collect()
+    }
+
+    fn disagrees(found: &mut Vec<Finding>, what: String, stored: String, expected: String) {
+        found.push(Finding::store(Problem::Disagrees {
+            what,
+            stored,
+            expected,
+        }));
+    }
+
+    /// The schema's relations, columns, indexes, triggers, rules and `meta` rows against
+    /// those the store creates.
+    fn check_schema(&self, found: &mut Vec<Finding>) -> Result<(), StoreError> {
+        let schema = self.sql.schema.as_str();
+        let rows = self.query_once(
+            "SELECT c.relname::text, c.relkind::text FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 \
+             ORDER BY c.relname",
+            &[&schema],
+        )?;
+        let stored: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+            .collect();
+        for (name, kind) in &stored {
+            match RELATIONS.iter().find(|(n, _)| n == name) {
+                None => Self::disagrees(
+                    found,
+                    "the schema".to_owned(),
+                    format!("a relation `{name}` (kind {kind})"),
+                    "no relation of that name".to_owned(),
+                ),
+                Some((_, want)) if !kind.starts_with(*want) => Self::disagrees(
+                    found,
+                    format!("the relation `{name}`"),
+                    format!("kind {kind}"),
+                    format!("kind {want}"),
+                ),
+                Some(_) => {}
+            }
+        }
+        for (name, kind) in RELATIONS {
+            if !stored.iter().any(|(n, _)| n == name) {
+                Self::disagrees(
+                    found,
+                    "the schema".to_owned(),
+                    format!("no relation `{name}`"),
+                    format!("the relation `{name}` (kind {kind})"),
+                );
+            }
+        }
+        let rows = self.query_once(
+            "SELECT table_name::text, string_agg(column_name || ' ' || data_type || ' ' || \
+             is_nullable, ', ' ORDER BY ordinal_position) FROM information_schema.columns \
+             WHERE table_schema = $1 GROUP BY table_name ORDER BY table_name",
+            &[&schema],
+        )?;
+        for row in &rows {
+            let table: String = row.get(0);
+            let columns: String = row.get(1);
+            if let Some((_, want)) = COLUMNS.iter().find(|(t, _)| *t == table)
+                && columns != *want
+            {
+                Self::disagrees(
+                    found,
+                    format!("the columns of the table `{table}`"),
+                    format!("`{columns}`"),
+                    format!("`{want}`"),
+                );
+            }
+        }
+        let rows = self.query_once(
+            "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = $1 \
+             ORDER BY indexname",
+            &[&schema],
+        )?;
+        let prefix = format!("{schema}.");
+        for row in &rows {
+            let name: String = row.get(0);
+            let def: String = row.get::<_, String>(1).replace(&prefix, "");
+            if let Some((_, want)) = INDEXES.iter().find(|(n, _)| *n == name)
+                && def != *want
+            {
+                Self::disagrees(
+                    found,
+                    format!("the definition of the index `{name}`"),
+                    format!("`{def}`"),
+                    format!("`{want}`"),
+                );
+            }
+        }
+        let rows = self.query_once(
+            "SELECT t.tgname::text, c.relname::text FROM pg_trigger t \
+             JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND NOT t.tgisinternal \
+             UNION ALL SELECT rulename::text, tablename::text FROM pg_rules WHERE schemaname = $1 \
+             ORDER BY 1",
+            &[&schema],
+        )?;
+        for row in &rows {
+            let (name, table): (String, String) = (row.get(0), row.get(1));
+            Self::disagrees(
+                found,
+                format!("the table `{table}`"),
+                format!("a trigger or rule `{name}`, which can change what is written"),
+                "no trigger or rule".to_owned(),
+            );
+        }
+        let rows = self.query_once(
+            &format!(
+                "SELECT key, value FROM {}.meta ORDER BY key",
+                quoted(schema)
+            ),
+            &[],
+        )?;
+        let meta: HashMap<String, String> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        for (key, want) in [
+            ("application", crate::schema::APPLICATION.to_owned()),
+            ("schema_version", crate::schema::SCHEMA_VERSION.to_string()),
+        ] {
+            let have = meta.get(key).cloned();
+            if have.as_deref() != Some(want.as_str()) {
+                Self::disagrees(
+                    found,
+                    format!("the `{key}` row of `meta`"),
+                    have.map_or("no row".to_owned(), |v| format!("'{v}'")),
+                    format!("'{want}'"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Keys that cannot be ids or sequence numbers.
+    fn check_keys(&self, found: &mut Vec<Finding>) -> Result<(), StoreError> {
+        let s = quoted(&self.sql.schema);
+        let checks = [
+            (
+                "an `events` row's key (item, seq)",
+                format!("SELECT item, seq FROM {s}.events WHERE item < 1 OR seq < 1"),
+            ),
+            (
+                "a `deps` row (item, on_item)",
+                format!("SELECT item, on_item FROM {s}.deps WHERE item < 1 OR on_item < 1"),
+            ),
+            (
+                "an `items` row's id",
+                format!("SELECT id, NULL::bigint FROM {s}.items WHERE id < 1"),
+            ),
+        ];
+        for (what, sql) in checks {
+            for row in self.query_once(&sql, &[])? {
+                let a: i64 = row.get(0);
+                let b: Option<i64> = row.get(1);
+                Self::disagrees(
+                    found,
+                    what.to_owned(),
+                    b.map_or(a.to_string(), |b| format!("({a}, {b})")),
+                    "positive integers".to_owned(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Each `items` row's columns against the state it holds.
+    fn check_items_columns(&self, found: &mut Vec<Finding>) -> Result<Seen, StoreError> {
+        let s = quoted(&self.sql.schema);
+        let rows = self.query_once(
+            &format!(
+                "SELECT id, workflow, workstation, parent, created, updated, seq, head, state \
+                 FROM {s}.items WHERE id >= 1 ORDER BY id"
+            ),
+            &[],
+        )?;
+        let mut seen = Seen::default();
+        for row in &rows {
+            let id: i64 = row.get(0);
+            let item_id = ItemId(id.unsigned_abs());
+            let Ok(item) = parse_item(item_id, row, 8) else {
+                seen.unread.insert(id);
+                continue;
+            };
+            seen.deps.extend(
+                item.deps()
+                    .iter()
+                    .filter_map(|on| key(on.0))
+                    .map(|on| (id, on)),
+            );
+            let show_int = |v: Option<i64>| v.map_or("NULL".to_owned(), |n| n.to_string());
+            let stored: [(&str, String, String); 7] = [
+                (
+                    "workflow",
+                    format!("'{}'", row.get::<_, String>(1)),
+                    format!("'{}'", item.workflow()),
+                ),
+                (
+                    "workstation",
+                    format!("'{}'", row.get::<_, String>(2)),
+                    format!("'{}'", item.workstation()),
+                ),
+                (
+                    "parent",
+                    show_int(row.get(3)),
+                    item.parent().map_or("NULL".to_owned(), |p| p.0.to_string()),
+                ),
+                (
+                    "created",
+                    show_int(row.get(4)),
+                    instant_key(item.created()).to_string(),
+                ),
+                (
+                    "updated",
+                    show_int(row.get(5)),
+                    instant_key(item.updated()).to_string(),
+                ),
+                ("seq", show_int(row.get(6)), item.seq().to_string()),
+                (
+                    "head",
+                    hex(&row.get::<_, Vec<u8>>(7)),
+                    hex(item.head().as_bytes()),
+                ),
+            ];
+            for (name, have, want) in stored {
+                if have != want {
+                    found.push(Finding::item(
+                        item_id,
+                        Problem::Disagrees {
+                            what: format!("the `{name}` column of its `items` row"),
+                            stored: have,
+                            expected: want,
+                        },
+                    ));
+                }
+            }
+        }
+        Ok(seen)
+    }
+
+    /// The `deps` table against the dependencies the states hold.
+    fn check_deps(&self, seen: &Seen, found: &mut Vec<Finding>) -> Result<(), StoreError> {
+        let s = quoted(&self.sql.schema);
+        let rows = self.query_once(
+            &format!("SELECT item, on_item FROM {s}.deps WHERE item >= 1 AND on_item >= 1"),
+            &[],
+        )?;
+        let stored: BTreeSet<(i64, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let named = |item: i64| ItemId(item.unsigned_abs());
+        for &(item, on) in stored.difference(&seen.deps) {
+            if seen.unread.contains(&item) {
+                continue;
+            }
+            found.push(Finding::item(
+                named(item),
+                Problem::Disagrees {
+                    what: "the `deps` table".to_owned(),
+                    stored: format!("a dependency of #{item} on #{on}"),
+                    expected: format!("#{item} does not depend on #{on}"),
+                },
+            ));
+        }
+        for &(item, on) in seen.deps.difference(&stored) {
+            found.push(Finding::item(
+                named(item),
+                Problem::Disagrees {
+                    what: "the `deps` table".to_owned(),
+                    stored: format!("no dependency of #{item} on #{on}"),
+                    expected: format!("#{item} depends on #{on}"),
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// Events whose item has no `items` row.
+    fn check_orphan_events(&self, found: &mut Vec<Finding>) -> Result<(), StoreError> {
+        let s = quoted(&self.sql.schema);
+        let rows = self.query_once(
+            &format!(
+                "SELECT e.item, count(*) FROM {s}.events e WHERE e.item >= 1 AND NOT EXISTS \
+                 (SELECT 1 FROM {s}.items i WHERE i.id = e.item) GROUP BY e.item ORDER BY e.item"
+            ),
+            &[],
+        )?;
+        for row in &rows {
+            let (item, events): (i64, i64) = (row.get(0), row.get(1));
+            found.push(Finding::item(
+                ItemId(item.unsigned_abs()),
+                Problem::NoState {
+                    events: events.unsigned_abs(),
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// The id sequence must hand out ids above every id stored.
+    fn check_counter(&self, found: &mut Vec<Finding>) -> Result<(), StoreError> {
+        let s = quoted(&self.sql.schema);
+        let rows = self.query_once(
+            &format!(
+                "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END, \
+                 greatest((SELECT max(id) FROM {s}.items), (SELECT max(item) FROM {s}.events), 0) \
+                 FROM {s}.item_ids"
+            ),
+            &[],
+        )?;
+        let Some(row) = rows.first() else {
+            Self::disagrees(
+                found,
+                "the item id sequence (`item_ids`)".to_owned(),
+                "no value".to_owned(),
+                "the last id handed out".to_owned(),
+            );
+            return Ok(());
+        };
+        let (last, highest): (i64, i64) = (row.get(0), row.get(1));
+        if last < highest {
+            Self::disagrees(
+                found,
+                "the item id sequence (`item_ids`)".to_owned(),
+                format!("{last} as the last id handed out"),
+                format!("at least {highest}, the highest item id stored"),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Tx for PostgresTx<'_> {
+    fn next_id(&mut self) -> Result<ItemId, StoreError> {
+        let rows = self.query(&self.sql.next_id, &[])?;
+        match rows.first().and_then(|r| r.try_get::<_, i64>(0).ok()) {
+            Some(n) if n > 0 => Ok(ItemId(n.unsigned_abs())),
+            _ => Err(StoreError::Corrupt(
+                "the item id sequence (item_ids) gave no positive id".into(),
+            )),
+        }
+    }
+
+    fn append(&mut self, event: Event, item: Item) -> Result<(), StoreError> {
+        let id = event.item();
+        let recent = self.recent.get_mut().take();
+        let stored = match recent {
+            Some(r) if r.id() == id => Some(r),
+            _ => self.read_item(id)?,
+        };
+        check_append(stored.as_ref(), &event, &item)?;
+        self.write_append(&event, &item, stored.as_ref())?;
+        self.appended.set(Some((id, event.seq(), *event.hash())));
+        *self.recent.get_mut() = Some(item);
+        Ok(())
+    }
+
+    fn put_definition(&mut self, definition: &StoredDefinition) -> Result<(), StoreError> {
+        check_definition(definition)?;
+        let version = i64::from(definition.version);
+        self.execute(
+            &self.sql.put_definition,
+            &[
+                &definition.source.as_bytes().as_slice(),
+                &definition.definition.as_bytes().as_slice(),
+                &definition.format1.as_bytes().as_slice(),
+                &definition.workflow,
+                &version,
+                &definition.origin,
+                &definition.text,
+            ],
+        )?;
+        self.putting.get_mut().push(definition.source);
+        Ok(())
+    }
+}
+
+/// An id or sequence number as a bigint; none above `i64::MAX` can be stored.
+fn key(n: u64) -> Option<i64> {
+    i64::try_from(n).ok()
+}
+
+fn too_large(item: ItemId, seq: u64) -> StoreError {
+    StoreError::Backend(
+        format!(
+            "item {item}, event {seq}: ids and sequence numbers above {} cannot be stored in \
+             PostgreSQL",
+            i64::MAX
+        )
+        .into(),
+    )
+}
+
+/// The index key of an instant: nanoseconds since the Unix epoch, clamped to an i64.
+fn instant_key(at: DateTime<Utc>) -> i64 {
+    at.timestamp_nanos_opt().unwrap_or(if at.timestamp() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
+}
+
+fn hash32(bytes: Vec<u8>) -> Option<Sha256Hash> {
+    let bytes: [u8; 32] = bytes.try_into().ok()?;
+    Some(Sha256Hash::from_bytes(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A row of `definitions`: `n, source, definition, format1, workflow, version, origin, text`.
+fn definition_row(row: &Row) -> Result<StoredDefinition, StoreError> {
+    let n: i64 = row.try_get(0).unwrap_or(-1);
+    let corrupt = || {
+        StoreError::Corrupt(format!(
+            "definition row {n} has a hash that is not 32 bytes or a version out of range"
+        ))
+    };
+    let hash = |i| {
+        row.try_get::<_, Vec<u8>>(i)
+            .ok()
+            .and_then(hash32)
+            .ok_or_else(corrupt)
+    };
+    let text = |i| row.try_get::<_, String>(i).map_err(|_| corrupt());
+    let version: i64 = row.try_get(5).map_err(|_| corrupt())?;
+    Ok(StoredDefinition {
+        source: hash(1)?,
+        definition: hash(2)?,
+        format1: hash(3)?,
+        workflow: text(4)?,
+        version: u32::try_from(version).map_err(|_| corrupt())?,
+        origin: text(6)?,
+        text: text(7)?,
+    })
+}
+
+/// The state in column `at` of `row`.
+fn parse_item(id: ItemId, row: &Row, at: usize) -> Result<Item, StoreError> {
+    let text: String = row
+        .try_get(at)
+        .map_err(|_| StoreError::Corrupt(format!("item {id}: its stored state is not text")))?;
+    let item: Item = serde_json::from_str(&text).map_err(|e| {
+        StoreError::Corrupt(format!("item {id}: its stored state does not read: {e}"))
+    })?;
+    if item.id() != id {
+        return Err(StoreError::Corrupt(format!(
+            "the stored state in the row of item {id} is that of item {}",
+            item.id()
+        )));
+    }
+    Ok(item)
+}
+
+/// The event in a row of `SELECT seq, body, prev, hash FROM events`, rebuilt from what the
+/// row holds, so a change to any column shows when its chain is verified.
+fn parse_event(id: ItemId, row: &Row) -> Result<Event, StoreError> {
+    let seq = row.try_get::<_, i64>(0).unwrap_or(-1);
+    let corrupt = |what: &str| StoreError::Corrupt(format!("item {id}, event {seq}: {what}"));
+    let text: String = row
+        .try_get(1)
+        .map_err(|_| corrupt("its body is not text"))?;
+    let prev = row
+        .try_get::<_, Vec<u8>>(2)
+        .ok()
+        .and_then(hash32)
+        .ok_or_else(|| corrupt("its previous hash is not 32 bytes"))?;
+    let hash = row
+        .try_get::<_, Vec<u8>>(3)
+        .ok()
+        .and_then(hash32)
+        .ok_or_else(|| corrupt("its hash is not 32 bytes"))?;
+    Event::from_canonical(&text, prev, hash)
+        .map_err(|e| corrupt(&format!("its body does not read as an event: {e}")))
+}
