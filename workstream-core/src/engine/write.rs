@@ -98,7 +98,6 @@ impl<S: Store> Engine<S> {
         actor: &Actor,
         new: &Creating<'_>,
     ) -> Result<Item> {
-        let now = self.clock.now();
         let workflow = new.workflow;
         let initial = workflow.workstation(workflow.initial());
         {
@@ -108,6 +107,8 @@ impl<S: Store> Engine<S> {
                 return Err(Error::NotFound(parent));
             }
             let id = tx.next_id()?;
+            // After the transaction's first read: see `advance_tx`.
+            let now = self.clock.now();
             let event = EventDraft {
                 item: id,
                 seq: 1,
@@ -171,9 +172,13 @@ impl<S: Store> Engine<S> {
         actor: &Actor,
         mv: &Move<'_>,
     ) -> Result<Item> {
-        let now = self.clock.now();
         {
             let item = read_in(&*tx, id, mv.expect.as_deref())?;
+            // The instant is taken after the transaction's first read, so an event that
+            // depends on another's effects (it read what the other committed) is never
+            // stamped before it: replaying the ledger in the order of instants sees each
+            // change after those it was decided on.
+            let now = self.clock.now();
             let workflow = self.workflow_of(&item)?;
             let from = self.current(workflow, &item)?;
             if let Some(patch) = &mv.patch
@@ -266,8 +271,8 @@ impl<S: Store> Engine<S> {
         actor: &Actor,
         patch: &Value,
     ) -> Result<Item> {
-        let now = self.clock.now();
         let item = read_in(&*tx, id, expect)?;
+        let now = self.clock.now();
         let workflow = self.workflow_of(&item)?;
         let change = Change::FieldsUpdated {
             patch: patch.clone(),
@@ -304,8 +309,8 @@ impl<S: Store> Engine<S> {
         hold: &str,
         reason: &str,
     ) -> Result<Item> {
-        let now = self.clock.now();
         let item = read_in(&*tx, id, expect)?;
+        let now = self.clock.now();
         let workflow = self.workflow_of(&item)?;
         if !workflow.holds().iter().any(|h| h == hold) {
             return Err(Error::UnknownHold {
@@ -365,8 +370,8 @@ impl<S: Store> Engine<S> {
         actor: &Actor,
         hold: &str,
     ) -> Result<Item> {
-        let now = self.clock.now();
         let item = read_in(&*tx, id, expect)?;
+        let now = self.clock.now();
         let workflow = self.workflow_of(&item)?;
         if !item.holds().contains_key(hold) {
             let reason = Reason::new(
@@ -397,8 +402,8 @@ impl<S: Store> Engine<S> {
         on: ItemId,
         actor: &Actor,
     ) -> Result<Item> {
-        let now = self.clock.now();
         let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+        let now = self.clock.now();
         let workflow = self.workflow_of(&item)?;
         if tx.item(on)?.is_none() {
             return Err(Error::NotFound(on));
@@ -449,8 +454,8 @@ impl<S: Store> Engine<S> {
         on: ItemId,
         actor: &Actor,
     ) -> Result<Item> {
-        let now = self.clock.now();
         let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+        let now = self.clock.now();
         let workflow = self.workflow_of(&item)?;
         if !item.deps().contains(&on) {
             let reason = Reason::new(
@@ -479,8 +484,8 @@ impl<S: Store> Engine<S> {
         parent: Option<ItemId>,
         actor: &Actor,
     ) -> Result<Item> {
-        let now = self.clock.now();
         let item = tx.item(id)?.ok_or(Error::NotFound(id))?;
+        let now = self.clock.now();
         let workflow = self.workflow_of(&item)?;
         if let Some(parent) = parent {
             // Walk up from the new parent; meeting `id` would make a loop.
@@ -538,8 +543,8 @@ impl<S: Store> Engine<S> {
         to_version: u32,
         reason: Option<&str>,
     ) -> Result<Item> {
-        let now = self.clock.now();
         let item = read_in(&*tx, id, None)?;
+        let now = self.clock.now();
         // The item's own version must be loaded (and its definition the loaded one).
         let older = self.workflow_of(&item)?;
         if to_version <= item.version() {
