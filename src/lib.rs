@@ -49,7 +49,8 @@
 //!   `verify_all` and `audit`);
 //! - [`workflow!`]: the typestate module generated from a file;
 //! - the stores: [`MemoryStore`] (feature `memory`) and [`SqliteStore`] (feature `sqlite`,
-//!   the embedded default), both on by default; `workstream_core::testing` (feature
+//!   the embedded default), both on by default, and `PostgresStore` (feature `postgres`,
+//!   for many application instances over one database); `workstream_core::testing` (feature
 //!   `testing` of `workstream-core`) holds the conformance suite a store of your own runs;
 //! - the repository's README, ARCHITECTURE.md and `examples/` (the `sprint` example runs a
 //!   whole evaluation sprint on SQLite).
@@ -140,6 +141,15 @@ pub use workstream_store_sqlite as sqlite;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use workstream_store_sqlite::SqliteStore;
+
+/// The PostgreSQL store (feature `postgres`, off by default): one ledger shared by many
+/// application instances, with the guarantees of a single writer.
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use workstream_store_postgres as postgres;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use workstream_store_postgres::PostgresStore;
 
 /// The in-memory reference store (feature `memory`, on by default).
 #[cfg(feature = "memory")]

@@ -258,3 +258,35 @@ fn reopened(file: &Path) -> (usize, usize) {
     );
     (report.items, report.events)
 }
+
+/// Runs `scenario` on a PostgreSQL store, on a schema of its own of the test server (a
+/// throwaway cluster, or the server `WORKSTREAM_POSTGRES_URL` names), then reopens the schema
+/// and audits it. Without a server it says so loudly and returns; under `CI=true` it fails.
+pub(crate) fn on_postgres(
+    name: &str,
+    scenario: impl FnOnce(workstream_store_postgres::PostgresStore) -> Verified,
+) {
+    use workstream_store_postgres::{Options, PostgresStore};
+    let Some(server) = workstream_store_postgres::testing::server(&format!("scenario {name}"))
+    else {
+        return;
+    };
+    let schema = server.fresh_schema(name);
+    let open = || {
+        PostgresStore::open_with(&server.url(), Options::builder().schema(&schema).build())
+            .unwrap_or_else(|e| panic!("open: {e}"))
+    };
+    let verified = scenario(open());
+    let report = open()
+        .read(|tx| workstream::audit(tx))
+        .unwrap_or_else(|e| panic!("the reopened schema cannot be read: {e}"));
+    assert!(
+        report.is_clean(),
+        "the reopened schema does not verify: {report}"
+    );
+    assert_eq!(
+        (report.items, report.events),
+        (verified.items, verified.events),
+        "the schema holds what was verified"
+    );
+}

@@ -1,5 +1,5 @@
 //! The reference scenarios of the four seed systems, replayed step by step on the memory
-//! store and on a SQLite file: each refusal with its reasons (and nothing written), each
+//! store, on a SQLite file and on PostgreSQL: each refusal with its reasons (and nothing written), each
 //! signal, each metric, and every chain verified at the end.
 //!
 //! - S1, an evaluation task through a revision round to payment (`evaluation_task.yaml`);
@@ -17,7 +17,7 @@ mod s3_ai_stream;
 mod s4_flowos;
 mod s5_state_hub;
 
-use common::on_sqlite;
+use common::{on_postgres, on_sqlite};
 use workstream::MemoryStore;
 
 #[test]
@@ -31,6 +31,11 @@ fn s1_sqlite() {
 }
 
 #[test]
+fn s1_postgres() {
+    on_postgres("s1", s1_evaluation::run);
+}
+
+#[test]
 fn s2_memory() {
     s2_remediation::run(MemoryStore::new());
 }
@@ -38,6 +43,11 @@ fn s2_memory() {
 #[test]
 fn s2_sqlite() {
     on_sqlite("s2", s2_remediation::run);
+}
+
+#[test]
+fn s2_postgres() {
+    on_postgres("s2", s2_remediation::run);
 }
 
 #[test]
@@ -51,6 +61,11 @@ fn s3_sqlite() {
 }
 
 #[test]
+fn s3_postgres() {
+    on_postgres("s3", s3_ai_stream::run);
+}
+
+#[test]
 fn s4_memory() {
     s4_flowos::run(MemoryStore::new());
 }
@@ -61,6 +76,11 @@ fn s4_sqlite() {
 }
 
 #[test]
+fn s4_postgres() {
+    on_postgres("s4", s4_flowos::run);
+}
+
+#[test]
 fn s5_memory() {
     s5_state_hub::run(MemoryStore::new());
 }
@@ -68,4 +88,9 @@ fn s5_memory() {
 #[test]
 fn s5_sqlite() {
     on_sqlite("s5", s5_state_hub::run);
+}
+
+#[test]
+fn s5_postgres() {
+    on_postgres("s5", s5_state_hub::run);
 }

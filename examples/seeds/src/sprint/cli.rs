@@ -8,12 +8,15 @@ use std::time::{Duration, Instant};
 
 use clap::{Arg, Command, value_parser};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use workstream::ManualClock;
 use workstream::sqlite::Durability;
+use workstream::{ManualClock, Store};
 
 fn cli() -> Command {
     Command::new("sprint")
-        .about("Runs one evaluation sprint end to end on a SQLite database and reports on it")
+        .about(
+            "Runs one evaluation sprint end to end on a SQLite database (or a PostgreSQL \
+             schema) and reports on it",
+        )
         .arg(
             Arg::new("tasks")
                 .long("tasks")
@@ -33,10 +36,19 @@ fn cli() -> Command {
         .arg(
             Arg::new("db")
                 .long("db")
-                .value_name("PATH")
-                .help("The database file; an existing one is reused and the sprint added beside earlier ones")
-                .value_parser(value_parser!(PathBuf))
+                .value_name("PATH|URL")
+                .help(
+                    "The database file, or a PostgreSQL connection URL (postgres://…); an \
+                     existing database is reused and the sprint added beside earlier ones",
+                )
                 .default_value("sprint.db"),
+        )
+        .arg(
+            Arg::new("schema")
+                .long("schema")
+                .value_name("NAME")
+                .help("On PostgreSQL, the schema the store keeps its tables in")
+                .default_value("sprint"),
         )
         .arg(
             Arg::new("durability")
@@ -52,11 +64,12 @@ fn cli() -> Command {
 /// prints the report, and returns the exit status (1 when the sprint could not run).
 pub fn main() -> ExitCode {
     let matches = cli().get_matches();
-    let (Some(&tasks), Some(&seed), Some(path), Some(level)) = (
+    let (Some(&tasks), Some(&seed), Some(db), Some(level), Some(schema)) = (
         matches.get_one::<u32>("tasks"),
         matches.get_one::<u64>("seed"),
-        matches.get_one::<PathBuf>("db"),
+        matches.get_one::<String>("db"),
         matches.get_one::<String>("durability"),
+        matches.get_one::<String>("schema"),
     ) else {
         eprintln!("error: missing arguments (they all have defaults)");
         return ExitCode::from(2);
@@ -65,7 +78,23 @@ pub fn main() -> ExitCode {
         "normal" => (Durability::Normal, "NORMAL"),
         _ => (Durability::Full, "FULL"),
     };
-    match run(path, tasks, seed, durability, level) {
+    let ran = if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        db::open_postgres(db, schema).and_then(|store| {
+            let shown = format!("{} (schema {schema})", db::redacted(db));
+            run(store, &shown, None, tasks, seed, "the PostgreSQL server's")
+        })
+    } else {
+        let path = PathBuf::from(db);
+        db::open(&path, durability, Duration::from_secs(5)).and_then(|store| {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let shown = path.display().to_string();
+            run(store, &shown, Some(dir), tasks, seed, level)
+        })
+    };
+    match ran {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -74,14 +103,16 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(
-    path: &Path,
+/// Runs the sprint on `store` (shown in the report as `shown`); `dir` is the directory of a
+/// database file, whose disk's fsync is measured.
+fn run<S: Store>(
+    store: S,
+    shown: &str,
+    dir: Option<&Path>,
     tasks: u32,
     seed: u64,
-    durability: Durability,
     level: &'static str,
 ) -> Result<(), String> {
-    let store = db::open(path, durability, Duration::from_secs(5))?;
     let clock = ManualClock::new(chrono::DateTime::UNIX_EPOCH);
     let engine = sim::engine(store, clock.clone()).map_err(|e| e.to_string())?;
 
@@ -91,12 +122,8 @@ fn run(
     ) {
         bar.set_style(style.progress_chars("=> "));
     }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
     // The disk's speed changes on a shared machine: measure fsync before and after the run.
-    let fsync_before = db::fsync_cost(dir, 32).ok();
+    let fsync_before = dir.and_then(|dir| db::fsync_cost(dir, 32).ok());
     let config = sim::Config { tasks, seed };
     let scheduled = schedstat();
     let started = Instant::now();
@@ -115,9 +142,8 @@ fn run(
     bar.finish_and_clear();
     let ran = ran.map_err(|e| {
         format!(
-            "the sprint on {} stopped: {e}\n(what it wrote before stopping is kept; \
-             a new run adds a new sprint beside it)",
-            path.display()
+            "the sprint on {shown} stopped: {e}\n(what it wrote before stopping is kept; \
+             a new run adds a new sprint beside it)"
         )
     })?;
 
@@ -127,9 +153,9 @@ fn run(
     let read = reading.elapsed();
     drop(engine);
 
-    let fsync_after = db::fsync_cost(dir, 32).ok();
+    let fsync_after = dir.and_then(|dir| db::fsync_cost(dir, 32).ok());
     let perf = report::Perf {
-        db: path.display().to_string(),
+        db: shown.to_owned(),
         durability: level,
         run: elapsed,
         report: read,

@@ -54,6 +54,30 @@ pub fn open(
     })
 }
 
+/// Opens (or creates) the store in `schema` of the PostgreSQL database `url` names. The
+/// error is a sentence for people, naming the server but never the password.
+pub fn open_postgres(url: &str, schema: &str) -> Result<workstream::PostgresStore, String> {
+    let options = workstream::postgres::Options::builder()
+        .schema(schema)
+        .busy_timeout(Duration::from_secs(30))
+        .build();
+    workstream::PostgresStore::open_with(url, options).map_err(|e| e.to_string())
+}
+
+/// A connection URL as a report may show it: the password, if any, replaced by `***`.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((user, host)) => {
+            let user = user.split_once(':').map_or(user, |(name, _)| name);
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
 /// The median time of one 4 KiB write + `fdatasync` on a scratch file in `dir` (the disk
 /// the database is on), over `samples` writes. The file is removed afterwards.
 pub fn fsync_cost(dir: &Path, samples: usize) -> std::io::Result<Duration> {

@@ -271,9 +271,9 @@ fn independent_review(event: &workstream::Event, contributor: &str) -> bool {
 /// How the run went on the machine.
 #[derive(Clone, Debug)]
 pub struct Perf {
-    /// The database file, as given.
+    /// The database file, as given, or the PostgreSQL server and schema.
     pub db: String,
-    /// `FULL` or `NORMAL`.
+    /// `FULL` or `NORMAL` on SQLite; on PostgreSQL, the server's own.
     pub durability: &'static str,
     /// Wall time of the simulation (every write of the sprint).
     pub run: Duration,
@@ -573,8 +573,13 @@ pub fn render(report: &Report, run: &SprintRun, perf: &Perf) -> String {
         let _ = writeln!(
             o,
             "  of its wall time: {on:.1} s on a CPU, {waiting:.1} s waiting for one (a shared \
-             machine), {blocked:.1} s ({:.0}%) blocked on the disk (fsync, reads, writes; measured)",
-            blocked / secs * 100.0
+             machine), {blocked:.1} s ({:.0}%) {} (measured)",
+            blocked / secs * 100.0,
+            if perf.fsync.iter().all(Option::is_none) && perf.db.starts_with("postgres") {
+                "waiting for the server (round trips, its log syncs)"
+            } else {
+                "blocked on the disk (fsync, reads, writes)"
+            }
         );
     }
     let _ = writeln!(
@@ -589,7 +594,10 @@ pub fn render(report: &Report, run: &SprintRun, perf: &Perf) -> String {
         .map(Duration::as_secs_f64)
         .collect();
     if probes.is_empty() {
-        let _ = writeln!(o, "  fsync: not measured");
+        let _ = writeln!(
+            o,
+            "  fsync: not measured here (on PostgreSQL the server syncs its log at each commit)"
+        );
     } else {
         // The lower probe: the other is the more disturbed, by other programs before the
         // run or by the run's own data being written back after it.
