@@ -76,8 +76,8 @@ pub enum StoreError {
     /// conflicts and runs the loser again), for longer than the store waits. Nothing was
     /// written; the write may be tried again.
     #[error(
-        "other writers held the store, or won every race for it, for longer than {waited:?}, \
-         the longest it waits; nothing was written"
+        "the store stayed locked by other writers, or they won every race for it, for longer \
+         than {waited:?}, the longest it waits; nothing was written"
     )]
     Busy {
         /// How long the store waited.
@@ -261,6 +261,15 @@ pub trait Reader {
     fn dependency_rank(&self, id: ItemId) -> Result<Option<u64>, StoreError> {
         let _ = id;
         Ok(None)
+    }
+
+    /// Reads `ids` ahead, in one go, for a transaction about to read them one at a time: a
+    /// store over a network answers the later [`item`](Self::item) calls of the same
+    /// transaction from what it fetched, saving a round trip each. Unknown ids are left
+    /// out. The default does nothing (a local store reads an item as fast either way).
+    fn prefetch(&self, ids: &[ItemId]) -> Result<(), StoreError> {
+        let _ = ids;
+        Ok(())
     }
 
     /// An item's events from sequence number `from` on (1 for all), in order.

@@ -515,13 +515,22 @@ impl Store for PostgresStore {
             };
             let mut tx = PostgresTx::new(txn, statements, &self.sql, &self.known, true, busy);
             let result = f(&mut tx);
+            // The appends the transaction has not sent yet; a failure is noted in it.
+            let flushed = match &result {
+                Ok(_) => tx.flush(),
+                Err(_) => Ok(()),
+            };
             match tx.failure() {
                 Some(Failure::Raced) => return Attempt::Raced,
                 Some(Failure::Broken) => return Attempt::Broken("the connection broke".into()),
                 Some(Failure::Failed) if result.is_ok() => {
-                    return Attempt::Done(Err(E::from(StoreError::Backend(
-                        "a statement failed and the transaction went on; it was rolled back".into(),
-                    ))));
+                    let e = flushed.err().unwrap_or_else(|| {
+                        StoreError::Backend(
+                            "a statement failed and the transaction went on; it was rolled back"
+                                .into(),
+                        )
+                    });
+                    return Attempt::Done(Err(E::from(e)));
                 }
                 _ => {}
             }

@@ -10,8 +10,8 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Row, Statement, Transaction};
 use workstream_core::{
-    DefinitionHash, Event, Finding, Item, ItemId, Problem, Query, Reader, Sha256Hash, StoreError,
-    StoredDefinition, StoredEvent, Tx, chain_hash, check_append, check_definition,
+    Change, DefinitionHash, Event, Finding, Item, ItemId, Problem, Query, Reader, Sha256Hash,
+    StoreError, StoredDefinition, StoredEvent, Tx, chain_hash, check_append, check_definition,
 };
 
 use crate::error::{Failure, failure, store_error};
@@ -22,8 +22,11 @@ use crate::schema::{RELATIONS, quoted};
 pub(crate) struct Sql {
     schema: String,
     item: String,
-    item_head: String,
+    items_any: String,
     last_event: String,
+    bulk_events: String,
+    bulk_created: String,
+    bulk_updated: String,
     insert_created: String,
     append_update: String,
     dep_delete: String,
@@ -46,10 +49,26 @@ impl Sql {
         Sql {
             schema: schema.to_owned(),
             item: format!("SELECT state FROM {s}.items WHERE id = $1"),
-            item_head: format!(
-                "SELECT i.state, e.seq, e.prev, e.hash, e.body FROM {s}.items i \
-                 LEFT JOIN LATERAL (SELECT seq, prev, hash, body FROM {s}.events \
-                 WHERE item = i.id ORDER BY seq DESC LIMIT 1) e ON true WHERE i.id = $1"
+            items_any: format!("SELECT id, state FROM {s}.items WHERE id = ANY($1)"),
+            bulk_events: format!(
+                "INSERT INTO {s}.events (item, seq, body, prev, hash) SELECT * FROM \
+                 unnest($1::bigint[], $2::bigint[], $3::text[], $4::bytea[], $5::bytea[])"
+            ),
+            bulk_created: format!(
+                "INSERT INTO {s}.items (id, workflow, workstation, parent, created, updated, \
+                 seq, head, state) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], \
+                 $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bytea[], $9::text[])"
+            ),
+            bulk_updated: format!(
+                "UPDATE {s}.items AS i SET workflow = u.workflow, workstation = u.workstation, \
+                 parent = u.parent, updated = u.updated, seq = u.seq, head = u.head, \
+                 state = u.state FROM unnest($1::bigint[], $2::text[], $3::text[], \
+                 $4::bigint[], $5::bigint[], $6::bigint[], $7::bytea[], $8::text[], \
+                 $9::bigint[], $10::bytea[]) AS u(id, workflow, workstation, parent, updated, seq, head, \
+                 state, before, before_head) WHERE i.id = u.id AND i.seq = u.before \
+                 AND i.head = u.before_head AND EXISTS (SELECT 1 FROM {s}.events h \
+                 WHERE h.item = u.id AND h.seq = u.before AND h.hash = u.before_head \
+                 AND sha256(h.prev || convert_to(h.body, 'UTF8')) = h.hash)"
             ),
             last_event: format!(
                 "SELECT seq, prev, hash, body FROM {s}.events WHERE item = $1 \
@@ -61,11 +80,18 @@ impl Sql {
                  INSERT INTO {s}.items (id, workflow, workstation, parent, created, updated, \
                  seq, head, state) VALUES ($1, $6, $7, $8, $9, $10, $2, $5, $11)"
             ),
+            // The chain's head must be the event the state names (its sequence number and
+            // hash, and its content must hash to it): an append onto a chain changed from
+            // outside is refused. Checked here, in the write, by key, rather than by reading
+            // the chain first.
             append_update: format!(
                 "WITH e AS (INSERT INTO {s}.events (item, seq, body, prev, hash) \
                  VALUES ($1, $2, $3, $4, $5)) \
                  UPDATE {s}.items SET workflow = $6, workstation = $7, parent = $8, \
-                 updated = $9, seq = $2, head = $5, state = $10 WHERE id = $1 AND seq = $11"
+                 updated = $9, seq = $2, head = $5, state = $10 WHERE id = $1 AND seq = $11 \
+                 AND head = $4 AND EXISTS (SELECT 1 FROM {s}.events h WHERE h.item = $1 \
+                 AND h.seq = $11 AND h.hash = $4 \
+                 AND sha256(h.prev || convert_to(h.body, 'UTF8')) = h.hash)"
             ),
             dep_delete: format!("DELETE FROM {s}.deps WHERE item = $1 AND on_item = $2"),
             dep_insert: format!(
@@ -120,6 +146,37 @@ impl Known {
     }
 }
 
+/// The sequence number and head hash an item's stored row holds.
+type StoredHead = (u64, Sha256Hash);
+
+/// Appends not yet sent: the events in order, and each item's state after its last one.
+#[derive(Default)]
+struct Pending {
+    events: Vec<Event>,
+    /// Each item appended to, in the order first appended: the sequence number and head
+    /// its stored row holds (`None` for an item created in the transaction) and its state
+    /// now.
+    items: Vec<(ItemId, Option<StoredHead>, Item)>,
+    index: HashMap<ItemId, usize>,
+}
+
+impl Pending {
+    fn add(&mut self, event: Event, item: &Item, before: Option<&Item>) {
+        self.events.push(event);
+        match self.index.get(&item.id()) {
+            Some(&i) => self.items[i].2 = item.clone(),
+            None => {
+                self.index.insert(item.id(), self.items.len());
+                self.items.push((
+                    item.id(),
+                    before.map(|b| (b.seq(), *b.head())),
+                    item.clone(),
+                ));
+            }
+        }
+    }
+}
+
 /// A transaction on a [`PostgresStore`](crate::PostgresStore): a write transaction at
 /// `SERIALIZABLE` (inside [`Store::write`](workstream_core::Store::write)) or a read-only
 /// snapshot at `REPEATABLE READ` (inside [`Store::read`](workstream_core::Store::read)).
@@ -130,9 +187,14 @@ pub struct PostgresTx<'a> {
     known: &'a Known,
     writable: bool,
     busy_timeout: Duration,
-    /// The last item this write transaction read (with its chain's head checked) or wrote,
-    /// so an append right after the engine's read does not read it again.
-    recent: RefCell<Option<Item>>,
+    /// The items this write transaction read (each with its chain's head checked) or
+    /// wrote, as they are in it: a second read of an item in one transaction returns what
+    /// the first did (the snapshot and the transaction's own writes), so it is answered
+    /// from here, without a round trip.
+    cache: RefCell<HashMap<ItemId, Item>>,
+    /// The appends not yet sent to the server: written together, in as few statements as
+    /// possible, before the next read that could see them and before the commit.
+    pending: RefCell<Pending>,
     /// The first failure of a statement in this transaction, which decides what becomes of
     /// it: run again, on another connection, or rolled back with an error.
     failure: Cell<Option<Failure>>,
@@ -175,7 +237,8 @@ impl<'a> PostgresTx<'a> {
             known,
             writable,
             busy_timeout,
-            recent: RefCell::new(None),
+            cache: RefCell::new(HashMap::new()),
+            pending: RefCell::new(Pending::default()),
             failure: Cell::new(None),
             appended: Cell::new(None),
             putting: RefCell::new(Vec::new()),
@@ -205,7 +268,7 @@ impl<'a> PostgresTx<'a> {
         if self.failure.get().is_none() {
             self.failure.set(Some(kind));
         }
-        self.recent.replace(None);
+        self.forget();
         match kind {
             Failure::Raced => StoreError::Busy {
                 waited: Duration::ZERO,
@@ -220,8 +283,180 @@ impl<'a> PostgresTx<'a> {
         if self.failure.get().is_none() {
             self.failure.set(Some(Failure::Failed));
         }
-        self.recent.replace(None);
+        self.forget();
         e
+    }
+
+    /// Drops what the transaction remembers (after a failure, which ends it).
+    fn forget(&self) {
+        if let Ok(mut cache) = self.cache.try_borrow_mut() {
+            cache.clear();
+        }
+        if let Ok(mut pending) = self.pending.try_borrow_mut() {
+            *pending = Pending::default();
+        }
+    }
+
+    /// Sends the pending appends: one statement for a single event, otherwise one for the
+    /// events, one for the new items and one for the changed ones.
+    pub(crate) fn flush(&self) -> Result<(), StoreError> {
+        let pending = std::mem::take(&mut *self.pending.borrow_mut());
+        if pending.events.is_empty() {
+            return Ok(());
+        }
+        if let ([event], [(_, before, item)]) = (&pending.events[..], &pending.items[..]) {
+            return self.write_append(event, item, *before);
+        }
+        self.write_bulk(&pending)
+    }
+
+    fn write_bulk(&self, pending: &Pending) -> Result<(), StoreError> {
+        let n = pending.events.len();
+        let (mut items, mut seqs, mut bodies, mut prevs, mut hashes) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for event in &pending.events {
+            let (Some(id), Some(seq)) = (key(event.item().0), key(event.seq())) else {
+                return Err(self.broken(too_large(event.item(), event.seq())));
+            };
+            items.push(id);
+            seqs.push(seq);
+            bodies.push(event.canonical_json());
+            prevs.push(event.prev().as_bytes().to_vec());
+            hashes.push(event.hash().as_bytes().to_vec());
+        }
+        let written = self
+            .execute(
+                &self.sql.bulk_events,
+                &[&items, &seqs, &bodies, &prevs, &hashes],
+            )
+            .map_err(|e| match unique_violation(&e) {
+                Some(_) => StoreError::Corrupt(
+                    "an appended event's key is already in the events table: rows were added \
+                     to a chain outside workstream"
+                        .to_owned(),
+                ),
+                None => e,
+            })?;
+        if written != n as u64 {
+            return Err(self.broken(StoreError::Backend(
+                format!("{written} of {n} events were written").into(),
+            )));
+        }
+        #[derive(Default)]
+        struct Rows {
+            id: Vec<i64>,
+            workflow: Vec<String>,
+            workstation: Vec<String>,
+            parent: Vec<Option<i64>>,
+            created: Vec<i64>,
+            updated: Vec<i64>,
+            seq: Vec<i64>,
+            head: Vec<Vec<u8>>,
+            state: Vec<String>,
+            before: Vec<i64>,
+            before_head: Vec<Vec<u8>>,
+        }
+        let (mut new, mut changed) = (Rows::default(), Rows::default());
+        for (id, before, item) in &pending.items {
+            let rows = if before.is_some() {
+                &mut changed
+            } else {
+                &mut new
+            };
+            let (Some(k), Some(seq)) = (key(id.0), key(item.seq())) else {
+                return Err(self.broken(too_large(*id, item.seq())));
+            };
+            let parent = match item.parent() {
+                Some(p) => Some(key(p.0).ok_or_else(|| self.broken(too_large(p, 0)))?),
+                None => None,
+            };
+            rows.id.push(k);
+            rows.workflow.push(item.workflow().to_owned());
+            rows.workstation.push(item.workstation().to_owned());
+            rows.parent.push(parent);
+            rows.created.push(instant_key(item.created()));
+            rows.updated.push(instant_key(item.updated()));
+            rows.seq.push(seq);
+            rows.head.push(item.head().as_bytes().to_vec());
+            rows.state.push(
+                serde_json::to_string(item)
+                    .map_err(|e| self.broken(StoreError::Backend(Box::new(e))))?,
+            );
+            rows.before
+                .push(before.and_then(|(seq, _)| key(seq)).unwrap_or_default());
+            rows.before_head
+                .push(before.map_or_else(Vec::new, |(_, head)| head.as_bytes().to_vec()));
+        }
+        if !new.id.is_empty() {
+            let r = &new;
+            let first_new = pending
+                .events
+                .iter()
+                .find(|e| e.seq() == 1)
+                .ok_or_else(|| self.broken(StoreError::Backend("no created event".into())))?;
+            self.execute(
+                &self.sql.bulk_created,
+                &[
+                    &r.id,
+                    &r.workflow,
+                    &r.workstation,
+                    &r.parent,
+                    &r.created,
+                    &r.updated,
+                    &r.seq,
+                    &r.head,
+                    &r.state,
+                ],
+            )
+            .map_err(|e| match unique_violation(&e).as_deref() {
+                // Which of the new ids was taken is in the error's detail.
+                Some("items_pkey") => StoreError::IdReused {
+                    item: taken_id(&e).unwrap_or(first_new.item()),
+                },
+                _ => e,
+            })?;
+        }
+        if !changed.id.is_empty() {
+            let r = &changed;
+            let updated = self.execute(
+                &self.sql.bulk_updated,
+                &[
+                    &r.id,
+                    &r.workflow,
+                    &r.workstation,
+                    &r.parent,
+                    &r.updated,
+                    &r.seq,
+                    &r.head,
+                    &r.state,
+                    &r.before,
+                    &r.before_head,
+                ],
+            )?;
+            if updated != r.id.len() as u64 {
+                // Find the first item whose chain or state is not what the append expected.
+                for (id, before, _) in &pending.items {
+                    if before.is_some() {
+                        let e = self.why_not_appended(*id);
+                        if !matches!(&e, StoreError::Corrupt(m) if m.ends_with("changed during the transaction"))
+                        {
+                            return Err(e);
+                        }
+                    }
+                }
+                return Err(self.broken(StoreError::Corrupt(format!(
+                    "{} of {} items' stored states changed during the transaction",
+                    r.id.len() as u64 - updated,
+                    r.id.len()
+                ))));
+            }
+        }
+        Ok(())
     }
 
     fn statement(&self, sql: &str) -> Result<Statement, StoreError> {
@@ -285,35 +520,34 @@ impl<'a> PostgresTx<'a> {
         let Some(k) = key(id.0) else {
             return Ok(None);
         };
-        if !self.writable {
-            return match self.query_opt(&self.sql.item, &[&k])? {
-                Some(row) => parse_item(id, &row, 0).map(Some),
-                None => Ok(None),
-            };
+        match self.query_opt(&self.sql.item, &[&k])? {
+            Some(row) => parse_item(id, &row, 0).map(Some),
+            None => Ok(None),
         }
-        let Some(row) = self.query_opt(&self.sql.item_head, &[&k])? else {
-            self.check_no_events(id)?;
-            return Ok(None);
-        };
-        let item = parse_item(id, &row, 0)?;
-        let last = last_event(&row, 1);
-        check_head(id, &item, last)?;
-        Ok(Some(item))
     }
 
-    /// Checks that no events are stored for an item without a state.
-    fn check_no_events(&self, id: ItemId) -> Result<(), StoreError> {
-        let Some(k) = key(id.0) else {
-            return Ok(());
-        };
-        if let Some(row) = self.query_opt(&self.sql.last_event, &[&k])? {
-            let seq: i64 = row.try_get(0).unwrap_or(-1);
-            return Err(StoreError::Corrupt(format!(
-                "item {id}: the events table holds events (up to {seq}) but there is no \
-                 stored state"
-            )));
-        }
-        Ok(())
+    /// Why an append onto `id`'s chain changed no row: the chain's head is not the event its
+    /// stored state names (changed outside workstream), or the state changed under the
+    /// transaction.
+    fn why_not_appended(&self, id: ItemId) -> StoreError {
+        let explained = (|| {
+            let k = key(id.0).ok_or_else(|| too_large(id, 0))?;
+            let Some(item) = self.read_item(id)? else {
+                return Ok(StoreError::Corrupt(format!(
+                    "item {id}: its stored state vanished during the transaction"
+                )));
+            };
+            let last = self
+                .query_opt(&self.sql.last_event, &[&k])?
+                .and_then(|row| last_event(&row, 0));
+            Ok(match check_head(id, &item, last) {
+                Err(e) => e,
+                Ok(()) => StoreError::Corrupt(format!(
+                    "item {id}: its stored state changed during the transaction"
+                )),
+            })
+        })();
+        self.broken(explained.unwrap_or_else(|e| e))
     }
 
     /// The kept definitions whose `column` holds `hash` (all of them for `None`), in the
@@ -358,12 +592,13 @@ impl<'a> PostgresTx<'a> {
         Ok(())
     }
 
-    /// Writes `event` and makes `item` the item's state; `before` is the state stored before.
+    /// Writes `event` and makes `item` the item's state, in one statement; `before` is the
+    /// sequence number and head the item's stored row holds (`None` for a new item).
     fn write_append(
         &self,
         event: &Event,
         item: &Item,
-        before: Option<&Item>,
+        before: Option<StoredHead>,
     ) -> Result<(), StoreError> {
         let (Some(id), Some(seq)) = (key(event.item().0), key(event.seq())) else {
             return Err(too_large(event.item(), event.seq()));
@@ -397,8 +632,8 @@ impl<'a> PostgresTx<'a> {
                     ],
                 )
             }
-            Some(before) => {
-                let before_seq = key(before.seq()).ok_or_else(|| too_large(before.id(), 0))?;
+            Some((before, _)) => {
+                let before_seq = key(before).ok_or_else(|| too_large(item.id(), 0))?;
                 self.execute(
                     &self.sql.append_update,
                     &[
@@ -418,46 +653,37 @@ impl<'a> PostgresTx<'a> {
             }
         };
         match result {
-            Ok(1) => {}
-            Ok(_) => {
-                return Err(self.broken(StoreError::Corrupt(format!(
-                    "item {}: its stored state changed or vanished during the transaction",
-                    item.id()
-                ))));
-            }
-            Err(e) => {
-                // The chain already holds an event with this key: rows were added to it
-                // outside workstream (the store checks the chain's head before appending, and
-                // a racing writer is reported as a serialization failure instead).
-                if self.failure.get() == Some(Failure::Failed) && is_unique_violation(&e) {
-                    return Err(match before {
-                        None => StoreError::Corrupt(format!(
-                            "item {}: the events table holds events but there is no stored \
-                             state",
-                            event.item()
-                        )),
-                        Some(before) => StoreError::Conflict {
-                            item: event.item(),
-                            expected: before.seq() + 1,
-                            found: event.seq(),
-                        },
-                    });
-                }
-                return Err(e);
-            }
+            Ok(1) => Ok(()),
+            Ok(_) => Err(self.why_not_appended(item.id())),
+            Err(e) => Err(key_taken(e, event)),
         }
-        self.write_deps(id, before, item)
     }
 }
 
-fn is_unique_violation(e: &StoreError) -> bool {
-    match e {
-        StoreError::Backend(source) => source
-            .downcast_ref::<postgres::Error>()
-            .and_then(postgres::Error::code)
-            .is_some_and(|c| *c == SqlState::UNIQUE_VIOLATION),
-        _ => false,
+/// A unique violation on an append made a clear error: the item's id is taken (it was
+/// handed out twice), or its chain holds an event with the appended key (rows added to it
+/// outside workstream; a racing writer is reported as a serialization failure instead).
+fn key_taken(e: StoreError, event: &Event) -> StoreError {
+    match unique_violation(&e).as_deref() {
+        Some("items_pkey") => StoreError::IdReused { item: event.item() },
+        Some(_) => StoreError::Corrupt(format!(
+            "item {}: the events table already holds an event with the key of an appended \
+             event (up to event {}): rows were added to its chain outside workstream",
+            event.item(),
+            event.seq()
+        )),
+        None => e,
     }
+}
+
+/// The constraint a unique violation broke, if `e` is one.
+fn unique_violation(e: &StoreError) -> Option<String> {
+    let StoreError::Backend(source) = e else {
+        return None;
+    };
+    let db = source.downcast_ref::<postgres::Error>()?.as_db_error()?;
+    (*db.code() == SqlState::UNIQUE_VIOLATION)
+        .then(|| db.constraint().unwrap_or_default().to_owned())
 }
 
 /// The last event row of a chain as stored: seq, prev, hash (each `None` when not 32
@@ -510,14 +736,46 @@ fn check_head(id: ItemId, item: &Item, last: Option<LastEvent>) -> Result<(), St
 
 impl Reader for PostgresTx<'_> {
     fn item(&self, id: ItemId) -> Result<Option<Item>, StoreError> {
+        if !self.writable {
+            return self.read_item(id);
+        }
+        if let Some(item) = self.cache.borrow().get(&id) {
+            return Ok(Some(item.clone()));
+        }
         let item = self.read_item(id)?;
-        if self.writable {
-            *self.recent.borrow_mut() = item.clone();
+        if let Some(item) = &item {
+            self.cache.borrow_mut().insert(id, item.clone());
         }
         Ok(item)
     }
 
+    fn prefetch(&self, ids: &[ItemId]) -> Result<(), StoreError> {
+        if !self.writable {
+            return Ok(());
+        }
+        let wanted: Vec<i64> = {
+            let cache = self.cache.borrow();
+            ids.iter()
+                .filter(|id| !cache.contains_key(id))
+                .filter_map(|id| key(id.0))
+                .collect()
+        };
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let rows = self.query(&self.sql.items_any, &[&wanted])?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get(0).map_err(|e| self.fail(e))?;
+            let id = ItemId(id.unsigned_abs());
+            found.push((id, parse_item(id, row, 1)?));
+        }
+        self.cache.borrow_mut().extend(found);
+        Ok(())
+    }
+
     fn items(&self, query: &Query) -> Result<Vec<Item>, StoreError> {
+        self.flush()?;
         let mut sql = self.sql.items.clone();
         let mut params: Vec<Param> = Vec::new();
         let mut arg = |sql: &mut String, clause: &str, value: Param| {
@@ -591,6 +849,7 @@ impl Reader for PostgresTx<'_> {
     }
 
     fn count(&self, workflow: &str, workstation: &str) -> Result<usize, StoreError> {
+        self.flush()?;
         let rows = self.query(&self.sql.count, &[&workflow, &workstation])?;
         let n: i64 = rows
             .first()
@@ -608,6 +867,7 @@ impl Reader for PostgresTx<'_> {
     }
 
     fn events(&self, id: ItemId, from: u64) -> Result<Vec<Event>, StoreError> {
+        self.flush()?;
         let Some(k) = key(id.0) else {
             return Ok(Vec::new());
         };
@@ -617,6 +877,7 @@ impl Reader for PostgresTx<'_> {
     }
 
     fn item_ids(&self) -> Result<Vec<ItemId>, StoreError> {
+        self.flush()?;
         let rows = self.query(&self.sql.item_ids, &[])?;
         rows.iter()
             .map(|r| {
@@ -630,6 +891,7 @@ impl Reader for PostgresTx<'_> {
     /// The rows of the item's events: each event read from its `body`, filed under the row's
     /// `seq` column, with the body's exact text, which its hash is checked against.
     fn stored_events(&self, id: ItemId) -> Result<Vec<StoredEvent>, StoreError> {
+        self.flush()?;
         let Some(k) = key(id.0) else {
             return Ok(Vec::new());
         };
@@ -693,6 +955,7 @@ impl Reader for PostgresTx<'_> {
     /// table against the states' dependencies, events whose item has no `items` row, and the
     /// id sequence against the ids stored.
     fn check_storage(&self) -> Result<Vec<Finding>, StoreError> {
+        self.flush()?;
         let mut found = Vec::new();
         self.check_schema(&mut found)?;
         self.check_keys(&mut found)?;
@@ -1144,15 +1407,23 @@ impl Tx for PostgresTx<'_> {
 
     fn append(&mut self, event: Event, item: Item) -> Result<(), StoreError> {
         let id = event.item();
-        let recent = self.recent.get_mut().take();
-        let stored = match recent {
-            Some(r) if r.id() == id => Some(r),
-            _ => self.read_item(id)?,
+        let cached = self.cache.get_mut().get(&id).cloned();
+        let stored = match cached {
+            Some(item) => Some(item),
+            // A new id: the insert refuses one that is taken (`IdReused`), without a read.
+            None if matches!(event.change(), Change::Created { .. }) => None,
+            None => self.read_item(id)?,
         };
         check_append(stored.as_ref(), &event, &item)?;
-        self.write_append(&event, &item, stored.as_ref())?;
+        let (Some(k), Some(_)) = (key(id.0), key(event.seq())) else {
+            return Err(too_large(id, event.seq()));
+        };
+        // Dependencies are written now; the event and the state wait for the next flush.
+        self.write_deps(k, stored.as_ref(), &item)
+            .map_err(|e| self.broken(e))?;
         self.appended.set(Some((id, event.seq(), *event.hash())));
-        *self.recent.get_mut() = Some(item);
+        self.pending.get_mut().add(event, &item, stored.as_ref());
+        self.cache.get_mut().insert(id, item);
         Ok(())
     }
 
@@ -1274,4 +1545,22 @@ fn parse_event(id: ItemId, row: &Row) -> Result<Event, StoreError> {
         .ok_or_else(|| corrupt("its hash is not 32 bytes"))?;
     Event::from_canonical(&text, prev, hash)
         .map_err(|e| corrupt(&format!("its body does not read as an event: {e}")))
+}
+
+/// The id in a unique violation's detail (`Key (id)=(7) already exists.`).
+fn taken_id(e: &StoreError) -> Option<ItemId> {
+    let StoreError::Backend(source) = e else {
+        return None;
+    };
+    let detail = source
+        .downcast_ref::<postgres::Error>()?
+        .as_db_error()?
+        .detail()?;
+    let digits: String = detail
+        .split("=(")
+        .nth(1)?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok().map(ItemId)
 }

@@ -299,6 +299,23 @@ fn a_row_changed_through_another_connection_is_found_by_item_and_sequence() {
         "{refused:?}"
     );
 
+    // A row appended to a chain from outside (a copy of its head, filed one further on):
+    // the engine's append onto it is refused.
+    c.execute(
+        &format!(
+            "INSERT INTO {schema}.events (item, seq, body, prev, hash) \
+             SELECT item, seq + 1, body, hash, hash FROM {schema}.events \
+             WHERE item = $1 AND seq = 1"
+        ),
+        &[&(ids[2].0 as i64)],
+    )
+    .unwrap();
+    let refused = engine.advance(ids[2], &me, Move::transition("start"));
+    assert!(
+        matches!(&refused, Err(Error::Store(StoreError::Corrupt(m))) if m.contains("outside")),
+        "{refused:?}"
+    );
+
     // A projection column changed: named by item and column.
     c.execute(
         &format!("UPDATE {schema}.items SET workstation = 'done' WHERE id = $1"),

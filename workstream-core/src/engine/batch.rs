@@ -115,6 +115,14 @@ impl<S: Store> Batch<'_, '_, S> {
         result
     }
 
+    /// Reads these items ahead in one go, for the changes of the batch about to read them
+    /// one at a time ([`Reader::prefetch`](crate::Reader::prefetch)): on a store over a
+    /// network, such as PostgreSQL, a batch that changes many known items saves a round
+    /// trip per item. It changes nothing else; unknown ids are left out.
+    pub fn prefetch(&mut self, ids: &[ItemId]) -> Result<()> {
+        Ok(crate::store::Reader::prefetch(&*self.tx, ids)?)
+    }
+
     /// [`Engine::create`], in the batch.
     pub fn create(&mut self, actor: &Actor, new: NewItem<'_>) -> Result<Item> {
         let result = self
