@@ -11,7 +11,9 @@
 #   bash benches/run.sh                 the whole suite
 #   bash benches/run.sh engine dag      only the named steps, in the order given
 #
-# Steps: build engine ledger dag versions sqlite peer macro sprint.
+# Steps: build engine ledger dag versions sqlite peer postgres pgpeer macro sprint pgsprint.
+# The PostgreSQL steps start a throwaway cluster from the installed binaries (or use the
+# server WORKSTREAM_POSTGRES_URL names).
 # Environment: SPRINT_TASKS (default 10000) for the sprint runs; ROUNDS, NORMAL_N, FULL_N
 # for the peer (see workstream-store-sqlite/benches/peer.sh); MACRO_RUNS (default 5).
 set -uo pipefail
@@ -21,7 +23,7 @@ export CARGO_TERM_COLOR=never
 
 out="$root/target/bench-results"
 mkdir -p "$out"
-all_steps=(build engine ledger dag versions sqlite peer macro sprint)
+all_steps=(build engine ledger dag versions sqlite peer postgres pgpeer macro sprint pgsprint)
 if [ "$#" -gt 0 ]; then steps=("$@"); else steps=("${all_steps[@]}"); fi
 sprint_tasks="${SPRINT_TASKS:-10000}"
 
@@ -31,13 +33,16 @@ run_step() { # name
         # Everything the later steps run, built once (the peer builds its own project).
         cargo bench --workspace --no-run &&
             cargo build --release --example sprint &&
-            cargo build --release -p workstream-store-sqlite --example append ;;
+            cargo build --release -p workstream-store-sqlite --example append &&
+            cargo build --release -p workstream-store-postgres --features testing --examples ;;
     engine) cargo bench --bench engine ;;
     ledger) cargo bench --bench ledger ;;
     dag) cargo bench --bench dag ;;
     versions) cargo bench --bench versions ;;
     sqlite) cargo bench -p workstream-store-sqlite --bench sqlite ;;
     peer) bash workstream-store-sqlite/benches/peer.sh ;;
+    postgres) cargo bench --bench postgres ;;
+    pgpeer) bash workstream-store-postgres/benches/peer.sh ;;
     macro) bash benches/macro_build_time.sh "${MACRO_RUNS:-5}" ;;
     sprint)
         local dir status=0
@@ -47,6 +52,27 @@ run_step() { # name
             cargo run --quiet --release --example sprint -- --tasks "$sprint_tasks" \
                 --durability "$durability" --db "$dir/sprint-$durability.db" || status=$?
         done
+        rm -rf "$dir"
+        return "$status" ;;
+    pgsprint)
+        local dir url status=0
+        dir="$(mktemp -d)"
+        if [ -n "${WORKSTREAM_POSTGRES_URL:-}" ]; then
+            url="$WORKSTREAM_POSTGRES_URL"
+        else
+            cargo build --quiet --release -p workstream-store-postgres --features testing \
+                --example cluster || return $?
+            mkfifo "$dir/hold"
+            "$root/target/release/examples/cluster" < "$dir/hold" > "$dir/url" &
+            exec 4> "$dir/hold"
+            for _ in $(seq 600); do [ -s "$dir/url" ] && break; sleep 0.1; done
+            url="$(head -n 1 "$dir/url")"
+        fi
+        echo "== sprint, $sprint_tasks tasks, on PostgreSQL"
+        cargo run --quiet --release --example sprint -- --tasks "$sprint_tasks" \
+            --db "$url" --schema "sprint_$$" || status=$?
+        exec 4>&- 2>/dev/null || true
+        wait
         rm -rf "$dir"
         return "$status" ;;
     *)
@@ -93,7 +119,8 @@ summary="$out/summary.md"
         dag) grep -E '^== growth|^    (ready|signals|metrics|query) |growth of time' "$out/$step.txt" ;;
         sqlite) grep -E '^scale ' "$out/$step.txt" ;;
         macro) grep -E 'build' "$out/$step.txt" ;;
-        sprint) grep -E '^== sprint|  run: |blocked on the disk|≈ .*% of the run' "$out/$step.txt" ;;
+        sprint | pgsprint) grep -E '^== sprint|  run: |blocked on the disk|waiting for the server|≈ .*% of the run' "$out/$step.txt" ;;
+        postgres) grep -E '^writers on' "$out/$step.txt" ;;
         esac
     done
     echo '```'
