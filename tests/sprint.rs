@@ -303,3 +303,15 @@ fn amounts_are_exact() {
     assert_eq!(money::format_cents(-5), "-0.05");
     assert_eq!(money::format_cents(123_456_789), "1234567.89");
 }
+
+#[test]
+fn a_postgres_url_is_shown_without_its_password() {
+    assert_eq!(
+        db::redacted("postgres://app:s3c@r:t@db.internal:5432/app?password=other&sslmode=off"),
+        "postgres://app:***@db.internal:5432/app"
+    );
+    assert_eq!(
+        db::redacted("postgresql://db.internal/app"),
+        "postgresql://db.internal/app"
+    );
+}

@@ -109,6 +109,17 @@ pub enum OpenError {
         /// What is wrong.
         detail: String,
     },
+    /// The server is older than PostgreSQL 11, the oldest the store runs on.
+    #[error(
+        "the PostgreSQL server at {server} is version {version} (server_version_num); the \
+         store needs PostgreSQL 11 or newer"
+    )]
+    OldServer {
+        /// Host, port and database.
+        server: String,
+        /// Its `server_version_num`.
+        version: i64,
+    },
     /// The database keeps text in an encoding other than UTF-8, so text would not read back
     /// as it was written.
     #[error(
@@ -152,6 +163,15 @@ pub(crate) fn failure(e: &postgres::Error) -> Failure {
             if *code == SqlState::ADMIN_SHUTDOWN
                 || *code == SqlState::CRASH_SHUTDOWN
                 || *code == SqlState::CANNOT_CONNECT_NOW =>
+        {
+            Failure::Broken
+        }
+        // A connection exception (class 08), or an error that ended the session (a timeout
+        // of an idle session or transaction, an administrator's termination, …).
+        Some(code) if code.code().starts_with("08") => Failure::Broken,
+        Some(_)
+            if e.as_db_error()
+                .is_some_and(|db| matches!(db.severity(), "FATAL" | "PANIC")) =>
         {
             Failure::Broken
         }

@@ -116,7 +116,7 @@ pub use schema::{APPLICATION, SCHEMA_VERSION};
 pub use tx::PostgresTx;
 
 use error::{Failure, failure, words};
-use pool::{Conn, Manager};
+use pool::{Backend, Conn, Manager};
 use tx::{Known, Sql};
 
 /// How to open a store.
@@ -239,6 +239,9 @@ pub struct Stats {
 /// Items and their ledgers in a PostgreSQL schema.
 pub struct PostgresStore {
     pool: r2d2::Pool<Manager>,
+    /// Makes connections outside the pool: to find out whether a commit took place while
+    /// the attempt that made it still holds its pooled connection.
+    direct: Manager,
     sql: Sql,
     known: Known,
     options: Options,
@@ -297,6 +300,17 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("workstream");
         }
+        // A server that stops answering (a network partition, a host gone) is noticed
+        // within about the busy timeout rather than TCP's quarter of an hour: keepalives
+        // on an idle connection, and a limit on unacknowledged data on a busy one.
+        config
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(10))
+            .keepalives_interval(Duration::from_secs(2))
+            .keepalives_retries(3);
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(options.busy_timeout.max(Duration::from_secs(5)));
+        }
         let server = describe(&config);
         let database = config.get_dbname().unwrap_or("").to_owned();
         let millis = options.busy_timeout.as_millis().max(1);
@@ -319,6 +333,7 @@ impl PostgresStore {
             &options.schema,
             options.create_schema,
         )?;
+        let direct = manager.clone();
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size)
             .min_idle(Some(0))
@@ -332,6 +347,7 @@ impl PostgresStore {
         drop(first);
         Ok(Self {
             pool,
+            direct,
             sql: Sql::new(&options.schema),
             known: Known::default(),
             options,
@@ -418,8 +434,14 @@ impl PostgresStore {
     }
 
     /// Whether event `seq` of `item` with `hash` is stored: after a commit whose connection
-    /// broke, whether the commit took place.
-    fn committed(&self, (item, seq, hash): (ItemId, u64, Sha256Hash)) -> Result<bool, String> {
+    /// broke, whether the commit took place. The server process that ran the commit may
+    /// still be finishing it, so this waits, on a connection of its own, until that process
+    /// is gone before it looks; it gives up at the busy timeout.
+    fn committed(
+        &self,
+        (item, seq, hash): (ItemId, u64, Sha256Hash),
+        backend: Backend,
+    ) -> Result<bool, String> {
         let sql = format!(
             "SELECT hash FROM {}.events WHERE item = $1 AND seq = $2",
             schema::quoted(&self.options.schema)
@@ -427,21 +449,35 @@ impl PostgresStore {
         let (Ok(item), Ok(seq)) = (i64::try_from(item.0), i64::try_from(seq)) else {
             return Ok(false);
         };
-        let started = Instant::now();
-        let deadline = started + self.options.busy_timeout;
+        let deadline = Instant::now() + self.options.busy_timeout;
         let mut tries = 0;
         loop {
             let found = self
-                .connection(deadline, started, "")
-                .map_err(|e| e.to_string())
-                .and_then(|mut conn| {
-                    conn.client
+                .direct
+                .connect()
+                .map_err(|e| words(&e))
+                .and_then(|mut c| {
+                    let alive = c
+                        .client
+                        .query_opt(
+                            "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND backend_start = $2",
+                            &[&backend.pid, &backend.started],
+                        )
+                        .map_err(|e| words(&e))?
+                        .is_some();
+                    if alive {
+                        return Err(format!(
+                            "the server process {} that ran the commit is still running",
+                            backend.pid
+                        ));
+                    }
+                    c.client
                         .query_opt(&sql, &[&item, &seq])
                         .map_err(|e| words(&e))
                 });
             match found {
                 Ok(row) => {
-                    let stored: Option<Vec<u8>> = row.map(|r| r.get(0));
+                    let stored: Option<Vec<u8>> = row.and_then(|r| r.try_get(0).ok());
                     return Ok(stored.as_deref() == Some(hash.as_bytes().as_slice()));
                 }
                 Err(e) if Instant::now() >= deadline => return Err(e),
@@ -498,7 +534,10 @@ impl Store for PostgresStore {
         self.writes.fetch_add(1, Ordering::Relaxed);
         let busy = self.options.busy_timeout;
         let outcome = self.run(|conn| {
-            let Conn { client, statements } = conn;
+            let backend = conn.backend;
+            let Conn {
+                client, statements, ..
+            } = conn;
             let txn = match client
                 .build_transaction()
                 .isolation_level(IsolationLevel::Serializable)
@@ -523,16 +562,15 @@ impl Store for PostgresStore {
             match tx.failure() {
                 Some(Failure::Raced) => return Attempt::Raced,
                 Some(Failure::Broken) => return Attempt::Broken("the connection broke".into()),
-                Some(Failure::Failed) if result.is_ok() => {
-                    let e = flushed.err().unwrap_or_else(|| {
-                        StoreError::Backend(
-                            "a statement failed and the transaction went on; it was rolled back"
-                                .into(),
-                        )
-                    });
-                    return Attempt::Done(Err(E::from(e)));
-                }
                 _ => {}
+            }
+            if let Err(e) = flushed {
+                return Attempt::Done(Err(E::from(e)));
+            }
+            if result.is_ok() && tx.failure() == Some(Failure::Failed) {
+                return Attempt::Done(Err(E::from(StoreError::Backend(
+                    "a statement failed and the transaction went on; it was rolled back".into(),
+                ))));
             }
             let value = match result {
                 Ok(value) => value,
@@ -551,7 +589,7 @@ impl Store for PostgresStore {
                     Failure::Broken => match appended {
                         // Nothing was appended: running it again is harmless.
                         None => Attempt::Broken(words(&e)),
-                        Some(last) => match self.committed(last) {
+                        Some(last) => match self.committed(last, backend) {
                             Ok(true) => Attempt::Done(Ok(value)),
                             Ok(false) => Attempt::Broken(words(&e)),
                             Err(why) => Attempt::Done(Err(E::from(StoreError::CommitUnknown {
@@ -576,7 +614,9 @@ impl Store for PostgresStore {
         let _entered = Entered::enter(self.id)?;
         let busy = self.options.busy_timeout;
         let outcome = self.run(|conn| {
-            let Conn { client, statements } = conn;
+            let Conn {
+                client, statements, ..
+            } = conn;
             let txn = match client
                 .build_transaction()
                 .isolation_level(IsolationLevel::RepeatableRead)
@@ -597,6 +637,11 @@ impl Store for PostgresStore {
             match tx.failure() {
                 Some(Failure::Raced) => Attempt::Raced,
                 Some(Failure::Broken) => Attempt::Broken("the connection broke".into()),
+                Some(Failure::Failed) if result.is_ok() => {
+                    Attempt::Done(Err(E::from(StoreError::Backend(
+                        "a statement failed and the read went on; its result was dropped".into(),
+                    ))))
+                }
                 // A read-only transaction has nothing to commit; dropping it ends it.
                 _ => Attempt::Done(result),
             }

@@ -1,6 +1,7 @@
 //! Connections: r2d2 keeps the pool; each connection keeps the statements it prepared.
 
 use std::collections::HashMap;
+use std::time::SystemTime;
 
 use postgres::{Client, Config, NoTls, Statement};
 
@@ -9,11 +10,21 @@ use postgres::{Client, Config, NoTls, Statement};
 pub(crate) struct Conn {
     pub(crate) client: Client,
     pub(crate) statements: HashMap<String, Statement>,
+    /// The server process serving the connection: its pid and start, which name it across
+    /// restarts (a pid may be reused, a pid and start time are not).
+    pub(crate) backend: Backend,
+}
+
+/// A server process: its pid and when it started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Backend {
+    pub(crate) pid: i32,
+    pub(crate) started: SystemTime,
 }
 
 /// Makes the pool's connections: connects with the store's configuration and sets the
 /// session up (`setup`, the `SET` statements every session runs first).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Manager {
     pub(crate) config: Config,
     pub(crate) setup: String,
@@ -23,9 +34,18 @@ impl Manager {
     pub(crate) fn connect(&self) -> Result<Conn, postgres::Error> {
         let mut client = self.config.connect(NoTls)?;
         client.batch_execute(&self.setup)?;
+        let row = client.query_one(
+            "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+            &[],
+        )?;
+        let backend = Backend {
+            pid: row.get(0),
+            started: row.get(1),
+        };
         Ok(Conn {
             client,
             statements: HashMap::new(),
+            backend,
         })
     }
 }

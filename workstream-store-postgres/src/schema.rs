@@ -14,6 +14,10 @@ use crate::error::{OpenError, words};
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
 
+/// The oldest server the store runs on, as `server_version_num`: PostgreSQL 11 (the append
+/// statement hashes the chain's head with `sha256`).
+pub(crate) const MIN_SERVER: i64 = 110_000;
+
 /// What `meta.application` holds in every workstream schema.
 pub const APPLICATION: &str = "workstream";
 
@@ -167,6 +171,24 @@ fn inspect(
         .map(|r| r.get(0))
         .collect();
     if relations.is_empty() {
+        // No tables, but perhaps another program's functions or types: not ours either.
+        let others: i64 = client
+            .query_one(
+                "SELECT (SELECT count(*) FROM pg_proc p JOIN pg_namespace n \
+                 ON n.oid = p.pronamespace WHERE n.nspname = $1) + (SELECT count(*) FROM \
+                 pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1 \
+                 AND t.typrelid = 0 AND t.typelem = 0)",
+                &[&schema],
+            )
+            .map_err(fail)?
+            .get(0);
+        if others > 0 {
+            return Err(OpenError::NotWorkstream {
+                server: server.to_owned(),
+                schema: schema.to_owned(),
+                detail: format!("it holds no tables but {others} function(s) or type(s)"),
+            });
+        }
         return Ok(Found::Empty);
     }
     let not_ours = |detail: String| OpenError::NotWorkstream {
@@ -246,6 +268,16 @@ pub(crate) fn prepare(
         server: server.to_owned(),
         message: words(&e),
     };
+    let version: i64 = client
+        .query_one("SELECT current_setting('server_version_num')::bigint", &[])
+        .map_err(fail)?
+        .get(0);
+    if version < MIN_SERVER {
+        return Err(OpenError::OldServer {
+            server: server.to_owned(),
+            version,
+        });
+    }
     let encoding: String = client
         .query_one("SHOW server_encoding", &[])
         .map_err(fail)?

@@ -176,17 +176,24 @@ impl Cluster {
             password,
             owned: false,
         };
+        // From here on, whatever happens, the watchdog stops the server and removes its
+        // directory once this process has exited.
+        if let Err(e) = cluster.watch() {
+            let _ = std::fs::remove_dir_all(&cluster.base);
+            return Err(e);
+        }
         cluster.initdb()?;
         let mut last = String::new();
         for _ in 0..5 {
             cluster.port = free_port()?;
             cluster.configure()?;
             match cluster.pg_ctl(&["start", "-w", "-t", "60", "-l"], Some("log")) {
-                Ok(()) => {
-                    cluster.watch();
-                    return Ok(cluster);
+                Ok(()) => return Ok(cluster),
+                Err(e) => {
+                    // A server still starting after the wait is stopped before the next try.
+                    let _ = cluster.pg_ctl(&["stop", "-m", "immediate", "-w"], None);
+                    last = e;
                 }
-                Err(e) => last = e,
             }
         }
         Err(format!("the server would not start: {last}"))
@@ -203,6 +210,9 @@ impl Cluster {
             Some(user) => {
                 let mut c = Command::new("runuser");
                 c.args(["-u", user, "--"]).arg(path);
+                // The caller's directory may be one the server's user cannot enter (under
+                // `/root`), which older `initdb` and `pg_ctl` cannot start from.
+                c.current_dir(&self.base);
                 c
             }
             None => Command::new(path),
@@ -259,10 +269,11 @@ impl Cluster {
     }
 
     /// Starts a watchdog that stops the server and removes its directory once this process
-    /// has exited.
-    fn watch(&self) {
+    /// has exited (in a process group of its own, so that it outlives the test run).
+    fn watch(&self) -> Result<(), Failed> {
+        use std::os::unix::process::CommandExt;
         let stop = format!(
-            "{} -D '{}' stop -m immediate",
+            "'{}' -D '{}' stop -m immediate",
             self.bin.join("pg_ctl").display(),
             self.data().display()
         );
@@ -271,16 +282,20 @@ impl Cluster {
             None => stop,
         };
         let script = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf '{base}'",
+            "cd /; while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; \
+             rm -rf '{base}'",
             pid = std::process::id(),
             base = self.base.display()
         );
-        let _ = Command::new("setsid")
-            .args(["sh", "-c", &script])
+        Command::new("sh")
+            .args(["-c", &script])
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .spawn();
+            .spawn()
+            .map(drop)
+            .map_err(|e| format!("the watchdog that stops the server could not start: {e}"))
     }
 
     /// The loopback port it listens on.

@@ -83,15 +83,17 @@ impl Sql {
             // The chain's head must be the event the state names (its sequence number and
             // hash, and its content must hash to it): an append onto a chain changed from
             // outside is refused. Checked here, in the write, by key, rather than by reading
-            // the chain first.
+            // the chain first. The state's row is updated first and the event inserted only
+            // if it was: a writer that lost a race fails on the row (a serialization
+            // failure, run again), so a taken event key means rows added from outside.
             append_update: format!(
-                "WITH e AS (INSERT INTO {s}.events (item, seq, body, prev, hash) \
-                 VALUES ($1, $2, $3, $4, $5)) \
-                 UPDATE {s}.items SET workflow = $6, workstation = $7, parent = $8, \
-                 updated = $9, seq = $2, head = $5, state = $10 WHERE id = $1 AND seq = $11 \
-                 AND head = $4 AND EXISTS (SELECT 1 FROM {s}.events h WHERE h.item = $1 \
-                 AND h.seq = $11 AND h.hash = $4 \
-                 AND sha256(h.prev || convert_to(h.body, 'UTF8')) = h.hash)"
+                "WITH u AS (UPDATE {s}.items SET workflow = $6, workstation = $7, \
+                 parent = $8, updated = $9, seq = $2, head = $5, state = $10 \
+                 WHERE id = $1 AND seq = $11 AND head = $4 AND EXISTS (SELECT 1 FROM \
+                 {s}.events h WHERE h.item = $1 AND h.seq = $11 AND h.hash = $4 \
+                 AND sha256(h.prev || convert_to(h.body, 'UTF8')) = h.hash) RETURNING id) \
+                 INSERT INTO {s}.events (item, seq, body, prev, hash) \
+                 SELECT u.id, $2, $3, $4, $5 FROM u"
             ),
             dep_delete: format!("DELETE FROM {s}.deps WHERE item = $1 AND on_item = $2"),
             dep_insert: format!(
@@ -304,10 +306,13 @@ impl<'a> PostgresTx<'a> {
         if pending.events.is_empty() {
             return Ok(());
         }
-        if let ([event], [(_, before, item)]) = (&pending.events[..], &pending.items[..]) {
-            return self.write_append(event, item, *before);
-        }
-        self.write_bulk(&pending)
+        let written = match (&pending.events[..], &pending.items[..]) {
+            ([event], [(_, before, item)]) => self.write_append(event, item, *before),
+            _ => self.write_bulk(&pending),
+        };
+        // Whatever failed, the appends taken from `pending` are lost to this transaction,
+        // which must therefore not commit.
+        written.map_err(|e| self.broken(e))
     }
 
     fn write_bulk(&self, pending: &Pending) -> Result<(), StoreError> {
@@ -328,24 +333,6 @@ impl<'a> PostgresTx<'a> {
             bodies.push(event.canonical_json());
             prevs.push(event.prev().as_bytes().to_vec());
             hashes.push(event.hash().as_bytes().to_vec());
-        }
-        let written = self
-            .execute(
-                &self.sql.bulk_events,
-                &[&items, &seqs, &bodies, &prevs, &hashes],
-            )
-            .map_err(|e| match unique_violation(&e) {
-                Some(_) => StoreError::Corrupt(
-                    "an appended event's key is already in the events table: rows were added \
-                     to a chain outside workstream"
-                        .to_owned(),
-                ),
-                None => e,
-            })?;
-        if written != n as u64 {
-            return Err(self.broken(StoreError::Backend(
-                format!("{written} of {n} events were written").into(),
-            )));
         }
         #[derive(Default)]
         struct Rows {
@@ -392,35 +379,8 @@ impl<'a> PostgresTx<'a> {
             rows.before_head
                 .push(before.map_or_else(Vec::new, |(_, head)| head.as_bytes().to_vec()));
         }
-        if !new.id.is_empty() {
-            let r = &new;
-            let first_new = pending
-                .events
-                .iter()
-                .find(|e| e.seq() == 1)
-                .ok_or_else(|| self.broken(StoreError::Backend("no created event".into())))?;
-            self.execute(
-                &self.sql.bulk_created,
-                &[
-                    &r.id,
-                    &r.workflow,
-                    &r.workstation,
-                    &r.parent,
-                    &r.created,
-                    &r.updated,
-                    &r.seq,
-                    &r.head,
-                    &r.state,
-                ],
-            )
-            .map_err(|e| match unique_violation(&e).as_deref() {
-                // Which of the new ids was taken is in the error's detail.
-                Some("items_pkey") => StoreError::IdReused {
-                    item: taken_id(&e).unwrap_or(first_new.item()),
-                },
-                _ => e,
-            })?;
-        }
+        // The changed states first: a writer that lost a race fails there (a
+        // serialization failure, run again) before its events meet the winner's keys.
         if !changed.id.is_empty() {
             let r = &changed;
             let updated = self.execute(
@@ -455,6 +415,53 @@ impl<'a> PostgresTx<'a> {
                     r.id.len()
                 ))));
             }
+        }
+        let written = self
+            .execute(
+                &self.sql.bulk_events,
+                &[&items, &seqs, &bodies, &prevs, &hashes],
+            )
+            .map_err(|e| match unique_violation(&e) {
+                Some(_) => StoreError::Corrupt(
+                    "an appended event's key is already in the events table: rows were added \
+                     to a chain outside workstream"
+                        .to_owned(),
+                ),
+                None => e,
+            })?;
+        if written != n as u64 {
+            return Err(self.broken(StoreError::Backend(
+                format!("{written} of {n} events were written").into(),
+            )));
+        }
+        if !new.id.is_empty() {
+            let r = &new;
+            let first_new = pending
+                .events
+                .iter()
+                .find(|e| e.seq() == 1)
+                .ok_or_else(|| self.broken(StoreError::Backend("no created event".into())))?;
+            self.execute(
+                &self.sql.bulk_created,
+                &[
+                    &r.id,
+                    &r.workflow,
+                    &r.workstation,
+                    &r.parent,
+                    &r.created,
+                    &r.updated,
+                    &r.seq,
+                    &r.head,
+                    &r.state,
+                ],
+            )
+            .map_err(|e| match unique_violation(&e).as_deref() {
+                // Which of the new ids was taken is in the error's detail.
+                Some("items_pkey") => StoreError::IdReused {
+                    item: taken_id(&e).unwrap_or(first_new.item()),
+                },
+                _ => e,
+            })?;
         }
         Ok(())
     }
@@ -1085,10 +1092,7 @@ impl PostgresTx<'_> {
              ORDER BY c.relname",
             &[&schema],
         )?;
-        let stored: Vec<(String, String)> = rows
-            .iter()
-            .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
-            .collect();
+        let stored: Vec<(String, String)> = rows.iter().map(|r| (text(r, 0), text(r, 1))).collect();
         for (name, kind) in &stored {
             match RELATIONS.iter().find(|(n, _)| n == name) {
                 None => Self::disagrees(
@@ -1123,8 +1127,8 @@ impl PostgresTx<'_> {
             &[&schema],
         )?;
         for row in &rows {
-            let table: String = row.get(0);
-            let columns: String = row.get(1);
+            let table = text(row, 0);
+            let columns = text(row, 1);
             if let Some((_, want)) = COLUMNS.iter().find(|(t, _)| *t == table)
                 && columns != *want
             {
@@ -1143,8 +1147,8 @@ impl PostgresTx<'_> {
         )?;
         let prefix = format!("{schema}.");
         for row in &rows {
-            let name: String = row.get(0);
-            let def: String = row.get::<_, String>(1).replace(&prefix, "");
+            let name = text(row, 0);
+            let def = text(row, 1).replace(&prefix, "");
             if let Some((_, want)) = INDEXES.iter().find(|(n, _)| *n == name)
                 && def != *want
             {
@@ -1165,7 +1169,7 @@ impl PostgresTx<'_> {
             &[&schema],
         )?;
         for row in &rows {
-            let (name, table): (String, String) = (row.get(0), row.get(1));
+            let (name, table) = (text(row, 0), text(row, 1));
             Self::disagrees(
                 found,
                 format!("the table `{table}`"),
@@ -1180,7 +1184,7 @@ impl PostgresTx<'_> {
             ),
             &[],
         )?;
-        let meta: HashMap<String, String> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let meta: HashMap<String, String> = rows.iter().map(|r| (text(r, 0), text(r, 1))).collect();
         for (key, want) in [
             ("application", crate::schema::APPLICATION.to_owned()),
             ("schema_version", crate::schema::SCHEMA_VERSION.to_string()),
@@ -1217,8 +1221,8 @@ impl PostgresTx<'_> {
         ];
         for (what, sql) in checks {
             for row in self.query_once(&sql, &[])? {
-                let a: i64 = row.get(0);
-                let b: Option<i64> = row.get(1);
+                let a: i64 = row.try_get(0).unwrap_or_default();
+                let b: Option<i64> = row.try_get(1).unwrap_or_default();
                 Self::disagrees(
                     found,
                     what.to_owned(),
@@ -1242,7 +1246,9 @@ impl PostgresTx<'_> {
         )?;
         let mut seen = Seen::default();
         for row in &rows {
-            let id: i64 = row.get(0);
+            let Ok(id) = row.try_get::<_, i64>(0) else {
+                continue;
+            };
             let item_id = ItemId(id.unsigned_abs());
             let Ok(item) = parse_item(item_id, row, 8) else {
                 seen.unread.insert(id);
@@ -1254,39 +1260,30 @@ impl PostgresTx<'_> {
                     .filter_map(|on| key(on.0))
                     .map(|on| (id, on)),
             );
-            let show_int = |v: Option<i64>| v.map_or("NULL".to_owned(), |n| n.to_string());
             let stored: [(&str, String, String); 7] = [
-                (
-                    "workflow",
-                    format!("'{}'", row.get::<_, String>(1)),
-                    format!("'{}'", item.workflow()),
-                ),
+                ("workflow", shown(row, 1), format!("'{}'", item.workflow())),
                 (
                     "workstation",
-                    format!("'{}'", row.get::<_, String>(2)),
+                    shown(row, 2),
                     format!("'{}'", item.workstation()),
                 ),
                 (
                     "parent",
-                    show_int(row.get(3)),
+                    shown(row, 3),
                     item.parent().map_or("NULL".to_owned(), |p| p.0.to_string()),
                 ),
                 (
                     "created",
-                    show_int(row.get(4)),
+                    shown(row, 4),
                     instant_key(item.created()).to_string(),
                 ),
                 (
                     "updated",
-                    show_int(row.get(5)),
+                    shown(row, 5),
                     instant_key(item.updated()).to_string(),
                 ),
-                ("seq", show_int(row.get(6)), item.seq().to_string()),
-                (
-                    "head",
-                    hex(&row.get::<_, Vec<u8>>(7)),
-                    hex(item.head().as_bytes()),
-                ),
+                ("seq", shown(row, 6), item.seq().to_string()),
+                ("head", shown(row, 7), hex(item.head().as_bytes())),
             ];
             for (name, have, want) in stored {
                 if have != want {
@@ -1311,7 +1308,10 @@ impl PostgresTx<'_> {
             &format!("SELECT item, on_item FROM {s}.deps WHERE item >= 1 AND on_item >= 1"),
             &[],
         )?;
-        let stored: BTreeSet<(i64, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let stored: BTreeSet<(i64, i64)> = rows
+            .iter()
+            .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
+            .collect();
         let named = |item: i64| ItemId(item.unsigned_abs());
         for &(item, on) in stored.difference(&seen.deps) {
             if seen.unread.contains(&item) {
@@ -1350,7 +1350,10 @@ impl PostgresTx<'_> {
             &[],
         )?;
         for row in &rows {
-            let (item, events): (i64, i64) = (row.get(0), row.get(1));
+            let (item, events): (i64, i64) = (
+                row.try_get(0).unwrap_or_default(),
+                row.try_get(1).unwrap_or_default(),
+            );
             found.push(Finding::item(
                 ItemId(item.unsigned_abs()),
                 Problem::NoState {
@@ -1381,7 +1384,10 @@ impl PostgresTx<'_> {
             );
             return Ok(());
         };
-        let (last, highest): (i64, i64) = (row.get(0), row.get(1));
+        let (last, highest): (i64, i64) = (
+            row.try_get(0).unwrap_or_default(),
+            row.try_get(1).unwrap_or_default(),
+        );
         if last < highest {
             Self::disagrees(
                 found,
@@ -1475,6 +1481,29 @@ fn instant_key(at: DateTime<Utc>) -> i64 {
 fn hash32(bytes: Vec<u8>) -> Option<Sha256Hash> {
     let bytes: [u8; 32] = bytes.try_into().ok()?;
     Some(Sha256Hash::from_bytes(bytes))
+}
+
+/// A text column of the catalogue, or empty when it does not read as text.
+fn text(row: &Row, i: usize) -> String {
+    row.try_get::<_, Option<String>>(i)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// A column as the audit shows it, whatever its type now: text in quotes, integers as they
+/// are, bytes in hex, `NULL`.
+fn shown(row: &Row, i: usize) -> String {
+    if let Ok(v) = row.try_get::<_, Option<String>>(i) {
+        return v.map_or("NULL".to_owned(), |t| format!("'{t}'"));
+    }
+    if let Ok(v) = row.try_get::<_, Option<i64>>(i) {
+        return v.map_or("NULL".to_owned(), |n| n.to_string());
+    }
+    if let Ok(v) = row.try_get::<_, Option<Vec<u8>>>(i) {
+        return v.map_or("NULL".to_owned(), |b| hex(&b));
+    }
+    "a value of another type".to_owned()
 }
 
 fn hex(bytes: &[u8]) -> String {

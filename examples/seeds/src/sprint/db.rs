@@ -64,17 +64,19 @@ pub fn open_postgres(url: &str, schema: &str) -> Result<workstream::PostgresStor
     workstream::PostgresStore::open_with(url, options).map_err(|e| e.to_string())
 }
 
-/// A connection URL as a report may show it: the password, if any, replaced by `***`.
+/// A connection URL as a report may show it: the password, if any, replaced by `***`, and
+/// the query (which may hold one) left out.
 pub fn redacted(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+        return "a PostgreSQL server".to_owned();
     };
-    match rest.split_once('@') {
+    let rest = rest.split_once('?').map_or(rest, |(before, _)| before);
+    match rest.rsplit_once('@') {
         Some((user, host)) => {
             let user = user.split_once(':').map_or(user, |(name, _)| name);
             format!("{scheme}://{user}:***@{host}")
         }
-        None => url.to_owned(),
+        None => format!("{scheme}://{rest}"),
     }
 }
 
