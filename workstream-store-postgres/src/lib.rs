@@ -110,6 +110,10 @@ use postgres::IsolationLevel;
 use workstream_core::{Entered, ItemId, Sha256Hash, Store, StoreError, StoreId};
 
 pub use error::OpenError;
+/// The `native-tls` crate, whose `TlsConnector` [`OptionsBuilder::tls`] takes (feature `tls`).
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use native_tls;
 /// The `postgres` crate, whose [`Config`](postgres::Config) [`PostgresStore::connect`] takes.
 pub use postgres;
 pub use schema::{APPLICATION, SCHEMA_VERSION};
@@ -137,6 +141,8 @@ pub struct Options {
     busy_timeout: Duration,
     pool_size: u32,
     create_schema: bool,
+    #[cfg(feature = "tls")]
+    tls: Option<native_tls::TlsConnector>,
 }
 
 impl Default for Options {
@@ -155,6 +161,8 @@ impl Options {
                 busy_timeout: Duration::from_secs(5),
                 pool_size: 8,
                 create_schema: true,
+                #[cfg(feature = "tls")]
+                tls: None,
             },
         }
     }
@@ -215,6 +223,29 @@ impl OptionsBuilder {
     /// in an empty one.
     pub fn create_schema(mut self, create: bool) -> Self {
         self.options.create_schema = create;
+        self
+    }
+
+    /// Connects over TLS with `connector` (feature `tls`): the server's certificate is checked
+    /// as the connector says (by default, against the system's roots and the host name).
+    /// Whether TLS is required is the connection string's `sslmode` (`prefer` unless it says
+    /// `require`, or `disable`).
+    ///
+    /// ```no_run
+    /// use workstream_store_postgres::native_tls::{Certificate, TlsConnector};
+    /// use workstream_store_postgres::{Options, PostgresStore};
+    /// let root = Certificate::from_pem(&std::fs::read("db-ca.pem")?)?;
+    /// let tls = TlsConnector::builder().add_root_certificate(root).build()?;
+    /// let store = PostgresStore::open_with(
+    ///     "postgres://app:secret@db.internal/app?sslmode=require",
+    ///     Options::builder().tls(tls).build(),
+    /// )?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn tls(mut self, connector: native_tls::TlsConnector) -> Self {
+        self.options.tls = Some(connector);
         self
     }
 
@@ -321,6 +352,11 @@ impl PostgresStore {
             setup: format!(
                 "SET lock_timeout = {millis}; SET idle_in_transaction_session_timeout = 60000"
             ),
+            #[cfg(feature = "tls")]
+            tls: options
+                .tls
+                .clone()
+                .map(postgres_native_tls::MakeTlsConnector::new),
         };
         // The first connection is made here, so that a wrong password or an unreachable host
         // is an `OpenError` saying so.

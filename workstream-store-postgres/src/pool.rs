@@ -24,15 +24,33 @@ pub(crate) struct Backend {
 
 /// Makes the pool's connections: connects with the store's configuration and sets the
 /// session up (`setup`, the `SET` statements every session runs first).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Manager {
     pub(crate) config: Config,
     pub(crate) setup: String,
+    /// Connects over TLS when set.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<postgres_native_tls::MakeTlsConnector>,
+}
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manager")
+            .field("setup", &self.setup)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Manager {
     pub(crate) fn connect(&self) -> Result<Conn, postgres::Error> {
-        let mut client = self.config.connect(NoTls)?;
+        #[cfg(feature = "tls")]
+        let client = match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        };
+        #[cfg(not(feature = "tls"))]
+        let client = self.config.connect(NoTls);
+        let mut client = client?;
         client.batch_execute(&self.setup)?;
         let row = client.query_one(
             "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()",

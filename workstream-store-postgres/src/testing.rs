@@ -124,23 +124,38 @@ pub struct Cluster {
     password: String,
     /// Stopped and removed on drop (a cluster shared by a process is left to its watchdog).
     owned: bool,
+    /// Whether the server accepts TLS, with a self-signed certificate for 127.0.0.1.
+    tls: bool,
 }
 
 impl Cluster {
     /// Makes and starts a new cluster, stopped and removed when the value is dropped.
     pub fn start() -> Result<Cluster, String> {
-        let mut cluster = Self::make()?;
+        let mut cluster = Self::make(false)?;
         cluster.owned = true;
         Ok(cluster)
+    }
+
+    /// [`start`](Self::start), with TLS on: the server presents a self-signed certificate
+    /// for `127.0.0.1` ([`certificate`](Self::certificate)), made with the `openssl` command.
+    pub fn start_with_tls() -> Result<Cluster, String> {
+        let mut cluster = Self::make(true)?;
+        cluster.owned = true;
+        Ok(cluster)
+    }
+
+    /// The server's certificate (PEM), when it was started with TLS.
+    pub fn certificate(&self) -> Option<PathBuf> {
+        self.tls.then(|| self.data().join("server.crt"))
     }
 
     /// A cluster that lives as long as the process: a watchdog stops and removes it once the
     /// process has exited.
     fn start_shared() -> Result<Cluster, String> {
-        Self::make()
+        Self::make(false)
     }
 
-    fn make() -> Result<Cluster, Failed> {
+    fn make(tls: bool) -> Result<Cluster, Failed> {
         let bin = find_binaries()?;
         let run_as = if is_root() {
             Some(
@@ -175,6 +190,7 @@ impl Cluster {
             port: 0,
             password,
             owned: false,
+            tls,
         };
         // From here on, whatever happens, the watchdog stops the server and removes its
         // directory once this process has exited.
@@ -183,6 +199,9 @@ impl Cluster {
             return Err(e);
         }
         cluster.initdb()?;
+        if tls {
+            cluster.make_certificate()?;
+        }
         let mut last = String::new();
         for _ in 0..5 {
             cluster.port = free_port()?;
@@ -235,15 +254,55 @@ impl Cluster {
             .arg(format!("--pwfile={}", self.base.join("pwfile").display())))
     }
 
+    /// A self-signed certificate and its key, in the data directory, owned by the server's
+    /// user and readable by it alone.
+    fn make_certificate(&self) -> Result<(), Failed> {
+        let (crt, key) = (
+            self.data().join("server.crt"),
+            self.data().join("server.key"),
+        );
+        let mut openssl = match &self.run_as {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--", "openssl"])
+                    .current_dir(&self.base);
+                c
+            }
+            None => Command::new("openssl"),
+        };
+        run(openssl
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args([
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&crt))?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot make the key private: {e}"))
+    }
+
     fn configure(&self) -> Result<(), Failed> {
         let conf = self.data().join("postgresql.auto.conf");
+        let tls = if self.tls {
+            "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n"
+        } else {
+            ""
+        };
         let text = format!(
             "# written by workstream's test harness\n\
              port = {}\n\
              listen_addresses = '127.0.0.1'\n\
              unix_socket_directories = ''\n\
              max_connections = 200\n\
-             max_pred_locks_per_transaction = 256\n",
+             max_pred_locks_per_transaction = 256\n{tls}",
             self.port
         );
         std::fs::write(&conf, text).map_err(|e| format!("cannot write {}: {e}", conf.display()))
