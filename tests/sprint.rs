@@ -307,11 +307,16 @@ fn amounts_are_exact() {
 #[test]
 fn a_postgres_url_is_shown_without_its_password() {
     assert_eq!(
-        db::redacted("postgres://app:s3c@r:t@db.internal:5432/app?password=other&sslmode=off"),
-        "postgres://app:***@db.internal:5432/app"
+        db::redacted("postgres://app:s3cr3t@db.internal:5432/app?password=other&sslmode=disable"),
+        "postgres://app@db.internal:5432/app"
+    );
+    assert_eq!(
+        db::redacted("postgres://u:pa?ss@db.internal/app"),
+        "postgres://u@db.internal:5432/app"
     );
     assert_eq!(
         db::redacted("postgresql://db.internal/app"),
-        "postgresql://db.internal/app"
+        "postgres://db.internal:5432/app"
     );
+    assert!(!db::redacted("postgres://[::1").contains("::1"));
 }

@@ -487,30 +487,37 @@ impl PostgresStore {
         };
         let deadline = Instant::now() + self.options.busy_timeout;
         let mut tries = 0;
+        let mut conn: Option<Conn> = None;
         loop {
-            let found = self
-                .direct
-                .connect()
-                .map_err(|e| words(&e))
-                .and_then(|mut c| {
-                    let alive = c
-                        .client
-                        .query_opt(
-                            "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND backend_start = $2",
-                            &[&backend.pid, &backend.started],
-                        )
-                        .map_err(|e| words(&e))?
-                        .is_some();
-                    if alive {
-                        return Err(format!(
-                            "the server process {} that ran the commit is still running",
-                            backend.pid
-                        ));
-                    }
-                    c.client
-                        .query_opt(&sql, &[&item, &seq])
-                        .map_err(|e| words(&e))
-                });
+            let found = (|| {
+                if conn.as_ref().is_none_or(|c| c.client.is_closed()) {
+                    conn = Some(self.direct.connect().map_err(|e| words(&e))?);
+                }
+                let Some(c) = conn.as_mut() else {
+                    return Err("no connection".to_owned());
+                };
+                // The process that ran the commit may still be finishing it (the client's
+                // side of the connection broke, not the server's). Ending it is safe: a
+                // commit under way is not interrupted, and one not begun rolls back.
+                let alive = c
+                    .client
+                    .query_opt(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE pid = $1 AND backend_start = $2",
+                        &[&backend.pid, &backend.started],
+                    )
+                    .map_err(|e| words(&e))?
+                    .is_some();
+                if alive {
+                    return Err(format!(
+                        "the server process {} that ran the commit is still running",
+                        backend.pid
+                    ));
+                }
+                c.client
+                    .query_opt(&sql, &[&item, &seq])
+                    .map_err(|e| words(&e))
+            })();
             match found {
                 Ok(row) => {
                     let stored: Option<Vec<u8>> = row.and_then(|r| r.try_get(0).ok());
@@ -523,6 +530,17 @@ impl PostgresStore {
                 }
             }
         }
+    }
+}
+
+/// What a transaction's connection broke with, for the error the call ends with if it keeps
+/// breaking.
+fn broken_words(tx: &PostgresTx<'_>) -> String {
+    let words = tx.failure_words();
+    if words.is_empty() {
+        "the connection broke".to_owned()
+    } else {
+        format!("the connection broke ({words})")
     }
 }
 
@@ -597,7 +615,7 @@ impl Store for PostgresStore {
             };
             match tx.failure() {
                 Some(Failure::Raced) => return Attempt::Raced,
-                Some(Failure::Broken) => return Attempt::Broken("the connection broke".into()),
+                Some(Failure::Broken) => return Attempt::Broken(broken_words(&tx)),
                 _ => {}
             }
             if let Err(e) = flushed {
@@ -672,7 +690,7 @@ impl Store for PostgresStore {
             let result = f(&tx);
             match tx.failure() {
                 Some(Failure::Raced) => Attempt::Raced,
-                Some(Failure::Broken) => Attempt::Broken("the connection broke".into()),
+                Some(Failure::Broken) => Attempt::Broken(broken_words(&tx)),
                 Some(Failure::Failed) if result.is_ok() => {
                     Attempt::Done(Err(E::from(StoreError::Backend(
                         "a statement failed and the read went on; its result was dropped".into(),

@@ -57,8 +57,8 @@ impl Manager {
             &[],
         )?;
         let backend = Backend {
-            pid: row.get(0),
-            started: row.get(1),
+            pid: row.try_get(0)?,
+            started: row.try_get(1)?,
         };
         Ok(Conn {
             client,

@@ -169,10 +169,13 @@ impl Cluster {
             None
         };
         static NEXT: AtomicU64 = AtomicU64::new(1);
+        // The pid, a counter and the time: a later process given the same pid never meets
+        // this directory.
         let base = std::env::temp_dir().join(format!(
-            "workstream-pg-{}-{}",
+            "workstream-pg-{}-{}-{}",
             std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            nanos()
         ));
         let _ = std::fs::remove_dir_all(&base);
         std::fs::create_dir_all(&base)
@@ -340,10 +343,25 @@ impl Cluster {
             Some(user) => format!("runuser -u {user} -- {stop}"),
             None => stop,
         };
+        // This process, by its pid and its start time (field 22 of /proc/<pid>/stat), so a
+        // later process given the same pid is not taken for it.
+        let pid = std::process::id();
+        let started = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                let after_name = stat.rsplit_once(')')?.1.to_owned();
+                after_name.split_whitespace().nth(19).map(str::to_owned)
+            })
+            .unwrap_or_default();
+        let alive = if started.is_empty() {
+            format!("kill -0 {pid} 2>/dev/null")
+        } else {
+            format!(
+                "[ \"$(sed 's/.*) //' /proc/{pid}/stat 2>/dev/null | cut -d' ' -f20)\" = '{started}' ]"
+            )
+        };
         let script = format!(
-            "cd /; while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; \
-             rm -rf '{base}'",
-            pid = std::process::id(),
+            "cd /; while {alive}; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf '{base}'",
             base = self.base.display()
         );
         Command::new("sh")

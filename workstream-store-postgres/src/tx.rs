@@ -68,7 +68,7 @@ impl Sql {
                  state, before, before_head) WHERE i.id = u.id AND i.seq = u.before \
                  AND i.head = u.before_head AND EXISTS (SELECT 1 FROM {s}.events h \
                  WHERE h.item = u.id AND h.seq = u.before AND h.hash = u.before_head \
-                 AND sha256(h.prev || convert_to(h.body, 'UTF8')) = h.hash)"
+                 AND sha256(h.prev || convert_to(h.body, 'UTF8')) = h.hash) RETURNING i.id"
             ),
             last_event: format!(
                 "SELECT seq, prev, hash, body FROM {s}.events WHERE item = $1 \
@@ -200,6 +200,8 @@ pub struct PostgresTx<'a> {
     /// The first failure of a statement in this transaction, which decides what becomes of
     /// it: run again, on another connection, or rolled back with an error.
     failure: Cell<Option<Failure>>,
+    /// What the server or the client said of that failure.
+    failure_words: RefCell<String>,
     /// The last event appended: (item, seq, hash), to find out whether a commit the
     /// connection broke under took place.
     appended: Cell<Option<(ItemId, u64, Sha256Hash)>>,
@@ -242,6 +244,7 @@ impl<'a> PostgresTx<'a> {
             cache: RefCell::new(HashMap::new()),
             pending: RefCell::new(Pending::default()),
             failure: Cell::new(None),
+            failure_words: RefCell::new(String::new()),
             appended: Cell::new(None),
             putting: RefCell::new(Vec::new()),
         }
@@ -250,6 +253,12 @@ impl<'a> PostgresTx<'a> {
     /// The first failure of a statement, if any.
     pub(crate) fn failure(&self) -> Option<Failure> {
         self.failure.get()
+    }
+
+    /// What was said of the first failure (empty when there was none, or it was not
+    /// PostgreSQL's).
+    pub(crate) fn failure_words(&self) -> String {
+        self.failure_words.borrow().clone()
     }
 
     /// The last event appended.
@@ -269,6 +278,7 @@ impl<'a> PostgresTx<'a> {
         let kind = failure(&e);
         if self.failure.get().is_none() {
             self.failure.set(Some(kind));
+            *self.failure_words.borrow_mut() = crate::error::words(&e);
         }
         self.forget();
         match kind {
@@ -383,7 +393,7 @@ impl<'a> PostgresTx<'a> {
         // serialization failure, run again) before its events meet the winner's keys.
         if !changed.id.is_empty() {
             let r = &changed;
-            let updated = self.execute(
+            let rows = self.query(
                 &self.sql.bulk_updated,
                 &[
                     &r.id,
@@ -398,22 +408,20 @@ impl<'a> PostgresTx<'a> {
                     &r.before_head,
                 ],
             )?;
-            if updated != r.id.len() as u64 {
-                // Find the first item whose chain or state is not what the append expected.
-                for (id, before, _) in &pending.items {
-                    if before.is_some() {
-                        let e = self.why_not_appended(*id);
-                        if !matches!(&e, StoreError::Corrupt(m) if m.ends_with("changed during the transaction"))
-                        {
-                            return Err(e);
-                        }
-                    }
-                }
-                return Err(self.broken(StoreError::Corrupt(format!(
-                    "{} of {} items' stored states changed during the transaction",
-                    r.id.len() as u64 - updated,
-                    r.id.len()
-                ))));
+            if rows.len() != r.id.len() {
+                // The items not updated: their chain or state is not what the appends
+                // expected; the first one says why.
+                let updated: HashSet<i64> =
+                    rows.iter().filter_map(|row| row.try_get(0).ok()).collect();
+                let missed = r.id.iter().find(|id| !updated.contains(id)).copied();
+                return Err(match missed {
+                    Some(id) => self.why_not_appended(ItemId(id.unsigned_abs())),
+                    None => self.broken(StoreError::Corrupt(format!(
+                        "{} of {} items' stored states were updated twice",
+                        rows.len(),
+                        r.id.len()
+                    ))),
+                });
             }
         }
         let written = self

@@ -64,20 +64,29 @@ pub fn open_postgres(url: &str, schema: &str) -> Result<workstream::PostgresStor
     workstream::PostgresStore::open_with(url, options).map_err(|e| e.to_string())
 }
 
-/// A connection URL as a report may show it: the password, if any, replaced by `***`, and
-/// the query (which may hold one) left out.
+/// A connection string as a report may show it: the user, hosts, ports and database the
+/// client reads from it (never the password, nor the rest of the options).
 pub fn redacted(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return "a PostgreSQL server".to_owned();
+    let Ok(config) = url.parse::<workstream::postgres::postgres::Config>() else {
+        return "a PostgreSQL server (the connection string does not parse)".to_owned();
     };
-    let rest = rest.split_once('?').map_or(rest, |(before, _)| before);
-    match rest.rsplit_once('@') {
-        Some((user, host)) => {
-            let user = user.split_once(':').map_or(user, |(name, _)| name);
-            format!("{scheme}://{user}:***@{host}")
-        }
-        None => format!("{scheme}://{rest}"),
-    }
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+        .map(|(host, port)| match host {
+            workstream::postgres::postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+            workstream::postgres::postgres::config::Host::Unix(path) => {
+                format!("{}:{port}", path.display())
+            }
+        })
+        .collect();
+    let user = config.get_user().map_or(String::new(), |u| format!("{u}@"));
+    format!(
+        "postgres://{user}{}/{}",
+        hosts.join(","),
+        config.get_dbname().unwrap_or("")
+    )
 }
 
 /// The median time of one 4 KiB write + `fdatasync` on a scratch file in `dir` (the disk
