@@ -28,9 +28,7 @@ use std::time::{Duration, Instant};
 use common::TempDir;
 use serde_json::json;
 use workstream_core::testing::workflow;
-use workstream_core::{
-    Actor, Change, Engine, Error, ItemId, Move, NewItem, Reader, Store, Workflow,
-};
+use workstream_core::{Actor, Engine, Error, ItemId, Move, NewItem, Reader, Store};
 use workstream_store_sqlite::{Durability, Options, SqliteStore};
 
 /// Items the writers share; the first 3 start in `doing` (its WIP limit), the others in
@@ -277,63 +275,9 @@ fn check(db: &Path, acks: &[Ack]) -> Result<usize, String> {
     }
     let workflow = workflow();
     for (id, events) in &chains {
-        moves_allowed(&workflow, *id, events)?;
+        workstream_core::testing::moves_allowed(&workflow, *id, events)?;
     }
     Ok(verified.events)
-}
-
-/// Walks a chain through the workflow: each move starts where the item was, is a
-/// transition the workflow allows from there to where it went, and moves no held item
-/// unless the transition allows that.
-fn moves_allowed(
-    workflow: &Workflow,
-    id: ItemId,
-    events: &[workstream_core::Event],
-) -> Result<(), String> {
-    let mut at = None;
-    let mut holds = BTreeSet::new();
-    for event in events {
-        let fail = |why: String| Err(format!("item {id}, event {}: {why}", event.seq()));
-        match &event.change() {
-            Change::Created { workstation, .. } => {
-                at = workflow.workstation_id(workstation);
-            }
-            Change::Transitioned {
-                transition,
-                from,
-                to,
-                ..
-            } => {
-                let (Some(here), Some(t)) = (at, workflow.transition_id(transition)) else {
-                    return fail(format!("unknown transition `{transition}`"));
-                };
-                if workflow.workstation(here).name() != from {
-                    return fail(format!(
-                        "the move says it left `{from}` but the item was in `{}`",
-                        workflow.workstation(here).name()
-                    ));
-                }
-                let Some(target) = workflow.target(here, t) else {
-                    return fail(format!("`{transition}` cannot fire from `{from}`"));
-                };
-                if workflow.workstation(target).name() != to {
-                    return fail(format!("`{transition}` leads to the wrong workstation"));
-                }
-                if !holds.is_empty() && !workflow.transition(t).allows_held() {
-                    return fail(format!("`{transition}` moved a held item"));
-                }
-                at = Some(target);
-            }
-            Change::Held { hold } if !holds.insert(hold.clone()) => {
-                return fail(format!("hold `{hold}` was put on twice"));
-            }
-            Change::Released { hold } if !holds.remove(hold) => {
-                return fail(format!("hold `{hold}` was released but not on"));
-            }
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 /// Reads a child's stdout on a thread, sending each whole line.
