@@ -25,14 +25,13 @@
 //!   acknowledged event is lost.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use workstream_core::testing::workflow;
+use workstream_core::testing::{Ack, Outcome, XorShift, read_lines, run_scenarios, workflow};
 use workstream_core::{
     Actor, Change, Engine, Error, Event, ItemId, Move, NewItem, Reader, Store, StoreError,
 };
@@ -49,8 +48,6 @@ const KILLS: usize = 24;
 /// The busy timeout of the restart drill's writers, and how long the server stays down.
 const DRILL_TIMEOUT: Duration = Duration::from_millis(1_500);
 const OUTAGE: Duration = Duration::from_secs(4);
-
-type Outcome = Result<String, String>;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -71,29 +68,7 @@ fn main() -> ExitCode {
         ("crashes", Box::new(|| crashes(&url))),
         ("restart", Box::new(restart_drill)),
     ];
-    let (mut passed, mut failed) = (0, 0);
-    for (name, scenario) in scenarios {
-        let started = Instant::now();
-        match scenario() {
-            Ok(summary) => {
-                passed += 1;
-                println!(
-                    "test {name} ... ok ({summary}; {:.1} s)",
-                    started.elapsed().as_secs_f64()
-                );
-            }
-            Err(why) => {
-                failed += 1;
-                println!("test {name} ... FAILED\n  {why}");
-            }
-        }
-    }
-    println!("\n{passed} passed, {failed} failed");
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    run_scenarios(scenarios)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -114,28 +89,6 @@ fn open(url: &str, schema: &str, busy: Duration) -> Result<PostgresStore, String
         .pool_size(2)
         .build();
     PostgresStore::open_with(url, options).map_err(|e| e.to_string())
-}
-
-/// A small xorshift generator: the tests' only randomness, seeded so a failure reproduces.
-struct XorShift(u64);
-
-impl XorShift {
-    fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 #[derive(Clone, Copy)]
@@ -236,12 +189,7 @@ fn child(args: &[String], mode: Mode) -> ExitCode {
         match result {
             Ok(item) => {
                 // One write per line, flushed: a line is whole or absent.
-                if !say(format!(
-                    "ack {} {} {}\n",
-                    item.id().0,
-                    item.seq(),
-                    item.head()
-                )) {
+                if !say(Ack::line(&item)) {
                     return ExitCode::FAILURE;
                 }
             }
@@ -273,24 +221,6 @@ fn child(args: &[String], mode: Mode) -> ExitCode {
 
 // ---------------------------------------------------------------------------------------
 // The parent's checks
-
-/// An event a child reported as done.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Ack {
-    item: u64,
-    seq: u64,
-    hash: String,
-}
-
-fn parse_ack(line: &str) -> Option<Ack> {
-    let mut words = line.strip_prefix("ack ")?.split(' ');
-    let ack = Ack {
-        item: words.next()?.parse().ok()?,
-        seq: words.next()?.parse().ok()?,
-        hash: words.next()?.to_owned(),
-    };
-    words.next().is_none().then_some(ack)
-}
 
 /// Creates the shared items, each with an owner; the first 3 in `doing`. Returns the number
 /// of events made.
@@ -449,22 +379,6 @@ fn cycle_through(deps: &BTreeSet<(ItemId, ItemId)>, start: ItemId) -> Option<Vec
     None
 }
 
-/// Reads a child's stdout on a thread, sending each whole line.
-fn read_lines(child: &mut Child) -> (mpsc::Receiver<String>, thread::JoinHandle<()>) {
-    let stdout = child.stdout.take();
-    let (send, receive) = mpsc::channel();
-    let reader = thread::spawn(move || {
-        let Some(stdout) = stdout else { return };
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { return };
-            if send.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    (receive, reader)
-}
-
 fn spawn(kind: &str, url: &str, schema: &str, seed: u64) -> Result<Child, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     Command::new(exe)
@@ -501,7 +415,7 @@ fn concurrent_processes(url: &str) -> Outcome {
             return Err(format!("writer {} failed: {status}", i + 1));
         }
         for line in &lines {
-            if let Some(ack) = parse_ack(line) {
+            if let Some(ack) = Ack::parse(line) {
                 acks.push(ack);
             } else if let Some(n) = line.strip_prefix("done ") {
                 refused += n.parse::<usize>().map_err(|e| e.to_string())?;
@@ -566,7 +480,7 @@ fn crashes(url: &str) -> Outcome {
             ));
         };
         for line in std::iter::once(first).chain(lines.try_iter()) {
-            let ack = parse_ack(&line)
+            let ack = Ack::parse(&line)
                 .ok_or_else(|| format!("round {round}: unexpected line `{line}`"))?;
             acks.push(ack);
         }
@@ -631,7 +545,7 @@ fn restart_drill() -> Outcome {
         }
         let mut mine = 0;
         for line in lines.try_iter() {
-            if let Some(ack) = parse_ack(&line) {
+            if let Some(ack) = Ack::parse(&line) {
                 acks.push(ack);
                 mine += 1;
             } else if let Some(rest) = line.strip_prefix("err ") {

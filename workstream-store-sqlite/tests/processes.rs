@@ -18,16 +18,15 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::TempDir;
 use serde_json::json;
-use workstream_core::testing::workflow;
+use workstream_core::testing::{Ack, Outcome, XorShift, read_lines, run_scenarios, workflow};
 use workstream_core::{Actor, Engine, Error, ItemId, Move, NewItem, Reader, Store};
 use workstream_store_sqlite::{Durability, Options, SqliteStore};
 
@@ -40,8 +39,6 @@ const OPERATIONS: usize = 250;
 /// Kills in the crash scenario.
 const KILLS: usize = 24;
 
-type Outcome = Result<String, String>;
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
@@ -49,31 +46,13 @@ fn main() -> ExitCode {
         Some("--crasher") => return child(&args[2..], true),
         _ => {}
     }
-    type Scenario = (&'static str, fn() -> Outcome);
-    let scenarios: [Scenario; 2] = [("processes", concurrent_processes), ("crashes", crashes)];
-    let (mut passed, mut failed) = (0, 0);
-    for (name, scenario) in scenarios {
-        let started = Instant::now();
-        match scenario() {
-            Ok(summary) => {
-                passed += 1;
-                println!(
-                    "test {name} ... ok ({summary}; {:.1} s)",
-                    started.elapsed().as_secs_f64()
-                );
-            }
-            Err(why) => {
-                failed += 1;
-                println!("test {name} ... FAILED\n  {why}");
-            }
-        }
-    }
-    println!("\n{passed} passed, {failed} failed");
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    run_scenarios([
+        (
+            "processes",
+            Box::new(concurrent_processes) as Box<dyn Fn() -> Outcome>,
+        ),
+        ("crashes", Box::new(crashes)),
+    ])
 }
 
 // ---------------------------------------------------------------------------------------
@@ -92,28 +71,6 @@ fn options() -> Options {
         .durability(Durability::Full)
         .busy_timeout(Duration::from_secs(60))
         .build()
-}
-
-/// A small xorshift generator: the tests' only randomness, seeded so a failure reproduces.
-struct XorShift(u64);
-
-impl XorShift {
-    fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// A writer: `<db> <seed>`. It makes random changes to the shared items, and prints an
@@ -169,7 +126,7 @@ fn child(args: &[String], forever: bool) -> ExitCode {
         match result {
             Ok(item) => {
                 // One write per line, flushed: a line is whole or absent.
-                let line = format!("ack {} {} {}\n", item.id().0, item.seq(), item.head());
+                let line = Ack::line(&item);
                 if out
                     .write_all(line.as_bytes())
                     .and_then(|()| out.flush())
@@ -191,24 +148,6 @@ fn child(args: &[String], forever: bool) -> ExitCode {
 
 // ---------------------------------------------------------------------------------------
 // The parent's checks
-
-/// An event a child reported as done.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Ack {
-    item: u64,
-    seq: u64,
-    hash: String,
-}
-
-fn parse_ack(line: &str) -> Option<Ack> {
-    let mut words = line.strip_prefix("ack ")?.split(' ');
-    let ack = Ack {
-        item: words.next()?.parse().ok()?,
-        seq: words.next()?.parse().ok()?,
-        hash: words.next()?.to_owned(),
-    };
-    words.next().is_none().then_some(ack)
-}
 
 /// Creates the shared items, each with an owner; the first 3 in `doing`. Returns the number
 /// of events made.
@@ -280,22 +219,6 @@ fn check(db: &Path, acks: &[Ack]) -> Result<usize, String> {
     Ok(verified.events)
 }
 
-/// Reads a child's stdout on a thread, sending each whole line.
-fn read_lines(child: &mut Child) -> (mpsc::Receiver<String>, thread::JoinHandle<()>) {
-    let stdout = child.stdout.take();
-    let (send, receive) = mpsc::channel();
-    let reader = thread::spawn(move || {
-        let Some(stdout) = stdout else { return };
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { return };
-            if send.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    (receive, reader)
-}
-
 fn spawn(kind: &str, db: &Path, seed: u64) -> Result<Child, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     Command::new(exe)
@@ -331,7 +254,7 @@ fn concurrent_processes() -> Outcome {
             return Err(format!("writer {} failed: {status}", i + 1));
         }
         for line in &lines {
-            if let Some(ack) = parse_ack(line) {
+            if let Some(ack) = Ack::parse(line) {
                 acks.push(ack);
             } else if let Some(n) = line.strip_prefix("done ") {
                 refused += n.parse::<usize>().map_err(|e| e.to_string())?;
@@ -387,7 +310,7 @@ fn crashes() -> Outcome {
             ));
         };
         for line in std::iter::once(first).chain(lines.try_iter()) {
-            let ack = parse_ack(&line)
+            let ack = Ack::parse(&line)
                 .ok_or_else(|| format!("round {round}: unexpected line `{line}`"))?;
             acks.push(ack);
         }

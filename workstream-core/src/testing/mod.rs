@@ -19,7 +19,7 @@ mod chains;
 mod concurrency;
 mod definitions;
 mod dependencies;
-mod moves;
+mod processes;
 mod queries;
 mod values;
 
@@ -34,7 +34,7 @@ pub use definitions::{
     events_name_kept_texts,
 };
 pub use dependencies::dependencies_against_a_model;
-pub use moves::moves_allowed;
+pub use processes::{Ack, Outcome, XorShift, moves_allowed, read_lines, run_scenarios};
 pub use queries::queries;
 pub use values::{
     deep_values_are_refused_at_the_door, float_samples, floats_round_trip_bit_for_bit, same_json,
