@@ -59,9 +59,10 @@
 //! which neither blocks writers nor waits for them.
 //!
 //! Every append checks the event against the stored state
-//! ([`check_append`](workstream_core::check_append)) and the stored state against the events
-//! table (the chain's last row must be the state's sequence number and head, and must hash
-//! to it): an append onto a chain changed from outside is refused.
+//! ([`check_append`](workstream_core::check_append)) and, in the append statement itself,
+//! the stored state against the events table: the row at the state's sequence number must
+//! carry the state's head and hash to it, and the appended event's key must be free. An
+//! append onto a chain changed from outside is refused.
 //!
 //! # Faults
 //!
