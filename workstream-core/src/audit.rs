@@ -7,6 +7,7 @@ use serde::Serialize;
 
 pub use crate::chain::Finding;
 use crate::chain::{Problem, verify_stored_chain};
+use crate::digest::{Leaf, LedgerDigest};
 use crate::hash::{DefinitionHash, Sha256Hash};
 use crate::item::{Item, ItemId};
 use crate::store::{Reader, StoreError};
@@ -87,6 +88,36 @@ impl fmt::Display for Report {
 /// [`Engine::verify_all`](crate::Engine::verify_all) and
 /// [`Engine::audit`](crate::Engine::audit) run it over the engine's store.
 pub fn audit(reader: &(impl Reader + ?Sized)) -> Result<Report, StoreError> {
+    audit_with(reader, None)
+}
+
+/// Audits everything `reader` sees, as [`audit`](audit()) does, and checks that the ledger
+/// extends `digest`, taken earlier: every item the digest covers is still stored, and the
+/// event at the digest's sequence number of each still has the hash the digest recorded.
+/// With the chain checks of the audit, that proves every event the digest covers is
+/// unchanged, even where a rewrite recomputed every later hash and the item's head. Each
+/// item for which that is not so is named: [`Problem::Rewritten`],
+/// [`Problem::Truncated`], [`Problem::Removed`]. Events after the digest are checked as
+/// the audit checks them, no more.
+///
+/// ```
+/// # use workstream_core::{audit_against, LedgerDigest, Reader};
+/// fn still_what_was_pinned(reader: &impl Reader, kept: &str) -> bool {
+///     let Ok(digest) = LedgerDigest::parse(kept) else { return false };
+///     audit_against(reader, &digest).is_ok_and(|report| report.is_clean())
+/// }
+/// ```
+pub fn audit_against(
+    reader: &(impl Reader + ?Sized),
+    digest: &LedgerDigest,
+) -> Result<Report, StoreError> {
+    audit_with(reader, Some(digest))
+}
+
+fn audit_with(
+    reader: &(impl Reader + ?Sized),
+    digest: Option<&LedgerDigest>,
+) -> Result<Report, StoreError> {
     let mut report = Report::default();
     let mut texts = Texts::new();
     match readable(reader.definitions())? {
@@ -110,8 +141,18 @@ pub fn audit(reader: &(impl Reader + ?Sized)) -> Result<Report, StoreError> {
     }
     match readable(reader.item_ids())? {
         Ok(ids) => {
-            for id in ids {
-                audit_into(reader, id, &mut texts, &mut report)?;
+            for &id in &ids {
+                let leaf = digest.and_then(|d| d.leaf(id));
+                audit_into(reader, id, leaf, &mut texts, &mut report)?;
+            }
+            // Items the digest covers that the store no longer lists.
+            for leaf in digest.map_or(&[][..], |d| d.leaves()) {
+                if ids.binary_search(&leaf.item).is_err() {
+                    report.problems.push(Finding::item(
+                        leaf.item,
+                        Problem::Removed { covered: leaf.seq },
+                    ));
+                }
             }
         }
         Err(message) => report
@@ -137,7 +178,7 @@ pub fn audit_item(
     id: ItemId,
 ) -> Result<Option<Report>, StoreError> {
     let mut report = Report::default();
-    if !audit_into(reader, id, &mut Texts::new(), &mut report)? {
+    if !audit_into(reader, id, None, &mut Texts::new(), &mut report)? {
         return Ok(None);
     }
     Ok(Some(report))
@@ -147,6 +188,7 @@ pub fn audit_item(
 fn audit_into(
     reader: &(impl Reader + ?Sized),
     id: ItemId,
+    leaf: Option<&Leaf>,
     texts: &mut Texts,
     report: &mut Report,
 ) -> Result<bool, StoreError> {
@@ -176,6 +218,27 @@ fn audit_into(
         return Ok(true);
     };
     report.events += chain.len();
+    if let Some(leaf) = leaf {
+        // The event the digest ended on, found by the key the store files it under.
+        match chain.iter().find(|stored| stored.seq == leaf.seq) {
+            Some(stored) if stored.event.hash == leaf.head => {}
+            Some(stored) => report.problems.push(Finding::item(
+                id,
+                Problem::Rewritten {
+                    seq: leaf.seq,
+                    expected: leaf.head,
+                    found: stored.event.hash,
+                },
+            )),
+            None => report.problems.push(Finding::item(
+                id,
+                Problem::Truncated {
+                    covered: leaf.seq,
+                    found: chain.len() as u64,
+                },
+            )),
+        }
+    }
     if let Some(None) = state {
         report.problems.push(Finding::item(
             id,

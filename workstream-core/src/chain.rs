@@ -120,6 +120,37 @@ pub enum Problem {
         /// What is wrong.
         detail: String,
     },
+    /// The event a [digest](crate::LedgerDigest) ended this item's chain on is not the one
+    /// stored: the history up to there was rewritten after the digest was taken (even if
+    /// every later hash was recomputed).
+    #[error(
+        "its history was rewritten: the digest ends its chain at event {seq} with hash \
+         {expected}, the store has {found} there"
+    )]
+    Rewritten {
+        /// The sequence number the digest covers.
+        seq: u64,
+        /// The head the digest recorded.
+        expected: Sha256Hash,
+        /// The hash of the event stored at that sequence number.
+        found: Sha256Hash,
+    },
+    /// The chain is shorter than a [digest](crate::LedgerDigest) taken earlier recorded:
+    /// events it covered were removed.
+    #[error("the digest covers {covered} event(s) of it, but only {found} are stored")]
+    Truncated {
+        /// How many events the digest covers.
+        covered: u64,
+        /// How many are stored.
+        found: u64,
+    },
+    /// A [digest](crate::LedgerDigest) taken earlier covers this item, but the store holds
+    /// nothing of it any more.
+    #[error("the digest covers {covered} event(s) of it, but the store holds nothing of it")]
+    Removed {
+        /// How many events the digest covers.
+        covered: u64,
+    },
     /// Something the store keeps beside the events and states (an index, a column, a
     /// counter) disagrees with them.
     #[error("{what} holds {stored}, but the events and states say {expected}")]

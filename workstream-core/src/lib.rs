@@ -38,6 +38,7 @@ mod clock;
 mod dag;
 mod definition;
 mod diagnostic;
+mod digest;
 mod duration;
 mod engine;
 mod evaluate;
@@ -66,13 +67,14 @@ mod yaml;
 pub mod format {}
 
 pub use assertion::{Assertion, AssertionKind, Op, Operand, Path, Root, Step};
-pub use audit::{Finding, Report, audit, audit_item};
+pub use audit::{Finding, Report, audit, audit_against, audit_item};
 pub use chain::{Problem, StoredEvent, VerifyError, verify_chain, verify_stored_chain};
 pub use check::{CheckContext, CheckFn, Checks, Verdict};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dag::CriticalPath;
 pub use definition::StoredDefinition;
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity, Span};
+pub use digest::{DigestError, DigestSummary, Leaf, LedgerDigest};
 pub use engine::{
     Batch, BatchRefused, BuildError, Engine, EngineBuilder, Error, Explanation, MigrationReport,
     MissingCheck, Move, NewItem, NextMove, Result, Verified, With,

@@ -9,6 +9,7 @@ use super::assess::Scene;
 use super::{Engine, Error, Explanation, NextMove, Result, Verified};
 use crate::audit::{self, Report};
 use crate::dag::{self, CriticalPath};
+use crate::digest::LedgerDigest;
 use crate::item::{Actor, Item, ItemId};
 use crate::ledger::Event;
 use crate::metrics::{FlowReport, ItemMetrics, metrics_across};
@@ -102,6 +103,28 @@ impl<S: Store> Engine<S> {
     /// read at all.
     pub fn audit(&self) -> Result<Report> {
         Ok(self.store.read(|tx| audit::audit(tx))?)
+    }
+
+    /// A digest of the whole ledger as it is now, read in one transaction: every item's
+    /// last sequence number and head, and their Merkle root ([`LedgerDigest`]). Keep its
+    /// [`summary`](LedgerDigest::summary) where the store's writers cannot reach it; later,
+    /// [`verify_against`](Self::verify_against) proves the ledger still holds every event
+    /// the digest covers.
+    pub fn digest(&self) -> Result<LedgerDigest> {
+        Ok(self.store.read(|tx| LedgerDigest::of(tx))?)
+    }
+
+    /// Verifies everything, as [`verify_all`](Self::verify_all) does, and that the ledger
+    /// extends `digest`: fails with [`Error::Verify`] naming each item whose history up to
+    /// the digest was rewritten, cut short or removed, beside every other problem.
+    pub fn verify_against(&self, digest: &LedgerDigest) -> Result<Verified> {
+        into_verified(self.audit_against(digest)?)
+    }
+
+    /// Audits the store against `digest` ([`audit_against`](crate::audit_against)) and
+    /// returns the report whether or not it found problems.
+    pub fn audit_against(&self, digest: &LedgerDigest) -> Result<Report> {
+        Ok(self.store.read(|tx| audit::audit_against(tx, digest))?)
     }
 
     /// An item's signals now (see [`Signal`](crate::Signal) for their definitions).
