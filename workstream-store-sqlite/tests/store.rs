@@ -703,13 +703,14 @@ fn verify_all_reports_every_problem_not_the_first() {
 }
 
 #[test]
-fn an_event_whose_text_reads_back_differently_is_named() {
-    // A body that hashes correctly (its hash was recomputed over it) but is not canonical:
-    // what is read back is not what was hashed.
+fn a_body_resealed_in_place_is_named_by_a_digest_taken_before() {
+    // A body rewritten and its hash recomputed over it, the item's head set to match: the
+    // chain itself still links, so only a digest kept from before can tell.
     let (_dir, engine, a) = tampered(
-        "noncanonical",
+        "resealed",
         "UPDATE meta SET value = value WHERE key = 'next_item'",
     );
+    let digest = engine.digest().unwrap();
     let conn = Connection::open(engine.store().path().unwrap()).unwrap();
     let (body, prev): (String, Vec<u8>) = conn
         .query_row(
@@ -728,11 +729,12 @@ fn an_event_whose_text_reads_back_differently_is_named() {
         rusqlite::params![spaced, hash.as_bytes()],
     )
     .unwrap();
-    conn.execute("UPDATE items SET head = ?1 WHERE id = 1", [hash.as_bytes()])
-        .unwrap();
-    let report = broken(engine.verify(a));
+    let report = engine.audit_against(&digest).unwrap();
     assert!(
-        finds(&report, &at(1, 4, |p| matches!(p, Problem::NotCanonical))),
+        finds(
+            &report,
+            &of_item(a.0, |p| matches!(p, Problem::Rewritten { seq: 4, .. }))
+        ),
         "{report}"
     );
 }
