@@ -3,7 +3,7 @@
 use chrono::{TimeDelta, TimeZone, Utc};
 use serde_json::{Value, json};
 use workstream::prelude::*;
-use workstream::{BuildError, Change, Checks, ReasonKind};
+use workstream::{BuildError, Change, Checks, ReasonKind, Signal};
 
 fn t0() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap()
@@ -1049,4 +1049,106 @@ fn the_evaluation_task_refuses_its_impossible_moves() {
         .unwrap();
     let refused = refusal(engine.advance(item.id(), &reviewer, Move::transition("accept")));
     assert_eq!(refused.ids(), ["not_allowed"]);
+}
+
+const GATED: &str = r#"
+workflow: gated
+version: 1
+checks: [signed, gate_passed]
+workstations:
+  open:
+    initial: true
+    exit:
+      - { check: signed }
+  checked: {}
+  done: { terminal: true }
+transitions:
+  check:
+    from: open
+    to: checked
+  pass:
+    from: checked
+    to: done
+    requires:
+      - { not: { check: gate_passed }, id: not_gated }
+      - { any: [ { check: gate_passed }, { assert: fields.waived, op: eq, value: true } ], id: passed_or_waived }
+      - { all: [ { check: signed }, { assert: fields.n, op: gte, value: 1 } ], id: signed_and_counted }
+      - { not: { all: [ { check: signed }, { assert: fields.n, op: gte, value: 1 } ] }, id: not_both }
+"#;
+
+#[test]
+fn without_the_program_s_checks_an_assertion_on_them_is_unknown_not_guessed() {
+    // Without the flag the engine still refuses to start.
+    let err = Engine::builder()
+        .store(MemoryStore::new())
+        .workflow(workflow(GATED))
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, BuildError::MissingChecks(_)), "{err}");
+
+    let engine = Engine::builder()
+        .store(MemoryStore::new())
+        .workflow(workflow(GATED))
+        .allow_missing_checks()
+        .build()
+        .unwrap();
+    let item = engine
+        .create(
+            &anyone(),
+            NewItem::of("gated").fields(json!({"waived": true, "n": 0})),
+        )
+        .unwrap();
+    // The exit assertion is unknown: not counted as blocking, set apart.
+    let signals = engine.signals(item.id()).unwrap();
+    assert!(!signals.has(Signal::Blocked), "{signals:?}");
+    assert_eq!(signals.unevaluable.len(), 1);
+    assert_eq!(signals.unevaluable[0].kind, ReasonKind::Unevaluable);
+    assert!(
+        signals.unevaluable[0]
+            .message
+            .contains("not evaluable outside the program"),
+        "{}",
+        signals.unevaluable[0].message
+    );
+    // A move that needs it is refused, with the unknown named.
+    let refused = refusal(engine.advance(item.id(), &anyone(), Move::transition("check")));
+    let kinds: Vec<ReasonKind> = refused.reasons.iter().map(|r| r.kind).collect();
+    assert_eq!(kinds, [ReasonKind::Unevaluable]);
+
+    // Three-valued: `not` of unknown is unknown, `any` with a true member holds, `all` with
+    // a false member is false (so `not_both` holds); the members of a top-level `all` are
+    // reasons one by one.
+    let engine = Engine::builder()
+        .store(MemoryStore::new())
+        .workflow(workflow(
+            &GATED.replace("      - { check: signed }\n  checked", "  checked"),
+        ))
+        .allow_missing_checks()
+        .build()
+        .unwrap();
+    let item = engine
+        .create(
+            &anyone(),
+            NewItem::of("gated").fields(json!({"waived": true, "n": 0})),
+        )
+        .unwrap();
+    engine
+        .advance(item.id(), &anyone(), Move::transition("check"))
+        .unwrap();
+    let explained = engine.explain(item.id(), &anyone()).unwrap();
+    let pass = explained.transition("pass").unwrap();
+    let reasons: Vec<(&str, ReasonKind)> = pass
+        .reasons
+        .iter()
+        .map(|r| (r.id.as_str(), r.kind))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("not_gated", ReasonKind::Unevaluable),
+            ("signed", ReasonKind::Unevaluable),
+            ("signed_and_counted.1", ReasonKind::Requires),
+        ]
+    );
+    assert!(!pass.allowed());
 }

@@ -33,6 +33,12 @@ pub enum ReasonKind {
     /// The change does not fit the item's state (a hold already on, a dependency already
     /// there, a closed item, …).
     State,
+    /// Whether an assertion holds is not known here: it depends on a Rust check the engine
+    /// has no function for, as in an engine built with
+    /// [`allow_missing_checks`](crate::EngineBuilder::allow_missing_checks) to inspect a
+    /// store without the program that writes it. A move with such a reason is refused: the
+    /// engine does not guess.
+    Unevaluable,
 }
 
 /// One reason a change is refused.

@@ -105,6 +105,12 @@ pub struct Signals {
     pub oldie: bool,
     /// Past its workstation's `sla`.
     pub overdue: Option<Overdue>,
+    /// Exit assertions whose outcome is not known here (they depend on Rust checks the
+    /// engine has no function for; see
+    /// [`allow_missing_checks`](crate::EngineBuilder::allow_missing_checks)): the item may be
+    /// blocked by them. Not counted in `blocked`. Always empty for an engine with every
+    /// check.
+    pub unevaluable: Vec<Reason>,
 }
 
 impl Signals {
@@ -175,7 +181,13 @@ pub(crate) fn compute(
             && open_children > 0
             && reached(now - last_activity, config.stalled_idle_for());
         signals.oldie = done_children == 0 && reached(now - item.created(), config.oldies_age());
-        signals.blocked = blocked(item, workflow, reader, checks, now)?;
+        let mut reasons = blocked(item, workflow, reader, checks, now)?;
+        // What cannot be evaluated here is not taken to block: it is set apart.
+        let (unknown, known) = reasons
+            .drain(..)
+            .partition(|r| r.kind == ReasonKind::Unevaluable);
+        signals.blocked = known;
+        signals.unevaluable = unknown;
     }
     if let Some(workstation) = workflow.workstation_id(item.workstation()) {
         let workstation = workflow.workstation(workstation);

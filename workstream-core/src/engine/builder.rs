@@ -19,6 +19,7 @@ pub struct EngineBuilder<S = ()> {
     workflows: Vec<Workflow>,
     checks: Checks,
     clock: Arc<dyn Clock>,
+    allow_missing_checks: bool,
 }
 
 impl<S> std::fmt::Debug for EngineBuilder<S> {
@@ -45,6 +46,7 @@ impl<S> EngineBuilder<S> {
             workflows: self.workflows,
             checks: self.checks,
             clock: self.clock,
+            allow_missing_checks: self.allow_missing_checks,
         }
     }
 
@@ -74,6 +76,19 @@ impl<S> EngineBuilder<S> {
     /// Registers every check of a set (replacing checks of the same names).
     pub fn checks(mut self, checks: impl Into<Checks>) -> Self {
         self.checks.extend(checks.into());
+        self
+    }
+
+    /// Builds the engine even when workflows name checks that are not registered, for a
+    /// program that inspects a store without the program that writes it (the `workstream`
+    /// command does). An assertion that needs a missing check is then neither true nor
+    /// false but unknown, and combines as in three-valued logic (`not` of unknown is
+    /// unknown, `any` with one member true is true): `explain` shows it as a reason of kind
+    /// [`ReasonKind::Unevaluable`](crate::ReasonKind::Unevaluable), signals set it apart
+    /// ([`Signals::unevaluable`](crate::Signals::unevaluable)) rather than guessing, and a
+    /// move that needs it is refused.
+    pub fn allow_missing_checks(mut self) -> Self {
+        self.allow_missing_checks = true;
         self
     }
 
@@ -114,7 +129,7 @@ impl<S: Store> EngineBuilder<S> {
                 Err(i) => versions.insert(i, Arc::new(workflow)),
             }
         }
-        if !missing.is_empty() {
+        if !missing.is_empty() && !self.allow_missing_checks {
             missing.sort_by(|a, b| {
                 (&a.workflow, a.version, &a.check).cmp(&(&b.workflow, b.version, &b.check))
             });
@@ -154,6 +169,7 @@ impl Engine<()> {
             workflows: Vec::new(),
             checks: Checks::new(),
             clock: Arc::new(SystemClock),
+            allow_missing_checks: false,
         }
     }
 }

@@ -31,11 +31,18 @@ pub(crate) struct Subject<'a> {
     deps: OnceCell<Vec<Item>>,
 }
 
-/// Why one assertion fails.
+/// Why one assertion fails, or why it cannot be told whether it holds.
 struct Failure {
     message: String,
     details: Value,
     items: Vec<ItemId>,
+    /// Whether the assertion's outcome is unknown rather than false: it depends on a Rust
+    /// check the engine has no function for (an engine built to inspect a store without the
+    /// program that wrote it). Unknown combines as in three-valued logic: `all` fails when
+    /// a member fails, is unknown when none fails and one is unknown; `any` holds when a
+    /// member holds, is unknown when none holds and one is unknown; `not` of unknown is
+    /// unknown.
+    unknown: bool,
 }
 
 /// A value found at a path, with the related item it was read from (for `children.*` and
@@ -67,6 +74,11 @@ impl<'a> Subject<'a> {
             if let AssertionKind::All(members) = &assertion.kind {
                 self.collect(members, kind, out)?;
             } else if let Some(failure) = self.eval(assertion)? {
+                let kind = if failure.unknown {
+                    ReasonKind::Unevaluable
+                } else {
+                    kind
+                };
                 out.push(
                     Reason::new(assertion.id.clone(), kind, failure.message)
                         .with_details(failure.details)
@@ -89,6 +101,10 @@ impl<'a> Subject<'a> {
                         failed.push((member, f));
                     }
                 }
+                // One member that surely fails decides; unknown ones are then left out.
+                if failed.iter().any(|(_, f)| !f.unknown) {
+                    failed.retain(|(_, f)| !f.unknown);
+                }
                 (!failed.is_empty()).then(|| combine("all of", failed))
             }
             AssertionKind::Any(members) => {
@@ -99,14 +115,28 @@ impl<'a> Subject<'a> {
                         None => return Ok(None),
                     }
                 }
-                Some(combine("at least one of", failed))
+                // None holds: unknown if any member is, false otherwise.
+                let unknown = failed.iter().any(|(_, f)| f.unknown);
+                let mut failure = combine("at least one of", failed);
+                failure.unknown = unknown;
+                Some(failure)
             }
             AssertionKind::Not(member) => match self.eval(member)? {
+                Some(f) if f.unknown => Some(Failure {
+                    message: format!(
+                        "`{}` must not hold, and whether it does is not known here: {}",
+                        member.id, f.message
+                    ),
+                    details: json!({ "holds": Value::Null, "unknown": f.details }),
+                    items: Vec::new(),
+                    unknown: true,
+                }),
                 Some(_) => None,
                 None => Some(Failure {
                     message: format!("`{}` must not hold, but it does", member.id),
                     details: json!({ "holds": member.id }),
                     items: Vec::new(),
+                    unknown: false,
                 }),
             },
         };
@@ -130,11 +160,13 @@ impl<'a> Subject<'a> {
 
     fn check(&self, name: &str) -> Option<Failure> {
         let Some(check) = self.checks.get(name) else {
-            // The engine refuses to start without every check its workflows name.
+            // Only an engine built with `allow_missing_checks` gets here: the check is the
+            // program's, and it is not here to say.
             return Some(Failure {
-                message: format!("check `{name}` is not registered"),
-                details: Value::Null,
+                message: format!("check `{name}` is not evaluable outside the program"),
+                details: json!({ "check": name }),
                 items: Vec::new(),
+                unknown: true,
             });
         };
         match check(&self.cx) {
@@ -143,6 +175,7 @@ impl<'a> Subject<'a> {
                 message,
                 details,
                 items: Vec::new(),
+                unknown: false,
             }),
         }
     }
@@ -244,6 +277,7 @@ impl<'a> Subject<'a> {
                 "failing": failing_json,
             }),
             items,
+            unknown: false,
         }))
     }
 
@@ -301,6 +335,7 @@ impl<'a> Subject<'a> {
                 "actual": actual,
             }),
             items: Vec::new(),
+            unknown: false,
         })
     }
 }
@@ -313,11 +348,14 @@ fn combine(what: &str, failed: Vec<(&Assertion, Failure)>) -> Failure {
         .iter()
         .map(|(a, f)| json!({ "id": a.id, "message": f.message, "details": f.details }))
         .collect();
+    // Unknown only when every member left is: a member that surely fails decides.
+    let unknown = failed.iter().all(|(_, f)| f.unknown);
     let items = failed.into_iter().flat_map(|(_, f)| f.items).collect();
     Failure {
         message: format!("{what} these must hold: {}", parts.join("; ")),
         details: json!({ "failed": details }),
         items,
+        unknown,
     }
 }
 
