@@ -108,7 +108,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use postgres::IsolationLevel;
-use workstream_core::{Entered, ItemId, Sha256Hash, Store, StoreError, StoreId};
+use workstream_core::{
+    Entered, Event, ItemId, Sha256Hash, Store, StoreError, StoreId, StoredDefinition,
+};
 
 pub use error::OpenError;
 /// The `native-tls` crate, whose `TlsConnector` [`OptionsBuilder::tls`] takes (feature `tls`).
@@ -118,7 +120,7 @@ pub use native_tls;
 /// The `postgres` crate, whose [`Config`](postgres::Config) [`PostgresStore::connect`] takes.
 pub use postgres;
 pub use schema::{APPLICATION, SCHEMA_VERSION};
-pub use tx::PostgresTx;
+pub use tx::{Imported, PostgresTx};
 
 use error::{Failure, failure, words};
 use pool::{Backend, Conn, Manager};
@@ -576,6 +578,30 @@ fn describe(config: &postgres::Config) -> String {
         },
         config.get_dbname().unwrap_or("")
     )
+}
+
+impl PostgresStore {
+    /// Keeps many definitions and appends many events in one transaction: a bulk import of
+    /// ledgers exported from another store ([`Reader::definitions`] and [`Reader::events`]
+    /// there). Each definition's text must hash to its source; each event's hash must match
+    /// its content, each must continue its item's chain (as stored, or as the events before
+    /// it in `events` left it), and the workflow text it names must be kept (here already,
+    /// or among `definitions`); items' states are rebuilt by replay, and the id sequence is
+    /// set past every id imported. Nothing is written unless every definition and event is
+    /// accepted.
+    ///
+    /// [`Reader::definitions`]: workstream_core::Reader::definitions
+    /// [`Reader::events`]: workstream_core::Reader::events
+    pub fn import(
+        &self,
+        definitions: impl IntoIterator<Item = StoredDefinition>,
+        events: impl IntoIterator<Item = Event>,
+    ) -> Result<Imported, StoreError> {
+        // Collected first: a transaction that meets a serialization failure runs again.
+        let definitions: Vec<StoredDefinition> = definitions.into_iter().collect();
+        let events: Vec<Event> = events.into_iter().collect();
+        self.write(|tx| tx.import(&definitions, &events))
+    }
 }
 
 impl Store for PostgresStore {

@@ -10,8 +10,9 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Row, Statement, Transaction};
 use workstream_core::{
-    Change, DefinitionHash, Event, Finding, Item, ItemId, Problem, Query, Reader, Sha256Hash,
-    StoreError, StoredDefinition, StoredEvent, Tx, chain_hash, check_append, check_definition,
+    Change, DefinitionHash, Event, Finding, Item, ItemId, MAX_VALUE_DEPTH, Problem, Query, Reader,
+    ReplayError, Sha256Hash, StoreError, StoredDefinition, StoredEvent, Tx, chain_hash,
+    check_append, check_definition, is_deeper_than,
 };
 
 use crate::error::{Failure, failure, store_error};
@@ -1405,6 +1406,86 @@ impl PostgresTx<'_> {
             );
         }
         Ok(())
+    }
+}
+
+/// What an import wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Imported {
+    /// Items created or continued.
+    pub items: usize,
+    /// Events appended.
+    pub events: usize,
+}
+
+impl PostgresTx<'_> {
+    /// Keeps the definitions and appends the events, each checked: its hash against its
+    /// content, its place in its chain, the text it names kept; states rebuilt by replay.
+    /// The id sequence is then set past every id stored.
+    pub(crate) fn import(
+        &mut self,
+        definitions: &[StoredDefinition],
+        events: &[Event],
+    ) -> Result<Imported, StoreError> {
+        for definition in definitions {
+            self.put_definition(definition)?;
+        }
+        let mut states: HashMap<ItemId, Item> = HashMap::new();
+        let mut imported = Imported::default();
+        for event in events {
+            let (id, seq) = (event.item(), event.seq());
+            if event.values().any(|v| is_deeper_than(v, MAX_VALUE_DEPTH)) {
+                return Err(StoreError::TooDeep { item: id, seq });
+            }
+            if let Some(text) = event.source()
+                && !self.has_definition_text(text)?
+            {
+                return Err(StoreError::Corrupt(format!(
+                    "item {id}, event {seq}: it was written under the workflow text {text}, \
+                     which neither the store nor the import keeps"
+                )));
+            }
+            let computed = event.compute_hash();
+            if computed != *event.hash() {
+                return Err(StoreError::Corrupt(format!(
+                    "item {id}, event {seq}: its content does not match its hash (stored {}, \
+                     computed {computed})",
+                    event.hash()
+                )));
+            }
+            let before = match states.get(&id) {
+                Some(state) => Some(state.clone()),
+                None => self.item(id)?,
+            };
+            let replayed = |e: ReplayError| {
+                StoreError::Corrupt(format!("the imported events do not replay: {e}"))
+            };
+            let state = match before {
+                Some(mut state) => {
+                    state.apply(event).map_err(replayed)?;
+                    state
+                }
+                None => {
+                    imported.items += 1;
+                    Item::replay([event]).map_err(replayed)?
+                }
+            };
+            // `append` checks the event continues the chain as stored or as imported so far.
+            self.append(event.clone(), state.clone())?;
+            states.insert(id, state);
+            imported.events += 1;
+        }
+        self.flush()?;
+        let s = quoted(&self.sql.schema);
+        self.query(
+            &format!(
+                "SELECT setval('{s}.item_ids', greatest((SELECT max(id) FROM {s}.items), \
+                 (SELECT last_value FROM {s}.item_ids)))"
+            ),
+            &[],
+        )?;
+        Ok(imported)
     }
 }
 
