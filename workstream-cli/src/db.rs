@@ -21,7 +21,7 @@ pub(crate) enum Stores {
 
 /// An engine over the database, of either kind.
 pub(crate) enum Opened {
-    Sqlite(Engine<SqliteStore>),
+    Sqlite(Box<Engine<SqliteStore>>),
     #[cfg(feature = "postgres")]
     Postgres(Box<Engine<workstream::PostgresStore>>),
 }
@@ -98,7 +98,7 @@ fn open_postgres(_: &str, _: &ArgMatches, _: bool) -> Result<Stores, Failure> {
 /// unknown, never guessed), and the clock at `--now` if given.
 pub(crate) fn open(matches: &ArgMatches) -> Result<Opened, Failure> {
     Ok(match open_store(matches, false)? {
-        Stores::Sqlite(store) => Opened::Sqlite(engine(store, matches)?),
+        Stores::Sqlite(store) => Opened::Sqlite(Box::new(engine(store, matches)?)),
         #[cfg(feature = "postgres")]
         Stores::Postgres(store) => Opened::Postgres(Box::new(engine(*store, matches)?)),
     })
