@@ -68,6 +68,7 @@ pub(crate) fn command() -> Command {
                 .long("tz")
                 .global(true)
                 .value_name("OFFSET")
+                .allow_hyphen_values(true)
                 .default_value("UTC")
                 .help("The offset times are shown in and calendar windows use: UTC or ±HH:MM"),
         )

@@ -221,7 +221,7 @@ fn verdict(way: &NextMove) -> &'static str {
 
 fn reason_line(reason: &Reason) -> String {
     let kind = match reason.kind {
-        ReasonKind::Unevaluable => "not evaluable outside the program".to_owned(),
+        ReasonKind::Unevaluable => "unknown here".to_owned(),
         other => serde_json::to_value(other)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
