@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use clap::ArgMatches;
 use workstream::{DigestSummary, Engine, LedgerDigest, Store};
 
-use crate::render::{cells, table};
 use crate::{Failure, Found};
 
 /// `verify [--against DIGEST_FILE [--expect SUMMARY]]`: every problem of every item.
@@ -45,19 +44,10 @@ pub(crate) fn verify<S: Store>(
         return Ok(found);
     }
     if !report.is_clean() {
-        let mut t = table(["ITEM", "EVENT", "PROBLEM"]);
+        // One line per problem: `item #15, event 9: …`, as grep and people read them.
         for finding in &report.problems {
-            t.add_row(cells![
-                finding
-                    .item
-                    .map_or_else(|| "store".to_owned(), |i| i.to_string()),
-                finding
-                    .seq
-                    .map_or_else(|| "—".to_owned(), |s| s.to_string()),
-                finding.problem.to_string(),
-            ]);
+            writeln!(out, "{finding}")?;
         }
-        writeln!(out, "{t}")?;
         writeln!(
             out,
             "{} problem(s) in {} item(s), of {} item(s) and {} event(s) checked",

@@ -58,7 +58,7 @@ pub(crate) fn check(args: &ArgMatches, out: &mut dyn Write) -> Result<Found, Fai
         match workflow {
             Some(w) => writeln!(
                 out,
-                "{origin}: workflow `{}` version {} is valid ({} workstations, {} transitions, {} warning(s))",
+                "{origin}: workflow `{}` version {} is valid ({} workstation(s), {} transition(s), {} warning(s))",
                 w.name(),
                 w.version(),
                 w.workstations().len(),

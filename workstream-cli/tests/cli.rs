@@ -183,7 +183,7 @@ fn check_prints_diagnostics_as_a_compiler_does_and_exits_1_on_errors() {
     let (out, _, code) = run(&["check", &valid]);
     assert_eq!(code, 0);
     assert!(out.ends_with(
-        "workflow `task` version 1 is valid (4 workstations, 3 transitions, 0 warning(s))\n"
+        "workflow `task` version 1 is valid (4 workstation(s), 3 transition(s), 0 warning(s))\n"
     ));
 
     let invalid = repo("workstream-core/tests/invalid/several_errors_at_once.yaml");
@@ -526,7 +526,11 @@ fn verify_names_every_broken_item_and_exits_1() {
     drop(conn);
     let (out, err, code) = run(&["--db", db, "verify"]);
     assert_eq!(code, 1, "{out}{err}");
-    assert!(out.contains("| #3 ") && out.contains("| #5 "), "{out}");
+    assert!(
+        out.contains("item #3, event 2: its content does not match its hash"),
+        "{out}"
+    );
+    assert!(out.contains("item #5, event 2: "), "{out}");
     assert!(out.contains("in 2 item(s)"), "{out}");
     let (out, _, code) = run(&["--db", db, "verify", "--format", "json"]);
     assert_eq!(code, 1);
@@ -601,8 +605,8 @@ fn a_history_rewritten_with_every_hash_recomputed_is_named_by_verify_against() {
         &summary,
     ]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("| #4 "), "{out}");
-    assert!(out.contains("its history was rewritten"), "{out}");
+    assert!(out.contains("item #4, event "), "{out}");
+    assert!(out.contains(": its history was rewritten"), "{out}");
     assert!(out.contains("1 problem(s) in 1 item(s)"), "{out}");
 
     // A digest file that is not the one kept, and a summary in place of a file.

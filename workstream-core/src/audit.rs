@@ -222,8 +222,9 @@ fn audit_into(
         // The event the digest ended on, found by the key the store files it under.
         match chain.iter().find(|stored| stored.seq == leaf.seq) {
             Some(stored) if stored.event.hash == leaf.head => {}
-            Some(stored) => report.problems.push(Finding::item(
+            Some(stored) => report.problems.push(Finding::event(
                 id,
+                leaf.seq,
                 Problem::Rewritten {
                     seq: leaf.seq,
                     expected: leaf.head,

@@ -733,7 +733,7 @@ fn a_body_resealed_in_place_is_named_by_a_digest_taken_before() {
     assert!(
         finds(
             &report,
-            &of_item(a.0, |p| matches!(p, Problem::Rewritten { seq: 4, .. }))
+            &at(a.0, 4, |p| matches!(p, Problem::Rewritten { seq: 4, .. }))
         ),
         "{report}"
     );
