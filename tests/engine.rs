@@ -1074,6 +1074,8 @@ transitions:
       - { any: [ { check: gate_passed }, { assert: fields.waived, op: eq, value: true } ], id: passed_or_waived }
       - { all: [ { check: signed }, { assert: fields.n, op: gte, value: 1 } ], id: signed_and_counted }
       - { not: { all: [ { check: signed }, { assert: fields.n, op: gte, value: 1 } ] }, id: not_both }
+      - { any: [ { check: gate_passed }, { assert: fields.n, op: eq, value: 5 } ], id: unknown_or_false }
+      - { not: { all: [ { check: gate_passed }, { check: signed } ] }, id: not_all_unknown }
 "#;
 
 #[test]
@@ -1116,8 +1118,9 @@ fn without_the_program_s_checks_an_assertion_on_them_is_unknown_not_guessed() {
     assert_eq!(kinds, [ReasonKind::Unevaluable]);
 
     // Three-valued: `not` of unknown is unknown, `any` with a true member holds, `all` with
-    // a false member is false (so `not_both` holds); the members of a top-level `all` are
-    // reasons one by one.
+    // a false member is false (so `not_both` holds), `any` of unknown and false is unknown,
+    // `not` of an `all` of unknowns is unknown; the members of a top-level `all` are reasons
+    // one by one.
     let engine = Engine::builder()
         .store(MemoryStore::new())
         .workflow(workflow(
@@ -1148,6 +1151,8 @@ fn without_the_program_s_checks_an_assertion_on_them_is_unknown_not_guessed() {
             ("not_gated", ReasonKind::Unevaluable),
             ("signed", ReasonKind::Unevaluable),
             ("signed_and_counted.1", ReasonKind::Requires),
+            ("unknown_or_false", ReasonKind::Unevaluable),
+            ("not_all_unknown", ReasonKind::Unevaluable),
         ]
     );
     assert!(!pass.allowed());

@@ -18,8 +18,8 @@ fn window(name: &'static str, help: &'static str) -> Arg {
         .value_name("WINDOW")
         .help(help)
         .long_help(format!(
-            "{help}: 1h, 24h, 7d, 30d (any number of m, h, d or w), today, this-week or \
-             this-month (calendar windows in the --tz offset)"
+            "{help}: 1h, 24h, 7d, 30d (any number of minutes m, hours h, days d or weeks w), \
+             today, this-week or this-month (calendar windows in the --tz offset)"
         ))
 }
 
@@ -38,6 +38,7 @@ pub(crate) fn command() -> Command {
                 .long("db")
                 .global(true)
                 .value_name("DB")
+                .value_parser(value_parser!(std::ffi::OsString))
                 .help("The database: an SQLite file's path, or a postgres:// connection string"),
         )
         .arg(
@@ -173,7 +174,7 @@ pub(crate) fn command() -> Command {
                         .long("period")
                         .value_name("DURATION")
                         .default_value("1d")
-                        .help("Rates are per this period: 1h, 1d, 1w, …"),
+                        .help("Rates are per this period: 1h, 1d, 1w, … (m is minutes)"),
                 )
                 .arg(format("table", &["table", "json"])),
         )

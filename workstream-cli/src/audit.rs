@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::ArgMatches;
 use workstream::{DigestSummary, Engine, LedgerDigest, Store};
 
+use crate::render::clean;
 use crate::{Failure, Found};
 
 /// `verify [--against DIGEST_FILE [--expect SUMMARY]]`: every problem of every item.
@@ -46,7 +47,7 @@ pub(crate) fn verify<S: Store>(
     if !report.is_clean() {
         // One line per problem: `item #15, event 9: …`, as grep and people read them.
         for finding in &report.problems {
-            writeln!(out, "{finding}")?;
+            writeln!(out, "{}", clean(&finding.to_string()))?;
         }
         writeln!(
             out,
@@ -59,13 +60,22 @@ pub(crate) fn verify<S: Store>(
         return Ok(found);
     }
     match &digest {
-        Some(d) => writeln!(
-            out,
-            "{} item(s) and {} event(s) check out, and the ledger extends the digest {}",
-            report.items,
-            report.events,
-            d.summary()
-        )?,
+        Some(d) => {
+            writeln!(
+                out,
+                "{} item(s) and {} event(s) check out, and the ledger extends the digest {}",
+                report.items,
+                report.events,
+                d.summary()
+            )?;
+            if args.get_one::<String>("expect").is_none() {
+                writeln!(
+                    out,
+                    "note: the digest file was not checked against a summary kept elsewhere \
+                     (--expect); one kept beside the database proves nothing against its writers"
+                )?;
+            }
+        }
         None => writeln!(
             out,
             "{} item(s) and {} event(s) check out",
@@ -92,7 +102,7 @@ fn read_digest(path: &PathBuf, expect: Option<&String>) -> Result<LedgerDigest, 
         let expected: DigestSummary = expect
             .parse()
             .map_err(|e| Failure::new(format!("--expect: {e}")))?;
-        if !expected.matches(&digest.summary()) {
+        if expected != digest.summary() {
             return Err(Failure::new(format!(
                 "the digest {shown} is not the one expected: it is {}, the summary kept is \
                  {expect}",
@@ -111,6 +121,7 @@ pub(crate) fn digest<S: Store>(
 ) -> Result<Found, Failure> {
     let digest = engine.digest()?;
     if let Some(path) = args.get_one::<PathBuf>("save") {
+        crate::db::refuse_to_overwrite(args, path)?;
         write_atomically(path, digest.to_string().as_bytes())?;
     }
     writeln!(out, "{}", digest.summary())?;

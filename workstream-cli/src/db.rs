@@ -26,24 +26,89 @@ pub(crate) enum Opened {
     Postgres(Box<Engine<workstream::PostgresStore>>),
 }
 
+/// Whether `--db` names a PostgreSQL server: a `postgres://` or `postgresql://` URL (any
+/// case), or a key=value connection string (`host=… dbname=…`).
 fn is_postgres(db: &str) -> bool {
-    db.starts_with("postgres://") || db.starts_with("postgresql://")
+    let lower = db.to_ascii_lowercase();
+    lower.starts_with("postgres://")
+        || lower.starts_with("postgresql://")
+        || db.split_whitespace().next().is_some_and(|word| {
+            ["host=", "hostaddr=", "dbname=", "user=", "port="]
+                .iter()
+                .any(|key| word.to_ascii_lowercase().starts_with(key))
+        })
+}
+
+/// `--db` as given.
+fn db_arg(matches: &ArgMatches) -> Result<&std::ffi::OsStr, Failure> {
+    matches
+        .get_one::<std::ffi::OsString>("db")
+        .map(|db| db.as_os_str())
+        .ok_or_else(|| {
+            Failure::new(
+                "this command needs a database: give --db PATH (an SQLite file) or --db \
+                 postgres://…",
+            )
+        })
+}
+
+/// The SQLite file `--db` names, if it names one.
+pub(crate) fn sqlite_path(matches: &ArgMatches) -> Option<PathBuf> {
+    let db = db_arg(matches).ok()?;
+    match db.to_str() {
+        Some(text) if is_postgres(text) => None,
+        _ => Some(PathBuf::from(db)),
+    }
+}
+
+/// Removes an SQLite database this command created, with its write-ahead log.
+pub(crate) fn remove_sqlite(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(name));
+    }
+}
+
+/// Refuses to write `target` over the database `--db` names (or its log).
+pub(crate) fn refuse_to_overwrite(matches: &ArgMatches, target: &Path) -> Result<(), Failure> {
+    let Some(db) = sqlite_path(matches) else {
+        return Ok(());
+    };
+    let canonical = |p: &Path| {
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::canonicalize(dir)
+            .ok()
+            .zip(p.file_name().map(std::ffi::OsStr::to_owned))
+            .map(|(dir, name)| dir.join(name))
+    };
+    let (Some(db), Some(target)) = (canonical(&db), canonical(target)) else {
+        return Ok(());
+    };
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        if name == target.as_os_str() {
+            return Err(Failure::new(format!(
+                "{} is the database itself; write to another file",
+                target.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Opens the store `--db` names. An SQLite file must exist unless `create` (and then its
 /// directory must); a PostgreSQL schema likewise.
 pub(crate) fn open_store(matches: &ArgMatches, create: bool) -> Result<Stores, Failure> {
-    let Some(db) = matches.get_one::<String>("db") else {
-        return Err(Failure::new(
-            "this command needs a database: give --db PATH (an SQLite file) or --db \
-             postgres://…",
-        ));
-    };
-    if is_postgres(db) {
-        return open_postgres(db, matches, create);
+    let db = db_arg(matches)?;
+    match db.to_str() {
+        Some(url) if is_postgres(url) => open_postgres(url, matches, create),
+        _ => open_sqlite(Path::new(db), create).map(Stores::Sqlite),
     }
-    let path = PathBuf::from(db);
-    open_sqlite(&path, create).map(Stores::Sqlite)
 }
 
 fn open_sqlite(path: &Path, create: bool) -> Result<SqliteStore, Failure> {
@@ -55,6 +120,12 @@ fn open_sqlite(path: &Path, create: bool) -> Result<SqliteStore, Failure> {
     }
     if !create && !path.exists() {
         return Err(Failure::new(format!("there is no database at {shown}")));
+    }
+    // SQLite makes an empty file into a new database; a command that only reads must not.
+    if !create && std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        return Err(Failure::new(format!(
+            "{shown} is an empty file, not a workstream database"
+        )));
     }
     let options = Options::builder().busy_timeout(BUSY_TIMEOUT).build();
     SqliteStore::open_with(path, options).map_err(|e| {
@@ -95,19 +166,24 @@ fn open_postgres(_: &str, _: &ArgMatches, _: bool) -> Result<Stores, Failure> {
 
 /// Opens the database and builds an engine over it: the workflow versions the store keeps,
 /// those in `--workflows`, the checks of neither (a Rust check is the program's; here it is
-/// unknown, never guessed), and the clock at `--now` if given.
-pub(crate) fn open(matches: &ArgMatches) -> Result<Opened, Failure> {
+/// unknown, never guessed), and the clock at `--now` if given. Without `workflows` the
+/// engine loads none: verification and export read the store alone, so a kept text that
+/// does not parse is reported by the audit rather than stopping it.
+pub(crate) fn open(matches: &ArgMatches, workflows: bool) -> Result<Opened, Failure> {
     Ok(match open_store(matches, false)? {
-        Stores::Sqlite(store) => Opened::Sqlite(Box::new(engine(store, matches)?)),
+        Stores::Sqlite(store) => Opened::Sqlite(Box::new(engine(store, matches, workflows)?)),
         #[cfg(feature = "postgres")]
-        Stores::Postgres(store) => Opened::Postgres(Box::new(engine(*store, matches)?)),
+        Stores::Postgres(store) => Opened::Postgres(Box::new(engine(*store, matches, workflows)?)),
     })
 }
 
-fn engine<S: Store>(store: S, matches: &ArgMatches) -> Result<Engine<S>, Failure> {
-    let mut workflows = kept_workflows(&store)?;
-    if let Some(dir) = matches.get_one::<PathBuf>("workflows") {
-        workflows.extend(workflow_files(dir)?);
+fn engine<S: Store>(store: S, matches: &ArgMatches, load: bool) -> Result<Engine<S>, Failure> {
+    let mut workflows = Vec::new();
+    if load {
+        workflows = kept_workflows(&store)?;
+        if let Some(dir) = matches.get_one::<PathBuf>("workflows") {
+            workflows.extend(workflow_files(dir)?);
+        }
     }
     let builder = Engine::builder()
         .store(store)

@@ -88,12 +88,15 @@ pub(crate) fn graph(args: &ArgMatches, out: &mut dyn Write) -> Result<Found, Fai
         .get_one::<PathBuf>("file")
         .ok_or_else(|| Failure::new("no file given"))?;
     let origin = path.display().to_string();
-    let workflow = workstream::parse_bytes(&origin, &read(path)?).map_err(|d| {
-        Failure::new(format!(
-            "{origin} does not validate ({} error(s)); run `workstream check {origin}`",
-            d.error_count()
-        ))
-    })?;
+    let workflow = match workstream::parse_bytes(&origin, &read(path)?) {
+        Ok(workflow) => workflow,
+        Err(diagnostics) => {
+            // A file with errors: status 1, as `check` gives; the diagnostics on stderr, so
+            // that nothing on stdout passes for a diagram.
+            let _ = writeln!(std::io::stderr(), "{diagnostics}");
+            return Ok(Found::Problems);
+        }
+    };
     let text = match args.get_one::<String>("format").map(String::as_str) {
         Some("dot") => workflow.to_dot(),
         _ => workflow.to_mermaid(),

@@ -10,7 +10,7 @@ use workstream::{
     Store, Window,
 };
 
-use crate::render::{cells, change, number, short, table};
+use crate::render::{cells, change, clean, number, short, table};
 use crate::{Failure, Found, time};
 
 fn json_format(args: &ArgMatches) -> bool {
@@ -82,7 +82,7 @@ fn signal_words(signals: &Signals) -> String {
 }
 
 fn holds_words(item: &Item) -> String {
-    item.holds().keys().cloned().collect::<Vec<_>>().join(", ")
+    clean(&item.holds().keys().cloned().collect::<Vec<_>>().join(", "))
 }
 
 /// `ls`: the items that meet every filter.
@@ -107,6 +107,16 @@ pub(crate) fn ls<S: Store>(
         .filter_map(|s| signal(s))
         .collect();
     let held = args.get_one::<String>("held");
+    if let Some(kind) = held.filter(|k| !k.is_empty()) {
+        let declared = engine
+            .workflows()
+            .any(|w| w.holds().iter().any(|h| h == kind));
+        if !declared {
+            return Err(Failure::new(format!(
+                "no workflow declares a hold `{kind}`"
+            )));
+        }
+    }
     let open = args.get_flag("open");
     let limit = args
         .get_one::<usize>("limit")
@@ -164,8 +174,8 @@ pub(crate) fn ls<S: Store>(
     for (item, signals) in &rows {
         t.add_row(cells![
             number(item.id()),
-            format!("{} v{}", item.workflow(), item.version()),
-            item.workstation(),
+            clean(&format!("{} v{}", item.workflow(), item.version())),
+            clean(item.workstation()),
             signal_words(signals),
             holds_words(item),
             time::shown(item.updated(), offset),
@@ -227,7 +237,11 @@ fn reason_line(reason: &Reason) -> String {
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default(),
     };
-    let mut line = format!("[{}] {} ({kind})", reason.id, reason.message);
+    let mut line = format!(
+        "[{}] {} ({kind})",
+        clean(&reason.id),
+        clean(&reason.message)
+    );
     if !reason.items.is_empty() {
         let items: Vec<String> = reason.items.iter().map(ItemId::to_string).collect();
         line.push_str(&format!("; items {}", items.join(", ")));
@@ -277,9 +291,9 @@ pub(crate) fn show<S: Store>(
     writeln!(
         out,
         "item {id}: {} v{}, in `{}` since {} ({})",
-        item.workflow(),
+        clean(item.workflow()),
         item.version(),
-        item.workstation(),
+        clean(item.workstation()),
         time::shown(item.entered(), offset),
         time::human(now - item.entered())
     )?;
@@ -305,12 +319,13 @@ pub(crate) fn show<S: Store>(
     for (kind, hold) in item.holds() {
         writeln!(
             out,
-            "  hold `{kind}`: by {} since {}{}",
-            hold.by,
+            "  hold `{}`: by {} since {}{}",
+            clean(kind),
+            clean(&hold.by),
             time::shown(hold.since, offset),
             hold.reason
                 .as_deref()
-                .map(|r| format!(": {r}"))
+                .map(|r| format!(": {}", clean(r)))
                 .unwrap_or_default()
         )?;
     }
@@ -342,7 +357,8 @@ pub(crate) fn show<S: Store>(
     }
     let who = if inspector {
         format!(
-            "an inspector with every role ({})",
+            "an inspector (id `inspector`, so assertions on the actor's id are judged for \
+             that id; give --as) with every role ({})",
             if actor.roles().is_empty() {
                 "none declared".to_owned()
             } else {
@@ -372,7 +388,7 @@ pub(crate) fn show<S: Store>(
         t.add_row(cells![
             number(event.seq()),
             time::shown(event.at(), offset),
-            event.actor(),
+            clean(event.actor()),
             change(event),
             short(event.hash()),
         ]);

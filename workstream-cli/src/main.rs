@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Exit status: 0 when all is well, 1 when a file has errors or the ledger has problems, 2
-//! when the command cannot run (a usage error, a file or database that cannot be read).
+//! when the command cannot run (a usage error, a file or database that cannot be read), 141
+//! when the reader of its output went away first (as if killed by `SIGPIPE`).
 
 mod args;
 mod audit;
@@ -35,34 +36,51 @@ pub(crate) enum Found {
     Problems,
 }
 
+/// The exit status of a command killed by `SIGPIPE`, as shells report it: the reader of its
+/// output went away before it was all written.
+const CLOSED_OUTPUT: u8 = 128 + 13;
+
 fn main() -> ExitCode {
     let matches = match args::command().try_get_matches() {
         Ok(matches) => matches,
-        Err(e) => {
-            // Help and version go to stdout with status 0; usage errors exit 2.
+        Err(e) if !e.use_stderr() => {
+            // Help and version: to stdout, status 0.
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // A usage error, in one line: clap's first, which says what is wrong.
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("error: bad arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            say(&format!("error: {first} (see `workstream --help`)"));
+            return ExitCode::from(2);
         }
     };
     let mut out = std::io::stdout().lock();
     let result = run(&matches, &mut out);
     let flushed = out.flush();
+    let closed = |e: &std::io::Error| e.kind() == std::io::ErrorKind::BrokenPipe;
     match (result, flushed) {
         (Ok(Found::Clean), Ok(())) => ExitCode::SUCCESS,
-        (Ok(Found::Problems), Ok(())) => ExitCode::from(1),
-        // stdout closed early (`| head`): what was asked for was written as far as it was read.
-        (Err(failure), _) if failure.is_closed_output() => ExitCode::SUCCESS,
-        (Err(failure), _) => {
-            eprintln!("error: {failure}");
+        // Problems found are problems found, whether or not all of them could be written.
+        (Ok(Found::Problems), _) => ExitCode::from(1),
+        (Ok(Found::Clean), Err(e)) if closed(&e) => ExitCode::from(CLOSED_OUTPUT),
+        (Ok(Found::Clean), Err(e)) => {
+            say(&format!("error: cannot write the output: {e}"));
             ExitCode::from(2)
         }
-        // stdout closed early (`| head`): what was asked for was written as far as it was read.
-        (Ok(_), Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        (Ok(_), Err(e)) => {
-            eprintln!("error: cannot write the output: {e}");
+        (Err(failure), _) if failure.is_closed_output() => ExitCode::from(CLOSED_OUTPUT),
+        (Err(failure), _) => {
+            say(&format!("error: {failure}"));
             ExitCode::from(2)
         }
     }
+}
+
+/// Writes a line to stderr; a closed stderr is not a reason to panic.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 fn run(matches: &clap::ArgMatches, out: &mut dyn Write) -> Result<Found, Failure> {
@@ -74,7 +92,7 @@ fn run(matches: &clap::ArgMatches, out: &mut dyn Write) -> Result<Found, Failure
         "graph" => files::graph(sub, out),
         "schema" => files::schema(out),
         "import" => transfer::import(matches, sub, out),
-        _ => match db::open(matches)? {
+        _ => match db::open(matches, matches!(name, "ls" | "show" | "metrics"))? {
             db::Opened::Sqlite(engine) => dispatch(&engine, name, sub, out),
             #[cfg(feature = "postgres")]
             db::Opened::Postgres(engine) => dispatch(&engine, name, sub, out),

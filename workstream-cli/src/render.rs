@@ -22,6 +22,23 @@ pub(crate) fn table<const N: usize>(header: [&str; N]) -> Table {
     table
 }
 
+/// Text from the store as a terminal may show it: control characters (escapes, line breaks)
+/// written as escapes, so what the database holds cannot redraw or forge what is printed.
+pub(crate) fn clean(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// A number right-aligned in its column.
 pub(crate) fn number(n: impl ToString) -> Cell {
     Cell::new(n.to_string()).set_alignment(CellAlignment::Right)
@@ -35,6 +52,10 @@ pub(crate) fn short(hash: &Sha256Hash) -> String {
 
 /// What an event changed, in a few words.
 pub(crate) fn change(event: &Event) -> String {
+    clean(&describe(event))
+}
+
+fn describe(event: &Event) -> String {
     match event.change() {
         Change::Created {
             workflow,

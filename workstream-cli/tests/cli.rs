@@ -245,13 +245,13 @@ fn graph_draws_mermaid_and_dot() {
     assert_eq!(code, 0);
     assert!(dot.starts_with("digraph"), "{dot}");
     assert!(dot.contains("send_back"), "{dot}");
-    fails(
-        &[
-            "graph",
-            &repo("workstream-core/tests/invalid/missing_to.yaml"),
-        ],
-        "does not validate (1 error(s))",
-    );
+    let (out, err, code) = run(&[
+        "graph",
+        &repo("workstream-core/tests/invalid/missing_to.yaml"),
+    ]);
+    assert_eq!(code, 1, "a file with errors: {err}");
+    assert!(out.is_empty(), "no diagram: {out}");
+    assert!(err.contains("error[W0008 missing-key]"), "{err}");
 }
 
 #[test]
@@ -325,6 +325,8 @@ fn ls_filters_by_place_signal_hold_and_time_window() {
         [1, 2, 3, 4, 5, 6]
     );
     assert_eq!(ids(&["--limit", "2", "--open"]), [1, 2]);
+    // The limit counts the items that pass the filters.
+    assert_eq!(ids(&["--limit", "2", "--signal", "blocked"]), [1, 3]);
     // The Rust check on coding's exit is not evaluated, and not taken to block.
     let out: Value = serde_json::from_str(&board(&[
         "ls",
@@ -361,12 +363,19 @@ fn ls_refuses_a_bad_filter_with_exit_2() {
         &["--db", db, "--now", "yesterday", "ls"],
         "is not an RFC 3339 instant",
     );
-    let (_, err, code) = run(&["--db", db, "ls", "--signal", "bogus"]);
-    assert_eq!(code, 2);
-    assert!(
-        err.starts_with("error: invalid value 'bogus' for '--signal <SIGNAL>'"),
-        "{err}"
+    fails(
+        &["--db", db, "ls", "--held", "nope"],
+        "no workflow declares a hold `nope`",
     );
+    fails(
+        &["--db", db, "ls", "--signal", "bogus"],
+        "invalid value 'bogus' for '--signal <SIGNAL>'",
+    );
+    fails(
+        &["--db", db, "ls", "--limit", "x"],
+        "invalid value 'x' for '--limit <N>'",
+    );
+    fails(&["--db", db, "show", "-1"], "unexpected argument '-1'");
 }
 
 // ---- show ----
@@ -457,6 +466,30 @@ fn export_then_import_gives_the_same_ledger_bit_for_bit() {
     let (a, _, _) = run(&["--db", db.to_str().unwrap(), "digest"]);
     let (b, _, _) = run(&["--db", copy.to_str().unwrap(), "digest"]);
     assert_eq!(a, b);
+    // The export ends with the counts and the digest the source gives.
+    let end: Value = serde_json::from_str(exported.lines().last().unwrap()).unwrap();
+    assert_eq!(format!("{}\n", end["end"]["digest"].as_str().unwrap()), a);
+    // Not over the database itself.
+    fails(
+        &[
+            "--db",
+            copy.to_str().unwrap(),
+            "export",
+            "-o",
+            copy.to_str().unwrap(),
+        ],
+        "is the database itself",
+    );
+    fails(
+        &[
+            "--db",
+            copy.to_str().unwrap(),
+            "digest",
+            "--save",
+            copy.to_str().unwrap(),
+        ],
+        "is the database itself",
+    );
     // Into a store that holds items: refused, nothing written.
     let export = copy.with_file_name("export.jsonl");
     fails(
@@ -493,9 +526,42 @@ fn import_checks_every_line_and_writes_nothing_when_one_is_wrong() {
         &["--db", target, "import", forged.to_str().unwrap()],
         "its content does not match its hash",
     );
-    // Nothing was written.
-    let store = SqliteStore::open(target).unwrap();
-    assert!(store.read(|tx| tx.item_ids()).unwrap().is_empty());
+    // Nothing was written: the database the import made is removed.
+    assert!(!Path::new(target).exists());
+    // An empty file, an export cut short, an export with a line dropped and its end kept.
+    let empty = dir.join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    fails(
+        &["--db", target, "import", empty.to_str().unwrap()],
+        "ends without its `end` line",
+    );
+    let lines: Vec<&str> = exported.lines().collect();
+    let cut = dir.join("cut.jsonl");
+    std::fs::write(&cut, lines[..40].join("\n")).unwrap();
+    fails(
+        &["--db", target, "import", cut.to_str().unwrap()],
+        "ends without its `end` line",
+    );
+    let mut shorter: Vec<&str> = lines.clone();
+    shorter.remove(shorter.len() - 2);
+    let shorter_file = dir.join("shorter.jsonl");
+    std::fs::write(&shorter_file, shorter.join("\n")).unwrap();
+    fails(
+        &["--db", target, "import", shorter_file.to_str().unwrap()],
+        "not the ones it was written with",
+    );
+    // A kept text changed: refused before anything is opened.
+    let mut definition: Value = serde_json::from_str(lines[0]).unwrap();
+    definition["definition"]["text"] = json!("::: not yaml [");
+    let mut bad_text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    bad_text[0] = definition.to_string();
+    let bad_text_file = dir.join("bad-text.jsonl");
+    std::fs::write(&bad_text_file, bad_text.join("\n")).unwrap();
+    fails(
+        &["--db", target, "import", bad_text_file.to_str().unwrap()],
+        ":1: the text of workflow",
+    );
+    assert!(!Path::new(target).exists(), "nothing was created");
     // A line that is not one.
     let garbled = dir.join("garbled.jsonl");
     std::fs::write(&garbled, format!("{}\n{{\"nope\": 1}}\n", lines[0])).unwrap();
@@ -537,6 +603,20 @@ fn verify_names_every_broken_item_and_exits_1() {
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["broken_items"], json!([3, 5]));
     assert_eq!(report["problems"][0]["seq"], 2);
+    // A kept workflow text that no longer parses does not stop the audit: it is one more
+    // problem named.
+    rusqlite::Connection::open(&copy)
+        .unwrap()
+        .execute(
+            "UPDATE definitions SET text = '::: not yaml [' WHERE workflow = 'project_guide'",
+            [],
+        )
+        .unwrap();
+    let (out, err, code) = run(&["--db", db, "verify"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("the workflow text kept under"), "{out}");
+    let (_, err, code) = run(&["--db", db, "export"]);
+    assert_eq!(code, 0, "export reads the store alone: {err}");
 }
 
 #[test]
@@ -618,7 +698,7 @@ fn a_history_rewritten_with_every_hash_recomputed_is_named_by_verify_against() {
             "--against",
             digest_file.to_str().unwrap(),
             "--expect",
-            "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            "sha256:0000000000000000000000000000000000000000000000000000000000000000 items=1 events=1",
         ],
         "is not the one expected",
     );
@@ -692,6 +772,16 @@ fn a_database_that_cannot_be_used_is_one_line_and_exit_2() {
     drop(holder);
     let (_, err, code) = run(&["--db", locked.to_str().unwrap(), "ls"]);
     assert_eq!(code, 0, "usable once the lock is gone: {err}");
+    // An empty file is not made into a database by a command that reads.
+    let zero = dir.join("zero.db");
+    std::fs::write(&zero, "").unwrap();
+    fails(&["--db", zero.to_str().unwrap(), "ls"], "is an empty file");
+    assert_eq!(std::fs::metadata(&zero).unwrap().len(), 0);
+    // A key=value connection string names a server, not a file.
+    let conninfo = "host=127.0.0.1 port=1 dbname=nothing user=nobody connect_timeout=1";
+    let (_, err, code) = run(&["--db", conninfo, "ls"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(!Path::new(conninfo).exists());
     // A workflows directory that is not one.
     fails(
         &[
@@ -705,23 +795,54 @@ fn a_database_that_cannot_be_used_is_one_line_and_exit_2() {
     );
 }
 
-#[test]
-fn output_closed_early_is_not_an_error() {
-    let (db, _) = sprint_db();
+/// Runs `workstream` with its stdout closed before anything is read.
+fn with_output_closed(args: &[&str]) -> (i32, String) {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("workstream"))
-        .args(["--db", db.to_str().unwrap(), "export"])
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Read nothing and close: the command must not print an error.
     drop(child.stdout.take());
     let output = child.wait_with_output().unwrap();
-    assert!(
-        output.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn output_closed_early_exits_as_sigpipe_would_and_problems_still_exit_1() {
+    let (db, _) = sprint_db();
+    let (code, err) = with_output_closed(&["--db", db.to_str().unwrap(), "export"]);
+    assert_eq!((code, err.as_str()), (141, ""), "quiet, and not a success");
+    // A file with errors is never a success, read or not.
+    let invalid = repo("workstream-core/tests/invalid/several_errors_at_once.yaml");
+    let (code, _) = with_output_closed(&["check", &invalid]);
+    assert!(code == 1 || code == 141, "{code}");
+}
+
+#[test]
+fn what_the_database_holds_cannot_redraw_the_terminal() {
+    let dir = scratch("escapes");
+    let path = dir.join("escapes.db");
+    let engine = Engine::builder()
+        .store(SqliteStore::open(&path).unwrap())
+        .workflow(parse("board.yaml", BOARD).unwrap())
+        .check("tests_pass", |_| Verdict::Pass)
+        .build()
+        .unwrap();
+    let evil = Actor::new("eve\u{1b}[31m\n| #9   forged", ["author"]);
+    let item = engine.create(&evil, NewItem::of("board")).unwrap();
+    engine
+        .hold(item.id(), &evil, "paused", "\u{1b}[2Jgone")
+        .unwrap();
+    drop(engine);
+    let (out, err, code) = run(&["--db", path.to_str().unwrap(), "show", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains('\u{1b}'), "{out}");
+    assert!(out.contains("eve\\u{1b}[31m\\n| #9   forged"), "{out}");
+    assert!(!out.lines().any(|l| l.starts_with("| #9")), "{out}");
 }
 
 // ---- PostgreSQL ----

@@ -100,11 +100,16 @@ pub fn audit(reader: &(impl Reader + ?Sized)) -> Result<Report, StoreError> {
 /// [`Problem::Truncated`], [`Problem::Removed`]. Events after the digest are checked as
 /// the audit checks them, no more.
 ///
+/// The digest's leaves may be kept anywhere, but the summary they are checked against must
+/// be one kept out of the writers' reach: a digest file kept beside the database can be
+/// rewritten along with it.
+///
 /// ```
-/// # use workstream_core::{audit_against, LedgerDigest, Reader};
-/// fn still_what_was_pinned(reader: &impl Reader, kept: &str) -> bool {
-///     let Ok(digest) = LedgerDigest::parse(kept) else { return false };
-///     audit_against(reader, &digest).is_ok_and(|report| report.is_clean())
+/// # use workstream_core::{audit_against, DigestSummary, LedgerDigest, Reader};
+/// fn still_what_was_pinned(reader: &impl Reader, leaves: &str, kept: &DigestSummary) -> bool {
+///     let Ok(digest) = LedgerDigest::parse(leaves) else { return false };
+///     digest.summary() == *kept
+///         && audit_against(reader, &digest).is_ok_and(|report| report.is_clean())
 /// }
 /// ```
 pub fn audit_against(
@@ -141,13 +146,21 @@ fn audit_with(
     }
     match readable(reader.item_ids())? {
         Ok(ids) => {
+            let mut audited = std::collections::HashSet::new();
             for &id in &ids {
                 let leaf = digest.and_then(|d| d.leaf(id));
-                audit_into(reader, id, leaf, &mut texts, &mut report)?;
+                if audit_into(reader, id, leaf, &mut texts, &mut report)? {
+                    audited.insert(id);
+                }
             }
-            // Items the digest covers that the store no longer lists.
+            // Items the digest covers that the store did not list or holds nothing of: their
+            // events are looked for all the same (a state deleted, its events kept), and
+            // an item of which nothing is left is named as removed.
             for leaf in digest.map_or(&[][..], |d| d.leaves()) {
-                if ids.binary_search(&leaf.item).is_err() {
+                if audited.contains(&leaf.item) {
+                    continue;
+                }
+                if !audit_into(reader, leaf.item, Some(leaf), &mut texts, &mut report)? {
                     report.problems.push(Finding::item(
                         leaf.item,
                         Problem::Removed { covered: leaf.seq },

@@ -141,7 +141,7 @@ pub enum Problem {
         found: u64,
     },
     /// A [digest](crate::LedgerDigest) taken earlier covers this item, but the store holds
-    /// nothing of it any more.
+    /// nothing of it any more: neither its state nor any of its events.
     #[error("the digest covers {covered} event(s) of it, but the store holds nothing of it")]
     Removed {
         /// How many events the digest covers.

@@ -69,49 +69,37 @@ impl fmt::Display for DigestSummary {
 impl FromStr for DigestSummary {
     type Err = DigestError;
 
-    /// Reads `sha256:<root> items=<n> events=<m>`, or the root alone (the counts are then
-    /// not checked).
+    /// Reads `sha256:<root> items=<n> events=<m>`, as [`Display`](fmt::Display) writes it.
     fn from_str(text: &str) -> Result<Self, DigestError> {
         let bad = |why: &str| DigestError::Malformed {
             line: 1,
-            message: format!("{why} (expected `sha256:<root> items=<n> events=<m>`)"),
+            message: format!("{why} (a summary reads `sha256:<root> items=<n> events=<m>`)"),
         };
         let mut words = text.split_whitespace();
         let root = words
             .next()
-            .ok_or_else(|| bad("empty digest"))?
+            .ok_or_else(|| bad("the summary is empty"))?
             .parse::<Sha256Hash>()
             .map_err(|e| bad(&e.to_string()))?;
-        let mut count = |name: &str| -> Result<Option<u64>, DigestError> {
-            match words.next() {
-                None => Ok(None),
-                Some(word) => word
-                    .strip_prefix(name)
-                    .and_then(|n| n.strip_prefix('='))
-                    .and_then(|n| n.parse().ok())
-                    .map(Some)
-                    .ok_or_else(|| bad(&format!("`{word}` is not `{name}=<number>`"))),
-            }
+        let mut count = |name: &str| -> Result<u64, DigestError> {
+            let word = words
+                .next()
+                .ok_or_else(|| bad(&format!("`{name}=<number>` is missing")))?;
+            word.strip_prefix(name)
+                .and_then(|n| n.strip_prefix('='))
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| bad(&format!("`{word}` is not `{name}=<number>`")))
         };
         let items = count("items")?;
         let events = count("events")?;
-        if words.next().is_some() || items.is_some() != events.is_some() {
-            return Err(bad("unexpected words"));
+        if let Some(extra) = words.next() {
+            return Err(bad(&format!("`{extra}` follows the counts")));
         }
         Ok(DigestSummary {
             root,
-            items: items.unwrap_or(u64::MAX),
-            events: events.unwrap_or(u64::MAX),
+            items,
+            events,
         })
-    }
-}
-
-impl DigestSummary {
-    /// Whether `self` names the same ledger state as `other`: the same root and, where both
-    /// give them, the same counts (a summary parsed from a root alone matches any counts).
-    pub fn matches(&self, other: &DigestSummary) -> bool {
-        let same = |a: u64, b: u64| a == b || a == u64::MAX || b == u64::MAX;
-        self.root == other.root && same(self.items, other.items) && same(self.events, other.events)
     }
 }
 
@@ -164,7 +152,9 @@ impl LedgerDigest {
         let summary = DigestSummary {
             root: merkle_root(&leaves),
             items: leaves.len() as u64,
-            events: leaves.iter().map(|l| l.seq).sum(),
+            // Saturating: leaves read from a file may claim any sequence numbers (`parse`
+            // refuses a sum that does not fit).
+            events: leaves.iter().fold(0u64, |sum, l| sum.saturating_add(l.seq)),
         };
         Self { leaves, summary }
     }
@@ -243,6 +233,7 @@ impl LedgerDigest {
             .parse()
             .map_err(|_| malformed(4, "`events` is not a number".into()))?;
         let mut leaves = Vec::new();
+        let mut total: u64 = 0;
         for (n, line) in lines {
             if line.is_empty() {
                 continue;
@@ -269,6 +260,9 @@ impl LedgerDigest {
                     "the leaves are not in increasing item order".into(),
                 ));
             }
+            total = total
+                .checked_add(leaf.seq)
+                .ok_or_else(|| malformed(n, "the sequence numbers add up past 2^64".into()))?;
             leaves.push(leaf);
         }
         let digest = Self::from_leaves(leaves);
@@ -409,12 +403,46 @@ mod tests {
     }
 
     #[test]
-    fn a_summary_from_a_root_alone_matches_any_counts() {
+    fn a_summary_reads_only_in_full() {
         let digest = LedgerDigest::from_leaves(leaves(4));
-        let root_only: DigestSummary = digest.root().to_string().parse().unwrap();
-        assert!(root_only.matches(&digest.summary()));
-        let other = LedgerDigest::from_leaves(leaves(3)).summary();
-        assert!(!other.matches(&digest.summary()));
-        assert!("sha256:00 items=1".parse::<DigestSummary>().is_err());
+        let root = digest.root();
+        for bad in [
+            root.to_string(),
+            format!("{root} items=4"),
+            format!("{root} items=4 events=x"),
+            format!("{root} events=14 items=4"),
+            format!("{root} items=4 events=14 more"),
+            "sha256:00 items=4 events=14".to_owned(),
+        ] {
+            assert!(bad.parse::<DigestSummary>().is_err(), "{bad}");
+        }
+        let read: DigestSummary = format!("{root} items=4 events=14").parse().unwrap();
+        assert_eq!(read, digest.summary());
+        assert_ne!(read, LedgerDigest::from_leaves(leaves(3)).summary());
+    }
+
+    #[test]
+    fn leaves_whose_sequence_numbers_overflow_are_refused_not_a_panic() {
+        let huge = LedgerDigest::from_leaves(vec![
+            Leaf::new(ItemId(1), u64::MAX / 2 + 1, Sha256Hash::ZERO),
+            Leaf::new(ItemId(2), u64::MAX / 2 + 1, Sha256Hash::ZERO),
+        ]);
+        assert_eq!(huge.summary().events, u64::MAX);
+        let text = huge.to_string();
+        assert!(matches!(
+            LedgerDigest::parse(&text),
+            Err(DigestError::Malformed { line: 6, .. })
+        ));
+        // Out of order and repeated items, and trailing words, are refused too.
+        let digest = LedgerDigest::from_leaves(leaves(3));
+        let mut lines: Vec<String> = digest.to_string().lines().map(str::to_owned).collect();
+        lines.swap(4, 5);
+        assert!(LedgerDigest::parse(&lines.join("\n")).is_err());
+        let mut lines: Vec<String> = digest.to_string().lines().map(str::to_owned).collect();
+        lines[4].push_str(" extra");
+        assert!(LedgerDigest::parse(&lines.join("\n")).is_err());
+        let mut lines: Vec<String> = digest.to_string().lines().map(str::to_owned).collect();
+        lines[5] = lines[4].clone();
+        assert!(LedgerDigest::parse(&lines.join("\n")).is_err());
     }
 }

@@ -1466,16 +1466,14 @@ impl PostgresTx<'_> {
                     state.apply(event).map_err(replayed)?;
                     state
                 }
-                None => {
-                    imported.items += 1;
-                    Item::replay([event]).map_err(replayed)?
-                }
+                None => Item::replay([event]).map_err(replayed)?,
             };
             // `append` checks the event continues the chain as stored or as imported so far.
             self.append(event.clone(), state.clone())?;
             states.insert(id, state);
             imported.events += 1;
         }
+        imported.items = states.len();
         self.flush()?;
         let s = quoted(&self.sql.schema);
         self.query(

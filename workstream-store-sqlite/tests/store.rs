@@ -704,8 +704,8 @@ fn verify_all_reports_every_problem_not_the_first() {
 
 #[test]
 fn a_body_resealed_in_place_is_named_by_a_digest_taken_before() {
-    // A body rewritten and its hash recomputed over it, the item's head set to match: the
-    // chain itself still links, so only a digest kept from before can tell.
+    // A body rewritten and its hash recomputed over it: only a digest kept from before can
+    // tell the new bytes from the old (the stale head the state names is found as well).
     let (_dir, engine, a) = tampered(
         "resealed",
         "UPDATE meta SET value = value WHERE key = 'next_item'",
@@ -735,6 +735,31 @@ fn a_body_resealed_in_place_is_named_by_a_digest_taken_before() {
             &report,
             &at(a.0, 4, |p| matches!(p, Problem::Rewritten { seq: 4, .. }))
         ),
+        "{report}"
+    );
+    // Its state deleted too, its events kept: the digest still checks the events it covers,
+    // and does not call the item removed.
+    conn.execute("DELETE FROM items WHERE id = 1", []).unwrap();
+    let report = engine.audit_against(&digest).unwrap();
+    assert!(
+        finds(
+            &report,
+            &of_item(a.0, |p| matches!(p, Problem::NoState { .. }))
+        ),
+        "{report}"
+    );
+    assert!(
+        finds(
+            &report,
+            &at(a.0, 4, |p| matches!(p, Problem::Rewritten { seq: 4, .. }))
+        ),
+        "{report}"
+    );
+    assert!(
+        !report
+            .problems
+            .iter()
+            .any(|f| matches!(f.problem, Problem::Removed { .. })),
         "{report}"
     );
 }
