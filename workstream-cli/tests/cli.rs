@@ -343,39 +343,34 @@ fn ls_filters_by_place_signal_hold_and_time_window() {
 #[test]
 fn ls_refuses_a_bad_filter_with_exit_2() {
     let db = board_db().to_str().unwrap();
-    fails(
-        &["--db", db, "ls", "--updated", "3x"],
-        "`3x` is not a window",
-    );
-    fails(
-        &["--db", db, "ls", "--workflow", "nope"],
-        "there is no workflow `nope`",
-    );
-    fails(
-        &["--db", db, "ls", "--workstation", "nowhere"],
-        "no workflow has a workstation `nowhere`",
-    );
-    fails(
-        &["--db", db, "--tz", "Mars/Olympus", "ls"],
-        "is not an offset",
-    );
-    fails(
-        &["--db", db, "--now", "yesterday", "ls"],
-        "is not an RFC 3339 instant",
-    );
-    fails(
-        &["--db", db, "ls", "--held", "nope"],
-        "no workflow declares a hold `nope`",
-    );
-    fails(
-        &["--db", db, "ls", "--signal", "bogus"],
-        "invalid value 'bogus' for '--signal <SIGNAL>'",
-    );
-    fails(
-        &["--db", db, "ls", "--limit", "x"],
-        "invalid value 'x' for '--limit <N>'",
-    );
-    fails(&["--db", db, "show", "-1"], "unexpected argument '-1'");
+    let cases: [(&[&str], &str); 9] = [
+        (&["ls", "--updated", "3x"], "`3x` is not a window"),
+        (&["ls", "--workflow", "nope"], "there is no workflow `nope`"),
+        (
+            &["ls", "--workstation", "nowhere"],
+            "no workflow has a workstation `nowhere`",
+        ),
+        (&["--tz", "Mars/Olympus", "ls"], "is not an offset"),
+        (&["--now", "yesterday", "ls"], "is not an RFC 3339 instant"),
+        (
+            &["ls", "--held", "nope"],
+            "no workflow declares a hold `nope`",
+        ),
+        (
+            &["ls", "--signal", "bogus"],
+            "invalid value 'bogus' for '--signal <SIGNAL>'",
+        ),
+        (
+            &["ls", "--limit", "x"],
+            "invalid value 'x' for '--limit <N>'",
+        ),
+        (&["show", "-1"], "unexpected argument '-1'"),
+    ];
+    for (args, says) in cases {
+        let mut all = vec!["--db", db];
+        all.extend_from_slice(args);
+        fails(&all, says);
+    }
 }
 
 // ---- show ----
