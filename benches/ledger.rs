@@ -137,7 +137,7 @@ fn time_hot_per_chain(kept: &[Vec<StoredEvent>], bytes: &[Vec<u8>]) -> (Duration
             assert!(problems.is_empty(), "the chain verifies");
             took
         };
-        let mut run_hash = || time_sha256(chain_bytes);
+        let run_hash = || time_sha256(chain_bytes);
         // Which goes first alternates, chain by chain.
         if i % 2 == 0 {
             run_verify();
