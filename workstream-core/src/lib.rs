@@ -43,6 +43,7 @@ mod duration;
 mod engine;
 mod evaluate;
 mod export;
+mod feed;
 mod hash;
 mod id;
 mod item;
@@ -79,6 +80,7 @@ pub use engine::{
     Batch, BatchRefused, BuildError, Engine, EngineBuilder, Error, Explanation, MigrationReport,
     MissingCheck, Move, NewItem, NextMove, Result, Verified, With,
 };
+pub use feed::{FeedEvent, ParsePositionError, Position};
 pub use hash::{
     DefinitionHash, ParseHashError, Sha256Hash, Sha256Hasher, canonical_json, chain_hash,
 };

@@ -4,6 +4,7 @@ use std::error::Error as StdError;
 
 use crate::chain::{Finding, StoredEvent};
 use crate::definition::StoredDefinition;
+use crate::feed::{FeedEvent, Position};
 use crate::hash::{DefinitionHash, Sha256Hash};
 use crate::item::{Item, ItemId};
 use crate::ledger::Event;
@@ -277,6 +278,22 @@ pub trait Reader {
 
     /// The ids of every item, in order.
     fn item_ids(&self) -> Result<Vec<ItemId>, StoreError>;
+
+    /// The committed events after `after` in the store's feed, in feed order, at most
+    /// `limit` of them ([`Position`]): every event exactly once, in one order fixed when it
+    /// commits, in which no event is ever placed before one a reader has already been given.
+    /// A reader that polls with the last position it handled, while writers commit, misses
+    /// none and sees none twice.
+    ///
+    /// Meant for read views ([`Store::read`]); in a write transaction a store may or may not
+    /// list that transaction's own events. A store that keeps no feed returns
+    /// [`StoreError::Backend`] (the default); the stores of this workspace all keep one.
+    fn events_since(&self, after: Position, limit: usize) -> Result<Vec<FeedEvent>, StoreError> {
+        let _ = (after, limit);
+        Err(StoreError::Backend(
+            "this store keeps no feed of its events".into(),
+        ))
+    }
 
     /// An item's whole chain as the store keeps it, for verification: each event with the
     /// key the store files it under and, where the store keeps them, the exact bytes its

@@ -35,8 +35,8 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use workstream_core::IdHasher;
 use workstream_core::{
-    DefinitionHash, Event, Item, ItemId, Query, Reader, Sha256Hash, Store, StoreError,
-    StoredDefinition, Tx,
+    DefinitionHash, Event, FeedEvent, Item, ItemId, Position, Query, Reader, Sha256Hash, Store,
+    StoreError, StoredDefinition, Tx,
 };
 use workstream_core::{Entered, StoreId, check_append, check_definition};
 
@@ -136,6 +136,10 @@ struct State {
     /// engine's check can make one): no order exists, so no ranks are reported from then on.
     cyclic: bool,
     next_id: u64,
+    /// The feed: every event, by item and sequence number, in the order appends committed
+    /// (writers hold the lock, so the order of appends is the order of commits; a rolled
+    /// back append is taken off the end). An event's position is its index plus one.
+    feed: Vec<(ItemId, u64)>,
     /// The workflow texts kept, in the order they were kept, and where each is by source.
     definitions: Vec<StoredDefinition>,
     by_source: HashMap<Sha256Hash, usize>,
@@ -445,6 +449,7 @@ impl Drop for MemoryTx<'_> {
                     if let Some(entry) = state.entries.get_mut(&id) {
                         entry.events.pop();
                     }
+                    state.feed.pop();
                     // A state before means the item stays, with the rest of its chain; none
                     // means the event created it, and it goes with its (now empty) chain.
                     match prev {
@@ -556,6 +561,28 @@ impl Reader for MemoryTx<'_> {
         Ok(self.state().entries.keys().copied().collect())
     }
 
+    fn events_since(&self, after: Position, limit: usize) -> Result<Vec<FeedEvent>, StoreError> {
+        let state = self.state();
+        // Positions are `0.n`; one with a first part is past every event here.
+        if after.major() > 0 {
+            return Ok(Vec::new());
+        }
+        let from = usize::try_from(after.minor()).unwrap_or(usize::MAX);
+        let fed = state.feed.get(from..).unwrap_or_default();
+        Ok(fed
+            .iter()
+            .take(limit)
+            .zip(from..)
+            .filter_map(|(&(id, seq), i)| {
+                let event = state.entries.get(&id)?.events.get((seq - 1) as usize)?;
+                Some(FeedEvent::new(
+                    Position::new(0, i as u64 + 1),
+                    event.clone(),
+                ))
+            })
+            .collect())
+    }
+
     fn definition_text(&self, source: &Sha256Hash) -> Result<Option<StoredDefinition>, StoreError> {
         let state = self.state();
         Ok(state
@@ -604,6 +631,7 @@ impl Tx for MemoryTx<'_> {
         let prev = state.put(item);
         let made_cyclic = !was_cyclic && state.cyclic;
         // `put` made the entry if there was none.
+        state.feed.push((id, event.seq()));
         if let Some(entry) = state.entries.get_mut(&id) {
             entry.events.push(event);
         }

@@ -12,7 +12,7 @@ use postgres::{Client, GenericClient};
 use crate::error::{OpenError, words};
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The oldest server the store runs on, as `server_version_num`: PostgreSQL 11 (the append
 /// statement hashes the chain's head with `sha256`).
@@ -82,9 +82,32 @@ CREATE TABLE {s}.meta (
 );
 "#;
 
+/// Version 2: the feed. Each event's place in the store-wide order is `(txid, n)`: the
+/// number of the transaction that wrote it (`txid_current()`) and a number that grows
+/// within it (`event_order`), both set by the columns' defaults. Readers list only events of
+/// transactions below the oldest one still running (`txid_snapshot_xmin`), so no event can
+/// later appear before one already listed. Events stored before are given `txid` 0 and
+/// numbered in the order of their instants (then item, then sequence number).
+const V2: &str = r#"
+CREATE SEQUENCE {s}.event_order AS bigint MINVALUE 1;
+ALTER TABLE {s}.events ADD COLUMN txid bigint, ADD COLUMN n bigint;
+UPDATE {s}.events e SET txid = 0, n = o.n
+FROM (SELECT item, seq,
+             row_number() OVER (ORDER BY (body::json ->> 'at'), item, seq) AS n
+      FROM {s}.events) o
+WHERE o.item = e.item AND o.seq = e.seq;
+SELECT setval('{s}.event_order', greatest((SELECT max(n) FROM {s}.events), 1));
+ALTER TABLE {s}.events
+    ALTER COLUMN txid SET DEFAULT txid_current(),
+    ALTER COLUMN txid SET NOT NULL,
+    ALTER COLUMN n SET DEFAULT nextval('{s}.event_order'),
+    ALTER COLUMN n SET NOT NULL;
+CREATE UNIQUE INDEX events_feed ON {s}.events (txid, n);
+"#;
+
 /// The steps from one version to the next: `MIGRATIONS[v]` takes a schema at version `v` to
 /// `v + 1` (version 0 is an empty schema).
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The relations a schema at the current version holds: name and kind (`r` table, `i`
 /// index, `S` sequence), in name order.
@@ -98,7 +121,9 @@ pub(crate) const RELATIONS: &[(&str, char)] = &[
     ("deps", 'r'),
     ("deps_on", 'i'),
     ("deps_pkey", 'i'),
+    ("event_order", 'S'),
     ("events", 'r'),
+    ("events_feed", 'i'),
     ("events_pkey", 'i'),
     ("item_ids", 'S'),
     ("items", 'r'),

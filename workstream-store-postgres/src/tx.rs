@@ -10,9 +10,9 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Row, Statement, Transaction};
 use workstream_core::{
-    Change, DefinitionHash, Event, Finding, Item, ItemId, MAX_VALUE_DEPTH, Problem, Query, Reader,
-    ReplayError, Sha256Hash, StoreError, StoredDefinition, StoredEvent, Tx, chain_hash,
-    check_append, check_definition, is_deeper_than,
+    Change, DefinitionHash, Event, FeedEvent, Finding, Item, ItemId, MAX_VALUE_DEPTH, Position,
+    Problem, Query, Reader, ReplayError, Sha256Hash, StoreError, StoredDefinition, StoredEvent, Tx,
+    chain_hash, check_append, check_definition, is_deeper_than,
 };
 
 use crate::error::{Failure, failure, store_error};
@@ -38,6 +38,7 @@ pub(crate) struct Sql {
     deps: String,
     events: String,
     item_ids: String,
+    events_since: String,
     has_definition: String,
     put_definition: String,
     definition_columns: String,
@@ -111,6 +112,11 @@ impl Sql {
                  ORDER BY seq"
             ),
             item_ids: format!("SELECT id FROM {s}.items ORDER BY id"),
+            events_since: format!(
+                "SELECT seq, body, prev, hash, txid, n, item FROM {s}.events \
+                 WHERE (txid, n) > ($1, $2) AND txid < txid_snapshot_xmin(txid_current_snapshot()) \
+                 ORDER BY txid, n LIMIT $3"
+            ),
             has_definition: format!("SELECT 1 FROM {s}.definitions WHERE source = $1"),
             put_definition: format!(
                 "INSERT INTO {s}.definitions \
@@ -892,6 +898,31 @@ impl Reader for PostgresTx<'_> {
         rows.iter().map(|row| parse_event(id, row)).collect()
     }
 
+    /// The events by `(txid, n)`, of transactions below the oldest still running: every
+    /// transaction below it has ended, and every later one gets a higher number, so nothing
+    /// can appear behind what this lists. A transaction left open holds the feed back until
+    /// it ends.
+    fn events_since(&self, after: Position, limit: usize) -> Result<Vec<FeedEvent>, StoreError> {
+        self.flush()?;
+        let (Some(txid), Some(n)) = (key(after.major()), key(after.minor())) else {
+            return Ok(Vec::new());
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.query(&self.sql.events_since, &[&txid, &n, &limit])?;
+        rows.iter()
+            .map(|row| {
+                let item: i64 = row.try_get(6).map_err(|e| self.fail(e))?;
+                let txid: i64 = row.try_get(4).map_err(|e| self.fail(e))?;
+                let n: i64 = row.try_get(5).map_err(|e| self.fail(e))?;
+                let event = parse_event(ItemId(item.unsigned_abs()), row)?;
+                Ok(FeedEvent::new(
+                    Position::new(txid.unsigned_abs(), n.unsigned_abs()),
+                    event,
+                ))
+            })
+            .collect()
+    }
+
     fn item_ids(&self) -> Result<Vec<ItemId>, StoreError> {
         self.flush()?;
         let rows = self.query(&self.sql.item_ids, &[])?;
@@ -993,7 +1024,8 @@ const COLUMNS: &[(&str, &str)] = &[
     ("deps", "item bigint NO, on_item bigint NO"),
     (
         "events",
-        "item bigint NO, seq bigint NO, body text NO, prev bytea NO, hash bytea NO",
+        "item bigint NO, seq bigint NO, body text NO, prev bytea NO, hash bytea NO, txid bigint \
+         NO, n bigint NO",
     ),
     (
         "items",
@@ -1005,6 +1037,10 @@ const COLUMNS: &[(&str, &str)] = &[
 
 /// Each index: its definition as PostgreSQL prints it, with the schema's name left out.
 const INDEXES: &[(&str, &str)] = &[
+    (
+        "events_feed",
+        "CREATE UNIQUE INDEX events_feed ON events USING btree (txid, n)",
+    ),
     (
         "definitions_definition",
         "CREATE INDEX definitions_definition ON definitions USING btree (definition, n)",

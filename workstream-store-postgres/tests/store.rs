@@ -359,3 +359,55 @@ fn stats_count_writes() {
     assert_eq!(stats.writes, 4);
     assert_eq!(stats.reconnects, 0);
 }
+
+#[test]
+fn a_schema_of_version_1_is_given_a_feed_in_the_order_of_its_events() {
+    let Some(server) = server() else { return };
+    let (first, schema, ids) = populated(server, "feed_upgrade");
+    let before = first
+        .events_since(workstream_core::Position::START, usize::MAX)
+        .unwrap_or_else(|e| panic!("feed: {e}"));
+    drop(first);
+    // Back to version 1, as a store of the first release left it.
+    let mut c = client(server);
+    c.batch_execute(&format!(
+        "DROP INDEX \"{schema}\".events_feed; \
+         ALTER TABLE \"{schema}\".events DROP COLUMN txid, DROP COLUMN n; \
+         DROP SEQUENCE \"{schema}\".event_order; \
+         UPDATE \"{schema}\".meta SET value = '1' WHERE key = 'schema_version';"
+    ))
+    .unwrap_or_else(|e| panic!("downgrade: {e}"));
+    let engine = engine(common::open(server, &schema));
+    let verified = engine
+        .verify_all()
+        .unwrap_or_else(|e| panic!("the upgraded schema verifies: {e}"));
+    assert_eq!(verified.events, before.len());
+    let after = engine
+        .events_since(workstream_core::Position::START, usize::MAX)
+        .unwrap_or_else(|e| panic!("feed: {e}"));
+    let keys = |fed: &[workstream_core::FeedEvent]| -> Vec<(ItemId, u64)> {
+        fed.iter()
+            .map(|f| (f.event.item(), f.event.seq()))
+            .collect()
+    };
+    // Every event, each chain in order, in the order of the instants (then item, then seq).
+    let mut expected = keys(&before);
+    expected.sort_by_key(|&(item, seq)| {
+        let at = before
+            .iter()
+            .find(|f| (f.event.item(), f.event.seq()) == (item, seq))
+            .map(|f| f.event.at());
+        (at, item, seq)
+    });
+    assert_eq!(keys(&after), expected);
+    // New events come after them.
+    let me = Actor::new("wes", ["worker"]);
+    engine
+        .advance(ids[1], &me, Move::transition("start"))
+        .unwrap_or_else(|e| panic!("start: {e}"));
+    let last = after[after.len() - 1].position;
+    let next = engine
+        .events_since(last, 10)
+        .unwrap_or_else(|e| panic!("feed: {e}"));
+    assert_eq!(keys(&next), [(ids[1], 2)]);
+}

@@ -15,7 +15,7 @@ use crate::error::OpenError;
 pub const APPLICATION_ID: i32 = 0x7773_5431;
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// Version 1: events, the projection of current states, dependencies, and the id counter.
 ///
@@ -94,9 +94,23 @@ CREATE TABLE replaced_rows (
 );
 ";
 
+/// Version 3: the feed. Each event's `pos` is its place in the store-wide order of commits
+/// (writers hold the database's write lock, so the next number is the next commit's);
+/// events stored before are numbered in the order of their instants (then item, then
+/// sequence number), which keeps each chain in order.
+const V3: &str = "
+ALTER TABLE events ADD COLUMN pos INTEGER;
+UPDATE events SET pos = ordered.n
+FROM (SELECT item, seq,
+             row_number() OVER (ORDER BY json_extract(body, '$.at'), item, seq) AS n
+      FROM events) AS ordered
+WHERE ordered.item = events.item AND ordered.seq = events.seq;
+CREATE UNIQUE INDEX events_pos ON events (pos);
+";
+
 /// The steps from one schema version to the next: `MIGRATIONS[v]` takes a database at
 /// version `v` to `v + 1` (version 0 is an empty file).
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// A schema object: its kind (`table`, `index`, …), its name and the SQL that made it.
 pub(crate) type Object = (String, String, String);

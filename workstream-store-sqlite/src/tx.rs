@@ -10,8 +10,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use workstream_core::chain_hash;
 use workstream_core::is_deeper_than;
 use workstream_core::{
-    Change, DefinitionHash, Event, Finding, Item, ItemId, MAX_VALUE_DEPTH, Problem, Query, Reader,
-    Sha256Hash, StoreError, StoredDefinition, StoredEvent, Tx,
+    Change, DefinitionHash, Event, FeedEvent, Finding, Item, ItemId, MAX_VALUE_DEPTH, Position,
+    Problem, Query, Reader, Sha256Hash, StoreError, StoredDefinition, StoredEvent, Tx,
 };
 use workstream_core::{check_append, check_definition};
 
@@ -199,7 +199,8 @@ impl<'a> SqliteTx<'a> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "INSERT INTO events (item, seq, body, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO events (item, seq, body, prev, hash, pos) VALUES (?1, ?2, ?3, ?4, ?5, \
+                 (SELECT coalesce(max(pos), 0) + 1 FROM events))",
             )
             .map_err(|e| self.err(e))?;
         stmt.execute(params![
@@ -656,6 +657,31 @@ impl Reader for SqliteTx<'_> {
         Ok(ids.into_iter().map(|i| ItemId(i as u64)).collect())
     }
 
+    /// The events by their `pos`, the order their writes committed in.
+    fn events_since(&self, after: Position, limit: usize) -> Result<Vec<FeedEvent>, StoreError> {
+        // Positions here are `0.n`; one with a first part is past every event.
+        let (0, Some(from)) = (after.major(), key(after.minor())) else {
+            return Ok(Vec::new());
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, body, prev, hash, pos, item FROM events WHERE pos > ?1 \
+                 ORDER BY pos LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(params![from, limit]).map_err(|e| self.err(e))?;
+        let mut fed = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let item = row.get::<_, i64>(5).map_err(|e| self.err(e))?;
+            let pos = row.get::<_, i64>(4).map_err(|e| self.err(e))?;
+            let event = parse_event(ItemId(item as u64), row)?;
+            fed.push(FeedEvent::new(Position::new(0, pos as u64), event));
+        }
+        Ok(fed)
+    }
+
     /// The rows of the item's events: each event read from its `body`, filed under the row's
     /// `item` and `seq` columns, with the body's exact text, which its hash is checked
     /// against.
@@ -741,6 +767,7 @@ impl Reader for SqliteTx<'_> {
         let seen = self.check_items_columns(&mut found)?;
         self.check_deps(&seen, &mut found)?;
         self.check_orphan_events(&mut found)?;
+        self.check_feed(&mut found)?;
         self.check_counter(&mut found)?;
         Ok(found)
     }
@@ -953,6 +980,34 @@ impl SqliteTx<'_> {
                 ItemId(item as u64),
                 Problem::NoState {
                     events: events as u64,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every event must have its place in the feed: a positive whole `pos` (the unique index
+    /// keeps two from sharing one).
+    fn check_feed(&self, found: &mut Vec<Finding>) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT item, seq, coalesce(quote(pos), 'NULL') FROM events \
+                 WHERE typeof(pos) != 'integer' OR pos < 1 ORDER BY item, seq",
+            )
+            .map_err(|e| self.err(e))?;
+        let bad: Vec<(i64, i64, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))?;
+        for (item, seq, pos) in bad {
+            found.push(Finding::event(
+                ItemId(item as u64),
+                seq as u64,
+                Problem::Disagrees {
+                    what: "the `pos` column of `events` (its place in the feed)".to_owned(),
+                    stored: pos,
+                    expected: "a positive whole number".to_owned(),
                 },
             ));
         }

@@ -452,7 +452,7 @@ fn every_change_to_the_file_is_named_by_verify_all() {
         ),
         (
             "a copy of the last event inserted",
-            "INSERT INTO events SELECT item, 5, body, prev, hash FROM events WHERE item = 1 AND seq = 4",
+            "INSERT INTO events SELECT item, 5, body, prev, hash, (SELECT max(pos) + 1 FROM events) FROM events WHERE item = 1 AND seq = 4",
             at(1, 5, |p| {
                 matches!(
                     p,
@@ -862,7 +862,7 @@ fn appending_onto_a_chain_changed_from_outside_is_refused() {
         ),
         (
             "an event added",
-            "INSERT INTO events SELECT item, 5, body, prev, hash FROM events WHERE item = 1 AND seq = 4",
+            "INSERT INTO events SELECT item, 5, body, prev, hash, (SELECT max(pos) + 1 FROM events) FROM events WHERE item = 1 AND seq = 4",
         ),
         ("the state removed", "DELETE FROM items WHERE id = 1"),
     ];

@@ -10,6 +10,7 @@ use super::{Engine, Error, Explanation, NextMove, Result, Verified};
 use crate::audit::{self, Report};
 use crate::dag::{self, CriticalPath};
 use crate::digest::LedgerDigest;
+use crate::feed::{FeedEvent, Position};
 use crate::item::{Actor, Item, ItemId};
 use crate::ledger::Event;
 use crate::metrics::{FlowReport, ItemMetrics, metrics_across};
@@ -103,6 +104,29 @@ impl<S: Store> Engine<S> {
     /// read at all.
     pub fn audit(&self) -> Result<Report> {
         Ok(self.store.read(|tx| audit::audit(tx))?)
+    }
+
+    /// The committed events after `after` in the store's feed, in the order they were
+    /// committed store-wide, at most `limit` ([`Reader::events_since`]). Keep the position
+    /// of the last event handled and ask again from it: a program that reacts to changes
+    /// (notifications, payments, search indexes) misses none and handles none twice, across
+    /// restarts.
+    ///
+    /// ```
+    /// # use workstream_core::{Engine, Position, Store};
+    /// fn drain<S: Store>(engine: &Engine<S>, mut cursor: Position) -> workstream_core::Result<Position> {
+    ///     loop {
+    ///         let batch = engine.events_since(cursor, 100)?;
+    ///         let Some(last) = batch.last() else { return Ok(cursor) };
+    ///         for fed in &batch {
+    ///             println!("{} {} {}", fed.position, fed.event.item(), fed.event.change().kind());
+    ///         }
+    ///         cursor = last.position; // keep it, durably, once the batch is handled
+    ///     }
+    /// }
+    /// ```
+    pub fn events_since(&self, after: Position, limit: usize) -> Result<Vec<FeedEvent>> {
+        Ok(self.store.read(|tx| tx.events_since(after, limit))?)
     }
 
     /// A digest of the whole ledger as it is now, read in one transaction: every item's

@@ -19,6 +19,7 @@ mod chains;
 mod concurrency;
 mod definitions;
 mod dependencies;
+mod feed;
 mod processes;
 mod queries;
 mod values;
@@ -34,6 +35,9 @@ pub use definitions::{
     events_name_kept_texts,
 };
 pub use dependencies::dependencies_against_a_model;
+pub use feed::{
+    feed_lists_every_committed_event_once_in_order, feed_misses_nothing_while_writers_commit,
+};
 pub use processes::{Ack, Outcome, XorShift, moves_allowed, read_lines, run_scenarios};
 pub use queries::queries;
 pub use values::{
@@ -142,6 +146,20 @@ macro_rules! conformance_tests {
                 return;
             }
             $crate::testing::batches_are_all_or_nothing(($make)());
+        }
+        #[test]
+        fn conformance_feed_lists_every_committed_event_once_in_order() {
+            if !($available)() {
+                return;
+            }
+            $crate::testing::feed_lists_every_committed_event_once_in_order(($make)());
+        }
+        #[test]
+        fn conformance_feed_misses_nothing_while_writers_commit() {
+            if !($available)() {
+                return;
+            }
+            $crate::testing::feed_misses_nothing_while_writers_commit(($make)(), 6, 24);
         }
         #[test]
         fn conformance_racing_writers() {
