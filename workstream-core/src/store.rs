@@ -285,6 +285,10 @@ pub trait Reader {
     /// A reader that polls with the last position it handled, while writers commit, misses
     /// none and sees none twice.
     ///
+    /// A store may list a committed event only once every transaction begun before it has
+    /// ended (the PostgreSQL store does, so that none is ever placed behind one listed): a
+    /// reader can lag a commit while other transactions are open.
+    ///
     /// Meant for read views ([`Store::read`]); in a write transaction a store may or may not
     /// list that transaction's own events. A store that keeps no feed returns
     /// [`StoreError::Backend`] (the default); the stores of this workspace all keep one.
