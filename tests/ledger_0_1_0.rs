@@ -78,6 +78,31 @@ fn a_database_of_0_1_0_verifies_and_reads_back_as_written() {
     // kept the row it replaced.
     let verified = engine.verify_all().unwrap();
     assert_eq!((verified.items, verified.events), (6, 24));
+    // The upgrade to schema 3 gave every event its place in the feed: all 24, positions
+    // 1 to 24, each chain in order, in the order of the instants.
+    let fed = engine
+        .events_since(workstream::Position::START, 100)
+        .unwrap();
+    let positions: Vec<u64> = fed.iter().map(|f| f.position.minor()).collect();
+    assert_eq!(positions, (1..=24).collect::<Vec<u64>>());
+    for pair in fed.windows(2) {
+        assert!(pair[0].event.at() <= pair[1].event.at());
+        if pair[0].event.item() == pair[1].event.item() {
+            assert!(pair[0].event.seq() < pair[1].event.seq());
+        }
+    }
+    // A program of the previous schema still connected cannot add an event outside it.
+    let conn = rusqlite::Connection::open(copy.db()).unwrap();
+    let refused = conn.execute(
+        "INSERT INTO events (item, seq, body, prev, hash) SELECT item, 99, body, prev, hash \
+         FROM events WHERE item = 1 AND seq = 1",
+        [],
+    );
+    assert!(
+        refused.is_err_and(|e| e.to_string().contains("upgraded to workstream schema 3")),
+        "an event without a feed position is refused"
+    );
+    drop(conn);
     let replaced = engine.store().replaced_rows().unwrap();
     assert_eq!(replaced.len(), 1, "{replaced:?}");
     assert_eq!(replaced[0].item, ItemId(2));

@@ -14,6 +14,19 @@ use crate::window::Window;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// A feed position past the last event this store holds. Events are never removed, so
+    /// no position this store gave can be past its end: the position comes from another
+    /// store, or from a copy of this one that held more (restored from an older backup, or
+    /// an operating-system crash under relaxed durability took back the last commits).
+    #[error(
+        "the feed position {after} is past the last event of this store ({last}): it comes from another store, or from a copy of this one that held more events"
+    )]
+    FeedAhead {
+        /// The position asked from.
+        after: Position,
+        /// The store's last position ([`Position::START`] when it holds no events).
+        last: Position,
+    },
     /// The append does not continue the item's stored chain: another writer appended first,
     /// or the event was made from a stale state. Nothing was written.
     #[error(
@@ -287,7 +300,9 @@ pub trait Reader {
     ///
     /// A store may list a committed event only once every transaction begun before it has
     /// ended (the PostgreSQL store does, so that none is ever placed behind one listed): a
-    /// reader can lag a commit while other transactions are open.
+    /// reader can lag a commit while other transactions are open, so an empty answer means
+    /// "nothing to list yet", not "nothing will come". A position past the store's last event
+    /// is refused with [`StoreError::FeedAhead`] (when nothing follows it).
     ///
     /// Meant for read views ([`Store::read`]); in a write transaction a store may or may not
     /// list that transaction's own events. A store that keeps no feed returns

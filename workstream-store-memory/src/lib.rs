@@ -563,9 +563,10 @@ impl Reader for MemoryTx<'_> {
 
     fn events_since(&self, after: Position, limit: usize) -> Result<Vec<FeedEvent>, StoreError> {
         let state = self.state();
-        // Positions are `0.n`; one with a first part is past every event here.
-        if after.major() > 0 {
-            return Ok(Vec::new());
+        let last = Position::new(0, state.feed.len() as u64);
+        // Positions are `0.n`, up to the number of events.
+        if after > last {
+            return Err(StoreError::FeedAhead { after, last });
         }
         let from = usize::try_from(after.minor()).unwrap_or(usize::MAX);
         let fed = state.feed.get(from..).unwrap_or_default();

@@ -87,14 +87,18 @@ CREATE TABLE {s}.meta (
 /// within it (`event_order`), both set by the columns' defaults. Readers list only events of
 /// transactions below the oldest one still running (`txid_snapshot_xmin`), so no event can
 /// later appear before one already listed. Events stored before are given `txid` 0 and
-/// numbered in the order of their instants (then item, then sequence number).
+/// numbered in the order of their instants, each the latest of its chain so far (a clock set
+/// back cannot put an event before the one it follows), then item, then sequence number.
 const V2: &str = r#"
 CREATE SEQUENCE {s}.event_order AS bigint MINVALUE 1;
 ALTER TABLE {s}.events ADD COLUMN txid bigint, ADD COLUMN n bigint;
 UPDATE {s}.events e SET txid = 0, n = o.n
 FROM (SELECT item, seq,
-             row_number() OVER (ORDER BY (body::json ->> 'at'), item, seq) AS n
-      FROM {s}.events) o
+             row_number() OVER (ORDER BY at COLLATE "C" NULLS LAST, item, seq) AS n
+      FROM (SELECT item, seq,
+                   max(substring(body from '"at":"([^"]*)"'))
+                       OVER (PARTITION BY item ORDER BY seq ROWS UNBOUNDED PRECEDING) AS at
+            FROM {s}.events) r) o
 WHERE o.item = e.item AND o.seq = e.seq;
 SELECT setval('{s}.event_order', greatest((SELECT max(n) FROM {s}.events), 1));
 ALTER TABLE {s}.events

@@ -39,6 +39,7 @@ pub(crate) struct Sql {
     events: String,
     item_ids: String,
     events_since: String,
+    last_position: String,
     has_definition: String,
     put_definition: String,
     definition_columns: String,
@@ -112,6 +113,9 @@ impl Sql {
                  ORDER BY seq"
             ),
             item_ids: format!("SELECT id FROM {s}.items ORDER BY id"),
+            last_position: format!(
+                "SELECT txid, n FROM {s}.events ORDER BY txid DESC, n DESC LIMIT 1"
+            ),
             events_since: format!(
                 "SELECT seq, body, prev, hash, txid, n, item FROM {s}.events \
                  WHERE (txid, n) > ($1, $2) AND txid < txid_snapshot_xmin(txid_current_snapshot()) \
@@ -904,11 +908,24 @@ impl Reader for PostgresTx<'_> {
     /// it ends.
     fn events_since(&self, after: Position, limit: usize) -> Result<Vec<FeedEvent>, StoreError> {
         self.flush()?;
-        let (Some(txid), Some(n)) = (key(after.major()), key(after.minor())) else {
-            return Ok(Vec::new());
-        };
+        // A position beyond what a bigint holds lists nothing, and is then found to be past
+        // the last event.
+        let txid = key(after.major()).unwrap_or(i64::MAX);
+        let n = key(after.minor()).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self.query(&self.sql.events_since, &[&txid, &n, &limit])?;
+        if rows.is_empty() && limit > 0 {
+            // Nothing follows: the position must not be past the last event stored.
+            let last = self.query(&self.sql.last_position, &[])?;
+            let last = last.first().map_or(Position::START, |row| {
+                let txid: i64 = row.try_get(0).unwrap_or_default();
+                let n: i64 = row.try_get(1).unwrap_or_default();
+                Position::new(txid.unsigned_abs(), n.unsigned_abs())
+            });
+            if after > last {
+                return Err(StoreError::FeedAhead { after, last });
+            }
+        }
         rows.iter()
             .map(|row| {
                 let item: i64 = row.try_get(6).map_err(|e| self.fail(e))?;
@@ -1010,6 +1027,7 @@ impl Reader for PostgresTx<'_> {
         self.check_deps(&seen, &mut found)?;
         self.check_orphan_events(&mut found)?;
         self.check_counter(&mut found)?;
+        self.check_feed(&mut found)?;
         Ok(found)
     }
 }
@@ -1405,6 +1423,55 @@ impl PostgresTx<'_> {
                     events: events.unsigned_abs(),
                 },
             ));
+        }
+        Ok(())
+    }
+
+    /// The feed depends on the defaults of `txid` and `n` and on every stored `txid` being a
+    /// transaction of this server's past: a schema restored into another server whose
+    /// transaction numbers are lower would give new events places behind old ones.
+    fn check_feed(&self, found: &mut Vec<Finding>) -> Result<(), StoreError> {
+        let schema = self.sql.schema.as_str();
+        let rows = self.query_once(
+            "SELECT column_name::text, coalesce(column_default::text, '') FROM \
+             information_schema.columns WHERE table_schema = $1 AND table_name = 'events' \
+             AND column_name IN ('txid', 'n') ORDER BY column_name",
+            &[&schema],
+        )?;
+        for row in &rows {
+            let (column, default) = (text(row, 0), text(row, 1));
+            let (want, ok) = match column.as_str() {
+                "txid" => ("txid_current()", default == "txid_current()"),
+                _ => (
+                    "nextval of event_order",
+                    default.starts_with("nextval(") && default.contains("event_order"),
+                ),
+            };
+            if !ok {
+                Self::disagrees(
+                    found,
+                    format!("the default of the column `events.{column}`"),
+                    format!("`{default}`"),
+                    format!("`{want}`"),
+                );
+            }
+        }
+        let s = quoted(schema);
+        let rows = self.query_once(
+            &format!(
+                "SELECT count(*) FROM {s}.events \
+                 WHERE txid >= txid_snapshot_xmax(txid_current_snapshot())"
+            ),
+            &[],
+        )?;
+        let future: i64 = rows.first().and_then(|r| r.try_get(0).ok()).unwrap_or(0);
+        if future > 0 {
+            Self::disagrees(
+                found,
+                "the `txid` column of `events` (the feed's order)".to_owned(),
+                format!("{future} event(s) stamped with transaction numbers this server has not reached"),
+                "numbers of this server's past transactions (was the schema restored into another server?)".to_owned(),
+            );
         }
         Ok(())
     }

@@ -95,17 +95,26 @@ CREATE TABLE replaced_rows (
 ";
 
 /// Version 3: the feed. Each event's `pos` is its place in the store-wide order of commits
-/// (writers hold the database's write lock, so the next number is the next commit's);
-/// events stored before are numbered in the order of their instants (then item, then
-/// sequence number), which keeps each chain in order.
+/// (writers hold the database's write lock, so the next number is the next commit's).
+/// Events stored before are numbered in the order of their instants, each taken as the
+/// latest instant of its chain so far (a clock set back cannot put an event before the one
+/// it follows), then item, then sequence number; a body that is not JSON sorts last. A
+/// process still running the previous version would insert events without a place: the
+/// trigger refuses them, so that no event is ever left out of the feed.
 const V3: &str = "
 ALTER TABLE events ADD COLUMN pos INTEGER;
 UPDATE events SET pos = ordered.n
-FROM (SELECT item, seq,
-             row_number() OVER (ORDER BY json_extract(body, '$.at'), item, seq) AS n
-      FROM events) AS ordered
+FROM (SELECT item, seq, row_number() OVER (ORDER BY at IS NULL, at, item, seq) AS n
+      FROM (SELECT item, seq,
+                   max(CASE WHEN json_valid(body) THEN json_extract(body, '$.at') END)
+                       OVER (PARTITION BY item ORDER BY seq ROWS UNBOUNDED PRECEDING) AS at
+            FROM events)) AS ordered
 WHERE ordered.item = events.item AND ordered.seq = events.seq;
 CREATE UNIQUE INDEX events_pos ON events (pos);
+CREATE TRIGGER events_need_pos BEFORE INSERT ON events WHEN NEW.pos IS NULL
+BEGIN
+    SELECT RAISE(ABORT, 'this database was upgraded to workstream schema 3: restart the program with a newer workstream');
+END;
 ";
 
 /// The steps from one schema version to the next: `MIGRATIONS[v]` takes a database at

@@ -659,9 +659,21 @@ impl Reader for SqliteTx<'_> {
 
     /// The events by their `pos`, the order their writes committed in.
     fn events_since(&self, after: Position, limit: usize) -> Result<Vec<FeedEvent>, StoreError> {
+        let ahead = || -> Result<Vec<FeedEvent>, StoreError> {
+            let last: i64 = self
+                .conn
+                .query_row("SELECT coalesce(max(pos), 0) FROM events", [], |r| r.get(0))
+                .map_err(|e| self.err(e))?;
+            let last = Position::new(0, last.unsigned_abs());
+            if after > last {
+                Err(StoreError::FeedAhead { after, last })
+            } else {
+                Ok(Vec::new())
+            }
+        };
         // Positions here are `0.n`; one with a first part is past every event.
         let (0, Some(from)) = (after.major(), key(after.minor())) else {
-            return Ok(Vec::new());
+            return ahead();
         };
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut stmt = self
@@ -678,6 +690,9 @@ impl Reader for SqliteTx<'_> {
             let pos = row.get::<_, i64>(4).map_err(|e| self.err(e))?;
             let event = parse_event(ItemId(item as u64), row)?;
             fed.push(FeedEvent::new(Position::new(0, pos as u64), event));
+        }
+        if fed.is_empty() && limit > 0 {
+            return ahead();
         }
         Ok(fed)
     }

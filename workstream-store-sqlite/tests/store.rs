@@ -822,7 +822,7 @@ fn an_inserted_event_that_hashes_correctly_is_found_by_the_projection() {
     .seal();
     let conn = Connection::open(&path).unwrap();
     conn.execute(
-        "INSERT INTO events (item, seq, body, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO events (item, seq, body, prev, hash, pos) VALUES (?1, ?2, ?3, ?4, ?5, (SELECT max(pos) + 1 FROM events))",
         rusqlite::params![
             a.0 as i64,
             forged.seq() as i64,

@@ -106,8 +106,9 @@ impl<S: Store> Engine<S> {
         Ok(self.store.read(|tx| audit::audit(tx))?)
     }
 
-    /// The committed events after `after` in the store's feed, in the order they were
-    /// committed store-wide, at most `limit` ([`Reader::events_since`]). Keep the position
+    /// The committed events after `after` in the store's feed, in its one store-wide order
+    /// (commit order on SQLite and in memory; by transaction on PostgreSQL), at most `limit`
+    /// ([`Reader::events_since`], which says when an event becomes listable). Keep the position
     /// of the last event handled and ask again from it: a program that reacts to changes
     /// (notifications, payments, search indexes) misses none and handles none twice, across
     /// restarts.

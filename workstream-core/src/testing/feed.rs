@@ -83,9 +83,10 @@ pub fn feed_lists_every_committed_event_once_in_order<S: Store>(store: S) {
         );
         committed.push((id, item.seq()));
     }
-    // A refused batch writes nothing, so its events must never be fed.
+    // A refused batch writes nothing, so its events must never be fed: the first change is
+    // made in the transaction, the second refused, and both are rolled back.
     let refused = engine.batch(|b| {
-        b.advance(ids[0], &worker(), Move::transition("ping"))?;
+        b.advance(ids[2], &worker(), Move::transition("ping"))?;
         b.advance(ids[1], &worker(), Move::transition("finish"))?;
         Ok(())
     });
@@ -144,6 +145,19 @@ pub fn feed_lists_every_committed_event_once_in_order<S: Store>(store: S) {
     }
     let last = all[all.len() - 1].position;
     assert!(feed(&engine, last, 10).is_empty(), "nothing after the last");
+    // A position past the last event is not one this store gave.
+    let beyond = Position::new(last.major(), last.minor() + 1);
+    assert!(
+        matches!(
+            engine.events_since(beyond, 10),
+            Err(Error::Store(StoreError::FeedAhead { .. }))
+        ),
+        "a position past the end is refused"
+    );
+    assert!(matches!(
+        engine.events_since(Position::new(u64::MAX, u64::MAX), 10),
+        Err(Error::Store(StoreError::FeedAhead { .. }))
+    ));
     assert!(feed(&engine, Position::START, 0).is_empty(), "a limit of 0");
     // From a position in the middle: what follows it.
     let middle = all[3].position;
