@@ -39,7 +39,8 @@
 //! # What a database holds
 //!
 //! A table of events (one row per event, keyed by item and sequence number; the row holds
-//! the event's canonical JSON, its previous hash and its hash), the projection of each
+//! the event's canonical JSON, its previous hash, its hash and its place in the feed, the
+//! order of commits that `Reader::events_since` lists), the projection of each
 //! item's current state with the columns queries filter on (workflow, workstation, parent,
 //! creation and update times, each indexed), the dependencies between items, and the id
 //! counter. The schema is versioned (`PRAGMA user_version`) and the file is marked as a
