@@ -146,22 +146,18 @@ pub(crate) fn import(
 }
 
 fn ensure_empty(store: &impl Store) -> Result<(), Failure> {
-    let ids = store
-        .read(|tx| tx.item_ids())
-        .map_err(|e: StoreError| Failure::new(format!("cannot read the database: {e}")))?;
-    if !ids.is_empty() {
+    // One view: the items and the texts as of the same moment.
+    let (items, texts) = store
+        .read(|tx| Ok::<_, StoreError>((tx.item_ids()?.len(), tx.definitions()?.len())))
+        .map_err(|e| Failure::new(format!("cannot read the database: {e}")))?;
+    if items > 0 {
         return Err(Failure::new(format!(
-            "the database already holds {} item(s); import only into an empty one",
-            ids.len()
+            "the database already holds {items} item(s); import only into an empty one"
         )));
     }
-    let kept = store
-        .read(|tx| tx.definitions())
-        .map_err(|e: StoreError| Failure::new(format!("cannot read the database: {e}")))?;
-    if !kept.is_empty() {
+    if texts > 0 {
         return Err(Failure::new(format!(
-            "the database already keeps {} workflow text(s); import only into an empty one",
-            kept.len()
+            "the database already keeps {texts} workflow text(s); import only into an empty one"
         )));
     }
     Ok(())
