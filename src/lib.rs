@@ -156,6 +156,10 @@ pub use workstream_store_postgres::PostgresStore;
 #[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
 pub use workstream_store_memory::{MemoryStore, MemoryTx};
 
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
+
 /// The names most programs need, for `use workstream::prelude::*`.
 pub mod prelude {
     pub use workstream_core::{

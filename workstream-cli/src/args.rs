@@ -246,6 +246,75 @@ pub(crate) fn command() -> Command {
                         .help("The JSON Lines written by `export` (- for standard input)"),
                 ),
         )
+
+        .subcommand(serve())
+        .subcommand(
+            Command::new("token")
+                .about("Make a new token for `serve --tokens`: the token on standard output, its digest in the file")
+                .arg(
+                    Arg::new("actor")
+                        .long("actor")
+                        .value_name("ID")
+                        .required(true)
+                        .help("The actor whose name the token's writes carry"),
+                )
+                .arg(
+                    Arg::new("roles")
+                        .long("roles")
+                        .value_name("ROLE,…")
+                        .help("The actor's roles, comma-separated"),
+                )
+                .arg(
+                    Arg::new("tokens")
+                        .long("tokens")
+                        .value_name("FILE")
+                        .value_parser(value_parser!(std::path::PathBuf))
+                        .help("Append the token's line to this tokens file (made if missing, readable by its owner only)"),
+                ),
+        )
+}
+
+/// `serve`: the API, the feed and the dashboard.
+fn serve() -> Command {
+    Command::new("serve")
+        .about("Serve the database: a JSON API, its event feed (Server-Sent Events) and a dashboard")
+        .arg(
+            Arg::new("listen")
+                .long("listen")
+                .value_name("ADDR")
+                .default_value("127.0.0.1:8080")
+                .value_parser(value_parser!(std::net::SocketAddr))
+                .help("The address to listen on (loopback by default; port 0 picks a free one)"),
+        )
+        .arg(
+            Arg::new("writes")
+                .long("writes")
+                .action(ArgAction::SetTrue)
+                .requires("tokens")
+                .help("Take writes (create, advance, fields, holds, dependencies) from token holders"),
+        )
+        .arg(
+            Arg::new("tokens")
+                .long("tokens")
+                .value_name("FILE")
+                .value_parser(value_parser!(std::path::PathBuf))
+                .help("The tokens file: one `sha256:HEX ACTOR [ROLE,…]` per line (see `workstream token`)"),
+        )
+        .arg(
+            Arg::new("allow-host")
+                .long("allow-host")
+                .value_name("HOST[:PORT]")
+                .action(ArgAction::Append)
+                .help("Answer requests for this Host header too (on loopback only the loopback names are answered)"),
+        )
+        .arg(
+            Arg::new("body-limit")
+                .long("body-limit")
+                .value_name("BYTES")
+                .default_value("65536")
+                .value_parser(value_parser!(usize))
+                .help("The largest request body accepted"),
+        )
 }
 
 #[cfg(test)]

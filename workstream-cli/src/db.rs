@@ -52,6 +52,15 @@ fn db_arg(matches: &ArgMatches) -> Result<&std::ffi::OsStr, Failure> {
         })
 }
 
+/// The database as messages name it: the SQLite path, or the PostgreSQL server without
+/// its password.
+pub(crate) fn shown(matches: &ArgMatches) -> String {
+    match sqlite_path(matches) {
+        Some(path) => path.display().to_string(),
+        None => "the PostgreSQL database".to_owned(),
+    }
+}
+
 /// The SQLite file `--db` names, if it names one.
 pub(crate) fn sqlite_path(matches: &ArgMatches) -> Option<PathBuf> {
     let db = db_arg(matches).ok()?;

@@ -19,6 +19,8 @@ mod failure;
 mod files;
 mod inspect;
 mod render;
+#[cfg(feature = "serve")]
+mod serve;
 mod time;
 mod transfer;
 
@@ -92,6 +94,21 @@ fn run(matches: &clap::ArgMatches, out: &mut dyn Write) -> Result<Found, Failure
         "graph" => files::graph(sub, out),
         "schema" => files::schema(out),
         "import" => transfer::import(matches, sub, out),
+        #[cfg(feature = "serve")]
+        "token" => serve::token(sub, out),
+        #[cfg(feature = "serve")]
+        "serve" => {
+            let db = db::shown(matches);
+            match db::open(matches, true)? {
+                db::Opened::Sqlite(engine) => serve::serve(*engine, &db, sub, out),
+                #[cfg(feature = "postgres")]
+                db::Opened::Postgres(engine) => serve::serve(*engine, &db, sub, out),
+            }
+        }
+        #[cfg(not(feature = "serve"))]
+        "serve" | "token" => Err(Failure::new(
+            "this `workstream` was built without the service (the `serve` feature)",
+        )),
         _ => match db::open(matches, matches!(name, "ls" | "show" | "metrics"))? {
             db::Opened::Sqlite(engine) => dispatch(&engine, name, sub, out),
             #[cfg(feature = "postgres")]

@@ -54,22 +54,7 @@ pub(crate) fn span(text: &str) -> Result<TimeDelta, Failure> {
             "`{text}` is not a duration: give a number and a unit, m, h, d or w (90m, 24h, 7d)"
         ))
     };
-    let unit = text.chars().last().ok_or_else(bad)?;
-    let number: i64 = text[..text.len() - unit.len_utf8()]
-        .parse()
-        .map_err(|_| bad())?;
-    if number <= 0 {
-        return Err(bad());
-    }
-    let span = match unit {
-        'm' => TimeDelta::try_minutes(number),
-        'h' => TimeDelta::try_hours(number),
-        'd' => TimeDelta::try_days(number),
-        'w' => TimeDelta::try_weeks(number),
-        _ => None,
-    };
-    span.filter(|s| *s <= TimeDelta::days(365 * 1000))
-        .ok_or_else(bad)
+    workstream::parse_span(text).ok_or_else(bad)
 }
 
 /// A window ending now: the last span (`24h`, `7d`), or a calendar window in `offset`.
@@ -78,19 +63,11 @@ pub(crate) fn window(
     now: DateTime<Utc>,
     offset: FixedOffset,
 ) -> Result<Window, Failure> {
-    Ok(match text {
-        "today" => Window::today(now, offset),
-        "this-week" => Window::this_week(now, offset),
-        "this-month" => Window::this_month(now, offset),
-        other => Window::last(
-            span(other).map_err(|_| {
-                Failure::new(format!(
-                    "`{other}` is not a window: give 1h, 24h, 7d, 30d (any number of m, h, \
-                     d or w), today, this-week or this-month"
-                ))
-            })?,
-            now,
-        ),
+    Window::named(text, now, offset).ok_or_else(|| {
+        Failure::new(format!(
+            "`{text}` is not a window: give 1h, 24h, 7d, 30d (any number of m, h, d or w), \
+             today, this-week or this-month"
+        ))
     })
 }
 

@@ -95,7 +95,7 @@ pub use store::{
 pub use typed::{MoveError, Typed, WorkstationType};
 pub use validate::{MAX_TRANSITIONS, MAX_WORKSTATIONS};
 pub use value::{MAX_VALUE_DEPTH, dismantle_value, is_deeper_than, merge_patch};
-pub use window::Window;
+pub use window::{Window, parse_span};
 pub use workflow::FORMAT_VERSION;
 pub use workflow::{
     Migration, Outcome, SignalConfig, Transition, TransitionId, Wip, Workflow, Workstation,

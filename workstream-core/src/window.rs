@@ -78,6 +78,46 @@ impl Window {
     pub fn length(&self) -> TimeDelta {
         self.end - self.start
     }
+
+    /// A window by the name people give it, ending at `now`: `today`, `this-week`,
+    /// `this-month` (calendar windows at `offset`), or a span such as `1h`, `24h`, `7d`,
+    /// `30d` read by [`parse_span`] (the last span up to `now`). `None` for anything else.
+    ///
+    /// ```
+    /// # use workstream_core::Window;
+    /// # use chrono::{FixedOffset, TimeDelta, Utc};
+    /// let now = Utc::now();
+    /// let utc = FixedOffset::east_opt(0).unwrap();
+    /// assert_eq!(Window::named("24h", now, utc), Some(Window::last(TimeDelta::hours(24), now)));
+    /// assert_eq!(Window::named("today", now, utc), Some(Window::today(now, utc)));
+    /// assert_eq!(Window::named("yesterday", now, utc), None);
+    /// ```
+    pub fn named(name: &str, now: DateTime<Utc>, offset: FixedOffset) -> Option<Self> {
+        Some(match name {
+            "today" => Self::today(now, offset),
+            "this-week" => Self::this_week(now, offset),
+            "this-month" => Self::this_month(now, offset),
+            span => Self::last(parse_span(span)?, now),
+        })
+    }
+}
+
+/// A span as people write it: a positive whole number of minutes (`90m`), hours (`24h`),
+/// days (`7d`) or weeks (`2w`), at most a thousand years. `None` for anything else.
+pub fn parse_span(text: &str) -> Option<TimeDelta> {
+    let unit = text.chars().last()?;
+    let number: i64 = text[..text.len() - unit.len_utf8()].parse().ok()?;
+    if number <= 0 {
+        return None;
+    }
+    let span = match unit {
+        'm' => TimeDelta::try_minutes(number),
+        'h' => TimeDelta::try_hours(number),
+        'd' => TimeDelta::try_days(number),
+        'w' => TimeDelta::try_weeks(number),
+        _ => None,
+    };
+    span.filter(|s| *s <= TimeDelta::days(365 * 1000))
 }
 
 const SECONDS_PER_DAY: i64 = 86_400;
