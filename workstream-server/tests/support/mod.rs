@@ -200,3 +200,103 @@ pub fn ids(answer: &Answer) -> Vec<u64> {
         .map(|i| i["id"].as_u64().unwrap())
         .collect()
 }
+
+/// Serves `router` on a free loopback port, in this runtime; its address.
+pub async fn spawn(router: Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(workstream_server::serve(listener, router, std::future::pending()));
+    addr
+}
+
+type Client = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    http_body_util::Full<axum::body::Bytes>,
+>;
+
+/// An HTTP/1 client over loopback.
+pub fn client() -> Client {
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http()
+}
+
+/// A request over the network: the status and the body as JSON.
+pub async fn http(
+    client: &Client,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut builder = hyper::Request::builder().method(method).uri(url);
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    let bytes = match body {
+        Some(body) => {
+            builder = builder.header("content-type", "application/json");
+            body.to_string().into_bytes()
+        }
+        None => Vec::new(),
+    };
+    let response = client
+        .request(builder.body(http_body_util::Full::from(bytes)).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// A Server-Sent Events stream being read: each message's `id` and data.
+pub struct Sse {
+    body: hyper::body::Incoming,
+    buffer: String,
+}
+
+impl Sse {
+    /// Opens `url`, with `Last-Event-ID` if given; the status if it is not 200.
+    pub async fn open(client: &Client, url: &str, last: Option<&str>) -> Result<Sse, StatusCode> {
+        let mut builder = hyper::Request::get(url).header("accept", "text/event-stream");
+        if let Some(last) = last {
+            builder = builder.header("last-event-id", last);
+        }
+        let response = client
+            .request(builder.body(http_body_util::Full::default()).unwrap())
+            .await
+            .unwrap();
+        if response.status() != StatusCode::OK {
+            return Err(response.status());
+        }
+        Ok(Sse {
+            body: response.into_body(),
+            buffer: String::new(),
+        })
+    }
+
+    /// The next message with an id (keep-alive comments are skipped), or `None` if none
+    /// comes within `wait`.
+    pub async fn next(&mut self, wait: std::time::Duration) -> Option<(String, Value)> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let message: String = self.buffer.drain(..end + 2).collect();
+                let mut id = None;
+                let mut data = String::new();
+                for line in message.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = Some(v.trim().to_owned());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if let Some(id) = id {
+                    return Some((id, serde_json::from_str(&data).unwrap()));
+                }
+            }
+            let frame = tokio::time::timeout_at(deadline, self.body.frame()).await.ok()??;
+            if let Ok(data) = frame.unwrap().into_data() {
+                self.buffer.push_str(&String::from_utf8_lossy(&data));
+            }
+        }
+    }
+}
