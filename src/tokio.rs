@@ -19,9 +19,11 @@
 //! workstations:
 //!   closed: { initial: true }
 //!   open: {}
+//!   removed: { terminal: true }
 //! transitions:
 //!   open_it: { from: closed, to: open }
 //!   close_it: { from: open, to: closed }
+//!   remove: { from: closed, to: removed }
 //! ")?;
 //! let engine = AsyncEngine::new(
 //!     Engine::builder().store(MemoryStore::new()).workflow(workflow).build()?,
@@ -37,8 +39,9 @@
 //! # }).unwrap();
 //! ```
 //!
-//! The crate `workstream-server` builds its HTTP API on this type; the repository's
-//! `examples/axum.rs` is a small axum service over it.
+//! The crate `workstream-server` builds its HTTP API on this type, and its example
+//! `axum` is a small service of your own over it
+//! (`cargo run -p workstream-server --example axum`).
 
 use std::sync::Arc;
 

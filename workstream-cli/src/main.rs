@@ -53,9 +53,15 @@ fn main() -> ExitCode {
         Err(e) => {
             // A usage error, in one line: clap's first, which says what is wrong.
             let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("error: bad arguments");
+            let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines.next().unwrap_or("error: bad arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            say(&format!("error: {first} (see `workstream --help`)"));
+            // "the following required arguments were not provided:" names them next.
+            let named = match lines.next() {
+                Some(next) if first.ends_with(':') => format!(" {next}"),
+                _ => String::new(),
+            };
+            say(&format!("error: {first}{named} (see `workstream --help`)"));
             return ExitCode::from(2);
         }
     };

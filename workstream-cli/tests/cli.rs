@@ -883,3 +883,141 @@ fn the_commands_work_on_a_postgresql_schema() {
             .is_empty()
     );
 }
+
+/// One HTTP/1.1 request over a fresh connection: the status and the body.
+fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// `workstream serve` started on a free port; its address, once it says it serves.
+struct Served {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(args: &[&str]) -> Served {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("workstream"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("not the serving line: {line}"))
+        .to_owned();
+    Served { child, addr }
+}
+
+#[test]
+fn serve_answers_the_api_over_the_database_and_takes_writes_only_with_a_token() {
+    let (db, end) = sprint_db();
+    let dir = scratch("serve");
+    let db = dir.join("sprint.db");
+    std::fs::copy(sprint_db().0.as_path(), &db).unwrap();
+    let db = db.to_str().unwrap();
+    let now = end.to_rfc3339();
+
+    // Read-only by default, on loopback.
+    {
+        let served = serve(&["--db", db, "--now", &now, "serve", "--listen", "127.0.0.1:0"]);
+        assert!(served.addr.starts_with("127.0.0.1:"), "{}", served.addr);
+        let (status, body) = http(&served.addr, "GET", "/api/verify", None, "");
+        assert_eq!(status, 200, "{body}");
+        let verified: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(verified["ok"], true);
+        let (status, body) = http(&served.addr, "GET", "/api/items?state=accepted&workflow=evaluation_task", None, "");
+        assert_eq!(status, 200);
+        assert!(serde_json::from_str::<Value>(&body).unwrap()["count"].as_u64().unwrap() > 0);
+        let (status, body) = http(&served.addr, "POST", "/api/items", None, r#"{"workflow":"evaluation_task"}"#);
+        assert_eq!(status, 403, "{body}");
+        assert!(body.contains("read_only"), "{body}");
+        let (status, _) = http(&served.addr, "GET", "/", None, "");
+        assert_eq!(status, 200);
+    }
+
+    // A token made by `workstream token`, kept as its digest in the file.
+    let tokens = dir.join("tokens");
+    let (token, err, code) = run(&[
+        "token", "--actor", "dana", "--roles", "operator", "--tokens", tokens.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let token = token.trim().to_owned();
+    let kept = std::fs::read_to_string(&tokens).unwrap();
+    assert!(kept.starts_with("sha256:") && kept.contains(" dana operator"), "{kept}");
+    assert!(!kept.contains(&token));
+    let served = serve(&[
+        "--db", db, "--now", &now, "serve", "--listen", "127.0.0.1:0", "--writes", "--tokens",
+        tokens.to_str().unwrap(),
+    ]);
+    let body = r#"{"workflow":"evaluation_task","fields":{"title":"t"}}"#;
+    let (status, _) = http(&served.addr, "POST", "/api/items", None, body);
+    assert_eq!(status, 401);
+    let (status, answer) = http(&served.addr, "POST", "/api/items", Some(&token), body);
+    assert_eq!(status, 201, "{answer}");
+    let id = serde_json::from_str::<Value>(&answer).unwrap()["item"]["id"].as_u64().unwrap();
+    drop(served);
+    let (out, _, _) = run(&["--db", db, "show", &id.to_string(), "--format", "json"]);
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["history"][0]["actor"], "dana", "the token's actor");
+}
+
+#[test]
+fn serve_refuses_bad_setups_with_one_line_each() {
+    let (db, _) = sprint_db();
+    let db = db.to_str().unwrap();
+    let dir = scratch("serve-bad");
+    let bad = dir.join("tokens");
+    std::fs::write(&bad, "wst_plain_token ann\n").unwrap();
+    let empty = dir.join("empty");
+    std::fs::write(&empty, "# nobody yet\n").unwrap();
+    for (args, says) in [
+        (vec!["serve", "--writes"], "--tokens"),
+        (vec!["serve", "--tokens", bad.to_str().unwrap()], "tokens:1: a line is `sha256:HEX"),
+        (vec!["serve", "--writes", "--tokens", empty.to_str().unwrap()], "holds no token"),
+        (vec!["serve", "--listen", "nowhere"], "invalid value"),
+    ] {
+        let mut all = vec!["--db", db];
+        all.extend(args.iter().copied());
+        let (_, err, code) = run(&all);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let (_, err, code) = run(&["token", "--actor", "two words"]);
+    assert_eq!(code, 2, "{err}");
+    let (_, err, code) = run(&["token", "--actor", "ann", "--tokens", bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("left as it is"), "{err}");
+    assert_eq!(std::fs::read_to_string(&bad).unwrap(), "wst_plain_token ann\n");
+}

@@ -487,14 +487,12 @@ pub(crate) async fn flow<S: Store + Send + Sync + 'static>(
                 if let Some(m) = workstream::item_metrics(&events, w, window.end)
                     && let Some(closed) = m.closed
                     && window.contains(closed)
+                    && m.outcome == Some(Outcome::Done)
                 {
-                    if m.outcome == Some(Outcome::Done) {
-                        lead.push(m.lead.num_seconds());
-                        let k =
-                            ((closed - window.start).num_seconds() / period.num_seconds()) as usize;
-                        if let Some(slot) = throughput.get_mut(k) {
-                            *slot += 1;
-                        }
+                    lead.push(m.lead.num_seconds());
+                    let k = ((closed - window.start).num_seconds() / period.num_seconds()) as usize;
+                    if let Some(slot) = throughput.get_mut(k) {
+                        *slot += 1;
                     }
                 }
                 if workflow.is_some() {

@@ -36,16 +36,12 @@ pub(crate) fn follow<S: Store + Send + Sync + 'static>(
     tokio::spawn(async move {
         let mut at = Position::START;
         loop {
-            // Everything up to the end, in pages.
-            loop {
-                match engine.events_since(at, 10_000).await {
-                    Ok(page) => match page.last() {
-                        Some(last) => at = last.position,
-                        None => break,
-                    },
-                    // A store that went away, a busy one: the next poll tries again.
-                    Err(_) => break,
-                }
+            // Everything up to the end, in pages. A store that went away or is busy: the
+            // next poll tries again.
+            while let Ok(page) = engine.events_since(at, 10_000).await
+                && let Some(last) = page.last()
+            {
+                at = last.position;
             }
             head.send_if_modified(|known| {
                 let moved = *known != Some(at);

@@ -167,14 +167,24 @@ async fn the_dashboard_filters_explains_refuses_moves_and_updates_live() {
         let clock = clock.clone();
         move || {
             let engine = sim::engine(SqliteStore::open(&path).unwrap(), clock.clone()).unwrap();
-            sim::run(&engine, &clock, &sim::Config { tasks: 12, seed: 7 }, &mut |_| {}).unwrap();
+            sim::run(
+                &engine,
+                &clock,
+                &sim::Config { tasks: 12, seed: 7 },
+                &mut |_| {},
+            )
+            .unwrap();
             engine
         }
     })
     .await
     .unwrap();
     let mut tokens = Tokens::new();
-    tokens.insert(TOKEN, "dana", &["operator", "contributor", "checker", "reviewer"]);
+    tokens.insert(
+        TOKEN,
+        "dana",
+        &["operator", "contributor", "checker", "reviewer"],
+    );
     let router = workstream_server::router(
         AsyncEngine::new(engine),
         Config::new()
@@ -228,8 +238,18 @@ async fn the_dashboard_filters_explains_refuses_moves_and_updates_live() {
         ),
     )
     .await;
-    until(&c, "the feed connected", "return document.getElementById('live').textContent === 'live'").await;
-    until(&c, "the ledger badge", "return document.getElementById('ledger').textContent.startsWith('ledger verified')").await;
+    until(
+        &c,
+        "the feed connected",
+        "return document.getElementById('live').textContent === 'live'",
+    )
+    .await;
+    until(
+        &c,
+        "the ledger badge",
+        "return document.getElementById('ledger').textContent.startsWith('ledger verified')",
+    )
+    .await;
     screenshot(&c, "board").await;
 
     // Two new tasks, made now; one goes to screening, where publishing it is blocked.
@@ -259,12 +279,29 @@ async fn the_dashboard_filters_explains_refuses_moves_and_updates_live() {
 
     // Items: by derived state and time window, as a person clicks them. The sprint's
     // project guide is active too, but it last changed days ago.
-    let (_, active) = http(&api, "GET", &format!("{base}/api/items?state=active"), None, None).await;
+    let (_, active) = http(
+        &api,
+        "GET",
+        &format!("{base}/api/items?state=active"),
+        None,
+        None,
+    )
+    .await;
     assert!(ids(&active).len() > made_ids.len(), "{active}");
     c.goto(&format!("{base}/#/items")).await.unwrap();
-    until(&c, "the item list", "return document.querySelectorAll('#items tbody tr').length > 0").await;
+    until(
+        &c,
+        "the item list",
+        "return document.querySelectorAll('#items tbody tr').length > 0",
+    )
+    .await;
     act(&c, "input[data-state=\"active\"]", None).await;
-    until(&c, "the state filter in the address", "return location.hash.includes('state=active')").await;
+    until(
+        &c,
+        "the state filter in the address",
+        "return location.hash.includes('state=active')",
+    )
+    .await;
     act(&c, "#f-updated", Some("24h")).await;
     until(
         &c,
@@ -272,27 +309,56 @@ async fn the_dashboard_filters_explains_refuses_moves_and_updates_live() {
         "return location.hash.includes('updated=24h') && document.getElementById('f-updated')?.value === '24h'",
     )
     .await;
-    let (_, expected) = http(&api, "GET", &format!("{base}/api/items?state=active&updated=24h"), None, None).await;
+    let (_, expected) = http(
+        &api,
+        "GET",
+        &format!("{base}/api/items?state=active&updated=24h"),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(ids(&expected), made_ids);
     until(
         &c,
         "the filtered rows",
-        &format!("return document.getElementById('count')?.textContent === '{} item(s)'", made_ids.len()),
+        &format!(
+            "return document.getElementById('count')?.textContent === '{} item(s)'",
+            made_ids.len()
+        ),
     )
     .await;
-    let shown = js(&c, "return [...document.querySelectorAll('#items tbody tr')].map(r => Number(r.dataset.id))").await;
+    let shown = js(
+        &c,
+        "return [...document.querySelectorAll('#items tbody tr')].map(r => Number(r.dataset.id))",
+    )
+    .await;
     assert_eq!(shown, json!(made_ids));
     assert_eq!(
-        js(&c, "return document.querySelector('input[data-state=\"active\"]').checked").await,
+        js(
+            &c,
+            "return document.querySelector('input[data-state=\"active\"]').checked"
+        )
+        .await,
         Value::Bool(true)
     );
     // Accepted rows stand out.
-    c.goto(&format!("{base}/#/items?workflow=evaluation_task&state=accepted")).await.unwrap();
+    c.goto(&format!(
+        "{base}/#/items?workflow=evaluation_task&state=accepted"
+    ))
+    .await
+    .unwrap();
     until(&c, "the accepted tasks", "return location.hash.includes('accepted') && document.querySelectorAll('#items tbody tr.accepted').length > 0").await;
     let marked = js(&c, "return [...document.querySelectorAll('#items tbody tr')].every(r => r.classList.contains('accepted'))").await;
     assert_eq!(marked, Value::Bool(true));
-    c.goto(&format!("{base}/#/items?updated=30d")).await.unwrap();
-    until(&c, "the last month's items", "return document.querySelectorAll('#items tbody tr').length > 10").await;
+    c.goto(&format!("{base}/#/items?updated=30d"))
+        .await
+        .unwrap();
+    until(
+        &c,
+        "the last month's items",
+        "return document.querySelectorAll('#items tbody tr').length > 10",
+    )
+    .await;
     screenshot(&c, "items").await;
 
     let (_, explained) = http(&api, "GET", &format!("{base}/api/items/{id}"), None, None).await;
@@ -307,25 +373,57 @@ async fn the_dashboard_filters_explains_refuses_moves_and_updates_live() {
         .iter()
         .map(|r| r["id"].as_str().unwrap().to_owned())
         .collect();
-    assert!(publish.contains(&"guide_version_locked".to_owned()), "{publish:?}");
+    assert!(
+        publish.contains(&"guide_version_locked".to_owned()),
+        "{publish:?}"
+    );
     c.goto(&format!("{base}/#/item/{id}")).await.unwrap();
-    until(&c, "the item's ways out", "return document.querySelector('tr[data-transition=\"publish\"]') !== null").await;
+    until(
+        &c,
+        "the item's ways out",
+        "return document.querySelector('tr[data-transition=\"publish\"]') !== null",
+    )
+    .await;
     let reasons = js(&c, "return [...document.querySelectorAll('tr[data-transition=\"publish\"] [data-reason]')].map(li => li.dataset.reason)").await;
     assert_eq!(reasons, json!(publish));
-    let text = js(&c, "return document.querySelector('tr[data-transition=\"publish\"]').innerText").await;
+    let text = js(
+        &c,
+        "return document.querySelector('tr[data-transition=\"publish\"]').innerText",
+    )
+    .await;
     assert!(
-        text.as_str().unwrap().contains("the project guide version must be locked into the task"),
+        text.as_str()
+            .unwrap()
+            .contains("the project guide version must be locked into the task"),
         "{text}"
     );
-    assert_eq!(js(&c, "return document.getElementById('workstation').textContent").await, "screening");
     assert_eq!(
-        js(&c, "return document.querySelector('#verified .badge').textContent").await,
+        js(
+            &c,
+            "return document.getElementById('workstation').textContent"
+        )
+        .await,
+        "screening"
+    );
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelector('#verified .badge').textContent"
+        )
+        .await,
         "chain verified (2 events)"
     );
     screenshot(&c, "item").await;
 
     // Signed out: no move buttons, and a write from the page is refused.
-    assert_eq!(js(&c, "return document.querySelectorAll('button.advance').length").await, 0);
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelectorAll('button.advance').length"
+        )
+        .await,
+        0
+    );
     let refused = c
         .execute_async(
             &format!(
@@ -340,18 +438,63 @@ async fn the_dashboard_filters_explains_refuses_moves_and_updates_live() {
         .unwrap();
     assert_eq!(refused, json!([401, "unauthorized"]));
     // A wrong token is refused at sign-in, with a message.
-    c.find(Locator::Id("token")).await.unwrap().send_keys("wst_wrong").await.unwrap();
-    c.find(Locator::Id("signin-button")).await.unwrap().click().await.unwrap();
-    until(&c, "the sign-in refusal", "return document.getElementById('banner').innerText.includes('not accepted')").await;
+    c.find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .send_keys("wst_wrong")
+        .await
+        .unwrap();
+    c.find(Locator::Id("signin-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &c,
+        "the sign-in refusal",
+        "return document.getElementById('banner').innerText.includes('not accepted')",
+    )
+    .await;
 
     // Signed in: move the task back to draft from its page, and see it in the feed.
-    c.find(Locator::Id("token")).await.unwrap().clear().await.unwrap();
-    c.find(Locator::Id("token")).await.unwrap().send_keys(TOKEN).await.unwrap();
-    c.find(Locator::Id("signin-button")).await.unwrap().click().await.unwrap();
-    until(&c, "signed in", "return document.getElementById('who').textContent.startsWith('dana')").await;
-    until(&c, "the move buttons", "return document.querySelector('button[data-advance=\"return_to_draft\"]') !== null").await;
+    c.find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    c.find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .send_keys(TOKEN)
+        .await
+        .unwrap();
+    c.find(Locator::Id("signin-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &c,
+        "signed in",
+        "return document.getElementById('who').textContent.startsWith('dana')",
+    )
+    .await;
+    until(
+        &c,
+        "the move buttons",
+        "return document.querySelector('button[data-advance=\"return_to_draft\"]') !== null",
+    )
+    .await;
     act(&c, "button[data-advance=\"return_to_draft\"]", None).await;
-    until(&c, "the item in draft", "return document.getElementById('workstation')?.textContent === 'draft'").await;
+    until(
+        &c,
+        "the item in draft",
+        "return document.getElementById('workstation')?.textContent === 'draft'",
+    )
+    .await;
     until(
         &c,
         "the move in the live feed",
@@ -368,24 +511,46 @@ async fn the_dashboard_filters_explains_refuses_moves_and_updates_live() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    until(&c, "the page follows a move made elsewhere", "return document.getElementById('workstation')?.textContent === 'screening'").await;
+    until(
+        &c,
+        "the page follows a move made elsewhere",
+        "return document.getElementById('workstation')?.textContent === 'screening'",
+    )
+    .await;
     until(
         &c,
         "the other move in the live feed",
         &format!("return document.querySelectorAll('#events li[data-item=\"{id}\"]').length >= 2"),
     )
     .await;
-    let history = js(&c, "return document.querySelectorAll('#history tbody tr').length").await;
+    let history = js(
+        &c,
+        "return document.querySelectorAll('#history tbody tr').length",
+    )
+    .await;
     assert_eq!(history, 4);
     let actor = js(&c, "return document.querySelector('#history tbody tr:nth-child(3) td:nth-child(3)').textContent").await;
     assert_eq!(actor, "dana", "the token's actor");
     screenshot(&c, "live").await;
 
     // Flow: the four charts.
-    c.goto(&format!("{base}/#/flow?workflow=evaluation_task&window=30d&period=1d")).await.unwrap();
-    until(&c, "the cumulative flow", "return document.querySelectorAll('#chart-cfd polygon').length > 0").await;
+    c.goto(&format!(
+        "{base}/#/flow?workflow=evaluation_task&window=30d&period=1d"
+    ))
+    .await
+    .unwrap();
+    until(
+        &c,
+        "the cumulative flow",
+        "return document.querySelectorAll('#chart-cfd polygon').length > 0",
+    )
+    .await;
     for chart in ["chart-lead", "chart-stations", "chart-throughput"] {
-        let bars = js(&c, &format!("return document.querySelectorAll('#{chart} rect').length")).await;
+        let bars = js(
+            &c,
+            &format!("return document.querySelectorAll('#{chart} rect').length"),
+        )
+        .await;
         assert!(bars.as_u64().unwrap() > 0, "{chart} has bars");
     }
     screenshot(&c, "flow").await;

@@ -19,15 +19,22 @@ async fn events_stream_live_and_resume_after_the_last_id_exactly_once() {
     let client = client();
 
     // From the start: the board's 19 events, in order.
-    let mut all = Sse::open(&client, &format!("{base}/api/feed?after=0"), None).await.unwrap();
+    let mut all = Sse::open(&client, &format!("{base}/api/feed?after=0"), None)
+        .await
+        .unwrap();
     for n in 1..=19 {
         let (id, data) = all.next(WAIT).await.expect("the board's events");
         assert_eq!(id, n.to_string());
         assert_eq!(data["position"], id.as_str());
     }
     // Live only: a stream opened without a position sees what is committed after it.
-    let mut live = Sse::open(&client, &format!("{base}/api/feed"), None).await.unwrap();
-    assert!(live.next(Duration::from_millis(300)).await.is_none(), "nothing new yet");
+    let mut live = Sse::open(&client, &format!("{base}/api/feed"), None)
+        .await
+        .unwrap();
+    assert!(
+        live.next(Duration::from_millis(300)).await.is_none(),
+        "nothing new yet"
+    );
 
     for n in 0..3 {
         let (status, _) = http(
@@ -63,7 +70,9 @@ async fn events_stream_live_and_resume_after_the_last_id_exactly_once() {
         )
         .await;
     }
-    let mut resumed = Sse::open(&client, &format!("{base}/api/feed"), Some("21")).await.unwrap();
+    let mut resumed = Sse::open(&client, &format!("{base}/api/feed"), Some("21"))
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     while let Some((id, _)) = resumed.next(Duration::from_millis(700)).await {
         ids.push(id);

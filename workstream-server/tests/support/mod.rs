@@ -205,7 +205,11 @@ pub fn ids(answer: &Answer) -> Vec<u64> {
 pub async fn spawn(router: Router) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(workstream_server::serve(listener, router, std::future::pending()));
+    tokio::spawn(workstream_server::serve(
+        listener,
+        router,
+        std::future::pending(),
+    ));
     addr
 }
 
@@ -244,7 +248,10 @@ pub async fn http(
         .unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// A Server-Sent Events stream being read: each message's `id` and data.
@@ -293,7 +300,9 @@ impl Sse {
                     return Some((id, serde_json::from_str(&data).unwrap()));
                 }
             }
-            let frame = tokio::time::timeout_at(deadline, self.body.frame()).await.ok()??;
+            let frame = tokio::time::timeout_at(deadline, self.body.frame())
+                .await
+                .ok()??;
             if let Ok(data) = frame.unwrap().into_data() {
                 self.buffer.push_str(&String::from_utf8_lossy(&data));
             }
