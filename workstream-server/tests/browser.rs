@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use support::{client, http, spawn};
 use workstream::prelude::*;
 use workstream::tokio::AsyncEngine;
-use workstream::{ItemId, SqliteStore};
+use workstream::SqliteStore;
 use workstream_seeds::sprint::sim;
 use workstream_server::{Config, Tokens};
 
@@ -554,9 +554,17 @@ async fn the_dashboard_filters_explains_refuses_moves_and_updates_live() {
         assert!(bars.as_u64().unwrap() > 0, "{chart} has bars");
     }
     screenshot(&c, "flow").await;
+    let cfd = c.find(Locator::Id("chart-cfd")).await.unwrap();
+    let png = cfd.screenshot().await.unwrap();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::write(dir.join("cfd.png"), png).unwrap();
 
+    assert_eq!(
+        js(&c, "return document.body.dataset.violations ?? null").await,
+        Value::Null,
+        "the page never broke its own security policy"
+    );
     let (_, verified) = http(&api, "GET", &format!("{base}/api/verify"), None, None).await;
     assert_eq!(verified["ok"], true);
-    let _ = ItemId(id);
     c.close().await.unwrap();
 }
