@@ -62,7 +62,7 @@ pub(crate) fn command() -> Command {
                 .long("now")
                 .global(true)
                 .value_name("INSTANT")
-                .help("Evaluate signals, windows and metrics as of this RFC 3339 instant"),
+                .help("Evaluate signals, windows and metrics as of this RFC 3339 instant, or `last`: the database's latest change (the clock then stands still)"),
         )
         .arg(
             Arg::new("tz")

@@ -194,11 +194,27 @@ fn engine<S: Store>(store: S, matches: &ArgMatches, load: bool) -> Result<Engine
             workflows.extend(workflow_files(dir)?);
         }
     }
+    // `--now last`: the instant of the latest change the store keeps.
+    let last = if matches.get_one::<String>("now").is_some_and(|n| n == "last") {
+        store
+            .read(|tx| tx.items(&workstream::Query::new()))
+            .map_err(|e: StoreError| Failure::new(format!("cannot read the items: {e}")))?
+            .iter()
+            .map(workstream::Item::updated)
+            .max()
+    } else {
+        None
+    };
     let builder = Engine::builder()
         .store(store)
         .workflows(workflows)
         .allow_missing_checks();
-    let built = match matches.get_one::<String>("now") {
+    let built = match matches.get_one::<String>("now").map(String::as_str) {
+        Some("last") => builder
+            .clock(ManualClock::new(last.ok_or_else(|| {
+                Failure::new("`--now last`: the database holds no item yet")
+            })?))
+            .build(),
         Some(now) => builder.clock(ManualClock::new(time::instant(now)?)).build(),
         None => builder.build(),
     };

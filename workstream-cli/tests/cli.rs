@@ -950,7 +950,8 @@ fn serve_answers_the_api_over_the_database_and_takes_writes_only_with_a_token() 
 
     // Read-only by default, on loopback.
     {
-        let served = serve(&["--db", db, "--now", &now, "serve", "--listen", "127.0.0.1:0"]);
+        // `--now last`: as of the database's latest change, so the windows are about the sprint.
+        let served = serve(&["--db", db, "--now", "last", "serve", "--listen", "127.0.0.1:0"]);
         assert!(served.addr.starts_with("127.0.0.1:"), "{}", served.addr);
         let (status, body) = http(&served.addr, "GET", "/api/verify", None, "");
         assert_eq!(status, 200, "{body}");
@@ -964,6 +965,10 @@ fn serve_answers_the_api_over_the_database_and_takes_writes_only_with_a_token() 
         assert!(body.contains("read_only"), "{body}");
         let (status, _) = http(&served.addr, "GET", "/", None, "");
         assert_eq!(status, 200);
+        let (_, body) = http(&served.addr, "GET", "/api/items?updated=1h", None, "");
+        let recent = serde_json::from_str::<Value>(&body).unwrap();
+        assert!(recent["count"].as_u64().unwrap() > 0, "{body}");
+        assert_eq!(recent["now"], now.replace("+00:00", "Z"));
     }
 
     // A token made by `workstream token`, kept as its digest in the file.
