@@ -48,7 +48,10 @@ async fn calls_run_concurrently_and_answer_as_the_engine_does() {
         .await
         .unwrap_err();
     assert!(refused.refused().is_some(), "{refused}");
-    assert!(matches!(engine.item(ItemId(99)).await, Err(Error::NotFound(_))));
+    assert!(matches!(
+        engine.item(ItemId(99)).await,
+        Err(Error::NotFound(_))
+    ));
 }
 
 #[tokio::test]

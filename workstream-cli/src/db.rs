@@ -54,6 +54,7 @@ fn db_arg(matches: &ArgMatches) -> Result<&std::ffi::OsStr, Failure> {
 
 /// The database as messages name it: the SQLite path, or the PostgreSQL server without
 /// its password.
+#[cfg(feature = "serve")]
 pub(crate) fn shown(matches: &ArgMatches) -> String {
     match sqlite_path(matches) {
         Some(path) => path.display().to_string(),
@@ -195,7 +196,10 @@ fn engine<S: Store>(store: S, matches: &ArgMatches, load: bool) -> Result<Engine
         }
     }
     // `--now last`: the instant of the latest change the store keeps.
-    let last = if matches.get_one::<String>("now").is_some_and(|n| n == "last") {
+    let last = if matches
+        .get_one::<String>("now")
+        .is_some_and(|n| n == "last")
+    {
         store
             .read(|tx| tx.items(&workstream::Query::new()))
             .map_err(|e: StoreError| Failure::new(format!("cannot read the items: {e}")))?

@@ -31,6 +31,12 @@ pub(crate) fn serve<S: Store + Send + Sync + 'static>(
         None => None,
     };
     let writes = args.get_flag("writes");
+    if writes && args.get_one::<String>("now").is_some() {
+        return Err(Failure::new(
+            "--now stands the clock still, so every write would carry that instant; serve \
+             with writes on the system's clock (without --now)",
+        ));
+    }
     match tokens {
         Some(tokens) if writes => {
             if tokens.is_empty() {
@@ -170,9 +176,27 @@ fn append(path: &std::path::Path, line: &str) -> Result<(), Failure> {
     }
     let shown = path.display();
     // The file must still read as a tokens file once the line is added.
-    if let Ok(text) = std::fs::read_to_string(path) {
+    if let Ok(bytes) = std::fs::read(path) {
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Failure::new(format!(
+                "{shown} is not a tokens file (it is not UTF-8 text); the file was left as it is"
+            ))
+        })?;
         Tokens::parse(&shown.to_string(), &text)
             .map_err(|e| Failure::new(format!("{e}; the file was left as it is")))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(meta) = std::fs::metadata(path)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "warning: others can read {shown} (mode {:o}); `chmod 600 {shown}`",
+                    meta.permissions().mode() & 0o777
+                );
+            }
+        }
     }
     let mut file = options
         .open(path)

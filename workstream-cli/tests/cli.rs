@@ -901,7 +901,10 @@ fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
     let status = answer[9..12].parse().unwrap();
-    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -941,26 +944,51 @@ fn serve(args: &[&str]) -> Served {
 
 #[test]
 fn serve_answers_the_api_over_the_database_and_takes_writes_only_with_a_token() {
-    let (db, end) = sprint_db();
+    let (source, end) = sprint_db();
     let dir = scratch("serve");
     let db = dir.join("sprint.db");
-    std::fs::copy(sprint_db().0.as_path(), &db).unwrap();
+    std::fs::copy(source, &db).unwrap();
     let db = db.to_str().unwrap();
     let now = end.to_rfc3339();
 
     // Read-only by default, on loopback.
     {
         // `--now last`: as of the database's latest change, so the windows are about the sprint.
-        let served = serve(&["--db", db, "--now", "last", "serve", "--listen", "127.0.0.1:0"]);
+        let served = serve(&[
+            "--db",
+            db,
+            "--now",
+            "last",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ]);
         assert!(served.addr.starts_with("127.0.0.1:"), "{}", served.addr);
         let (status, body) = http(&served.addr, "GET", "/api/verify", None, "");
         assert_eq!(status, 200, "{body}");
         let verified: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(verified["ok"], true);
-        let (status, body) = http(&served.addr, "GET", "/api/items?state=accepted&workflow=evaluation_task", None, "");
+        let (status, body) = http(
+            &served.addr,
+            "GET",
+            "/api/items?state=accepted&workflow=evaluation_task",
+            None,
+            "",
+        );
         assert_eq!(status, 200);
-        assert!(serde_json::from_str::<Value>(&body).unwrap()["count"].as_u64().unwrap() > 0);
-        let (status, body) = http(&served.addr, "POST", "/api/items", None, r#"{"workflow":"evaluation_task"}"#);
+        assert!(
+            serde_json::from_str::<Value>(&body).unwrap()["count"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
+        let (status, body) = http(
+            &served.addr,
+            "POST",
+            "/api/items",
+            None,
+            r#"{"workflow":"evaluation_task"}"#,
+        );
         assert_eq!(status, 403, "{body}");
         assert!(body.contains("read_only"), "{body}");
         let (status, _) = http(&served.addr, "GET", "/", None, "");
@@ -974,15 +1002,41 @@ fn serve_answers_the_api_over_the_database_and_takes_writes_only_with_a_token() 
     // A token made by `workstream token`, kept as its digest in the file.
     let tokens = dir.join("tokens");
     let (token, err, code) = run(&[
-        "token", "--actor", "dana", "--roles", "operator", "--tokens", tokens.to_str().unwrap(),
+        "token",
+        "--actor",
+        "dana",
+        "--roles",
+        "operator",
+        "--tokens",
+        tokens.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
     let token = token.trim().to_owned();
     let kept = std::fs::read_to_string(&tokens).unwrap();
-    assert!(kept.starts_with("sha256:") && kept.contains(" dana operator"), "{kept}");
+    assert!(
+        kept.starts_with("sha256:") && kept.contains(" dana operator"),
+        "{kept}"
+    );
     assert!(!kept.contains(&token));
+    let (_, err, code) = run(&[
+        "--db",
+        db,
+        "--now",
+        &now,
+        "serve",
+        "--writes",
+        "--tokens",
+        tokens.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "a frozen clock would date every write: {err}");
     let served = serve(&[
-        "--db", db, "--now", &now, "serve", "--listen", "127.0.0.1:0", "--writes", "--tokens",
+        "--db",
+        db,
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--writes",
+        "--tokens",
         tokens.to_str().unwrap(),
     ]);
     let body = r#"{"workflow":"evaluation_task","fields":{"title":"t"}}"#;
@@ -990,7 +1044,9 @@ fn serve_answers_the_api_over_the_database_and_takes_writes_only_with_a_token() 
     assert_eq!(status, 401);
     let (status, answer) = http(&served.addr, "POST", "/api/items", Some(&token), body);
     assert_eq!(status, 201, "{answer}");
-    let id = serde_json::from_str::<Value>(&answer).unwrap()["item"]["id"].as_u64().unwrap();
+    let id = serde_json::from_str::<Value>(&answer).unwrap()["item"]["id"]
+        .as_u64()
+        .unwrap();
     drop(served);
     let (out, _, _) = run(&["--db", db, "show", &id.to_string(), "--format", "json"]);
     let shown: Value = serde_json::from_str(&out).unwrap();
@@ -1008,8 +1064,14 @@ fn serve_refuses_bad_setups_with_one_line_each() {
     std::fs::write(&empty, "# nobody yet\n").unwrap();
     for (args, says) in [
         (vec!["serve", "--writes"], "--tokens"),
-        (vec!["serve", "--tokens", bad.to_str().unwrap()], "tokens:1: a line is `sha256:HEX"),
-        (vec!["serve", "--writes", "--tokens", empty.to_str().unwrap()], "holds no token"),
+        (
+            vec!["serve", "--tokens", bad.to_str().unwrap()],
+            "tokens:1: a line is `sha256:HEX",
+        ),
+        (
+            vec!["serve", "--writes", "--tokens", empty.to_str().unwrap()],
+            "holds no token",
+        ),
         (vec!["serve", "--listen", "nowhere"], "invalid value"),
     ] {
         let mut all = vec!["--db", db];
@@ -1024,5 +1086,49 @@ fn serve_refuses_bad_setups_with_one_line_each() {
     let (_, err, code) = run(&["token", "--actor", "ann", "--tokens", bad.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("left as it is"), "{err}");
-    assert_eq!(std::fs::read_to_string(&bad).unwrap(), "wst_plain_token ann\n");
+    assert_eq!(
+        std::fs::read_to_string(&bad).unwrap(),
+        "wst_plain_token ann\n"
+    );
+}
+
+#[test]
+fn serve_stops_on_sigterm_while_a_client_follows_the_feed() {
+    use std::io::{Read, Write};
+    let (db, _) = sprint_db();
+    let mut served = serve(&[
+        "--db",
+        db.to_str().unwrap(),
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let mut stream = std::net::TcpStream::connect(&served.addr).unwrap();
+    write!(
+        stream,
+        "GET /api/feed?after=0 HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
+        served.addr
+    )
+    .unwrap();
+    let mut first = [0u8; 512];
+    let n = stream.read(&mut first).unwrap();
+    assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"));
+    let pid = served.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = served.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve did not stop with a client connected"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
 }

@@ -122,7 +122,14 @@ async function render() {
 // A new event: draw the page again, at most every half second.
 function refreshSoon() {
   if (refreshTimer) return;
-  refreshTimer = setTimeout(() => { refreshTimer = null; render(); verifyBadge(); }, 500);
+  refreshTimer = setTimeout(() => { refreshTimer = null; render(); verifySoon(); }, 500);
+}
+// Verifying hashes the whole ledger: after new events, at most every 30 seconds.
+let lastVerify = 0, verifyTimer = null;
+function verifySoon() {
+  if (verifyTimer) return;
+  const wait = Math.max(0, lastVerify + 30000 - Date.now());
+  verifyTimer = setTimeout(() => { verifyTimer = null; verifyBadge(); }, wait);
 }
 
 // The board: each workflow's diagram, with the number of items in each workstation.
@@ -246,6 +253,7 @@ async function items(params) {
   h("td", {}, when(it.updated))));
   return h("div", {}, h("h1", {}, "Items"), filters,
     h("p", { id: "count" }, `${data.count} item(s)`),
+    data.more ? h("p", { class: "muted", id: "more" }, "More items meet these filters than are listed; narrow them.") : null,
     h("div", { class: "card" }, h("table", { id: "items" },
       h("thead", {}, h("tr", {}, ["Item", "Workflow", "Workstation", "States", "Holds", "Changed"].map((t) => h("th", {}, t)))),
       h("tbody", {}, rows))));
@@ -458,6 +466,7 @@ function cfd(periods, bands) {
 
 // The ledger badge.
 async function verifyBadge() {
+  lastVerify = Date.now();
   const el = document.getElementById("ledger");
   try {
     const v = await api("GET", "/api/verify");

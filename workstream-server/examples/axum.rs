@@ -42,7 +42,10 @@ type Door = AsyncEngine<MemoryStore>;
 async fn show(State(doors): State<Door>, Path(id): Path<u64>) -> (StatusCode, Json<Value>) {
     match doors.item(ItemId(id)).await {
         Ok(door) => (StatusCode::OK, Json(json!({ "door": door }))),
-        Err(e) => (StatusCode::NOT_FOUND, Json(json!({ "error": e.to_string() }))),
+        Err(e) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": e.to_string() })),
+        ),
     }
 }
 
@@ -53,14 +56,20 @@ async fn shift(
 ) -> (StatusCode, Json<Value>) {
     // In a real service the actor comes from authentication, never from the request.
     let actor = Actor::new("ann", ["keyholder"]);
-    match doors.advance(ItemId(id), actor, Move::transition(transition)).await {
+    match doors
+        .advance(ItemId(id), actor, Move::transition(transition))
+        .await
+    {
         Ok(door) => (StatusCode::OK, Json(json!({ "door": door }))),
         Err(e) => match e.refused() {
             Some(refused) => (
                 StatusCode::CONFLICT,
                 Json(json!({ "error": e.to_string(), "reasons": refused.reasons })),
             ),
-            None => (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "error": e.to_string() }))),
+            None => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({ "error": e.to_string() })),
+            ),
         },
     }
 }
@@ -86,7 +95,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
 
     let args: Vec<String> = std::env::args().collect();
-    if let Some(addr) = args.iter().position(|a| a == "--listen").and_then(|i| args.get(i + 1)) {
+    if let Some(addr) = args
+        .iter()
+        .position(|a| a == "--listen")
+        .and_then(|i| args.get(i + 1))
+    {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         println!("doors on http://{}/doors/1", listener.local_addr()?);
         axum::serve(listener, app(doors)).await?;
@@ -101,7 +114,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let request = axum::http::Request::post(path).body(axum::body::Body::empty())?;
         let response = app(doors.clone()).oneshot(request).await?;
         let status = response.status();
-        let body = http_body_util::BodyExt::collect(response.into_body()).await?.to_bytes();
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await?
+            .to_bytes();
         println!("POST {path} → {status}: {}", String::from_utf8_lossy(&body));
         assert_eq!(status, expect);
     }

@@ -128,7 +128,7 @@ fn offset(pairs: &[(String, String)]) -> Result<FixedOffset, ApiError> {
         Some(text) => text
             .parse::<i32>()
             .ok()
-            .filter(|m| m.abs() <= 18 * 60)
+            .filter(|m| (-18 * 60..=18 * 60).contains(m))
             .ok_or_else(|| {
                 ApiError::bad_request(format!(
                     "`offset={text}` is not an offset: give minutes east of UTC, -1080 to 1080"
@@ -175,6 +175,11 @@ fn place<S: Store>(engine: &Engine<S>, pairs: &[(String, String)]) -> Result<Que
     Ok(query)
 }
 
+/// How many items a list answers when it is not given a `limit`.
+const DEFAULT_LIMIT: usize = 1000;
+/// The most items a list answers.
+const MAX_LIMIT: usize = 10_000;
+
 const LIST_PARAMS: [&str; 11] = [
     "workflow",
     "workstation",
@@ -194,8 +199,9 @@ const LIST_PARAMS: [&str; 11] = [
 /// `workflow`, `workstation`; `state` (repeatable or comma-separated: active, accepted,
 /// finished, blocked, stalled, oldie, overdue; an item must be in all) and `signal` (the
 /// same, signals only, as `workstream ls --signal`); `held` (any hold when empty, or a
-/// kind); `open=true`; `updated`, `created` (windows) with `offset`; `limit`;
-/// `fields=true` adds each item's fields.
+/// kind); `open=true`; `updated`, `created` (windows) with `offset`; `limit` (1,000
+/// unless given, at most 10,000; `more` says whether items were left out); `fields=true`
+/// adds each item's fields.
 pub(crate) async fn list<S: Store + Send + Sync + 'static>(
     State(app): State<Arc<App<S>>>,
     RawQuery(raw): RawQuery,
@@ -251,18 +257,21 @@ pub(crate) async fn list<S: Store + Send + Sync + 'static>(
     let open = flag("open")?;
     let with_fields = flag("fields")?;
     let limit = match one(&pairs, "limit")? {
-        None => usize::MAX,
+        None => DEFAULT_LIMIT,
         Some(text) => text
-            .parse()
-            .map_err(|_| ApiError::bad_request(format!("`limit={text}` is not a whole number")))?,
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request(format!("`limit={text}` is not a whole number")))?
+            .min(MAX_LIMIT),
     };
     let wanted: Vec<String> = wanted.into_iter().map(str::to_owned).collect();
     let rows = app
         .engine
-        .run(move |engine| -> workstream::Result<Vec<Value>> {
+        .run(move |engine| -> workstream::Result<(Vec<Value>, bool)> {
             let mut rows = Vec::new();
+            let mut more = false;
             for item in engine.items(&query)? {
                 if rows.len() >= limit {
+                    more = true;
                     break;
                 }
                 if open && item.is_closed() {
@@ -283,11 +292,12 @@ pub(crate) async fn list<S: Store + Send + Sync + 'static>(
                     rows.push(row);
                 }
             }
-            Ok(rows)
+            Ok((rows, more))
         })
         .await?;
+    let (rows, more) = rows;
     Ok(Json(
-        json!({ "count": rows.len(), "items": rows, "now": now }),
+        json!({ "count": rows.len(), "items": rows, "more": more, "now": now }),
     ))
 }
 
@@ -427,7 +437,7 @@ fn stations(events: &[Event]) -> Vec<(DateTime<Utc>, String)> {
 }
 
 /// At most this many periods in a flow report's series.
-const MAX_PERIODS: i64 = 400;
+const MAX_PERIODS: i64 = 1000;
 
 /// `GET /api/flow?workflow=…&window=30d&period=1d&offset=…`: the flow report (as
 /// `workstream metrics`), and for charts each completed item's lead time, the throughput

@@ -36,18 +36,24 @@ pub(crate) fn follow<S: Store + Send + Sync + 'static>(
     tokio::spawn(async move {
         let mut at = Position::START;
         loop {
-            // Everything up to the end, in pages. A store that went away or is busy: the
-            // next poll tries again.
-            while let Ok(page) = engine.events_since(at, 10_000).await
-                && let Some(last) = page.last()
-            {
-                at = last.position;
+            // Everything up to the end, in pages; the head is published only once a read
+            // reached the end, so a store that is busy or away never makes it go back.
+            let reached = loop {
+                match engine.events_since(at, 10_000).await {
+                    Ok(page) => match page.last() {
+                        Some(last) => at = last.position,
+                        None => break true,
+                    },
+                    Err(_) => break false,
+                }
+            };
+            if reached {
+                head.send_if_modified(|known| {
+                    let moved = *known != Some(at);
+                    *known = Some(at);
+                    moved
+                });
             }
-            head.send_if_modified(|known| {
-                let moved = *known != Some(at);
-                *known = Some(at);
-                moved
-            });
             tokio::select! {
                 () = head.closed() => return,
                 () = wake.notified() => {}
@@ -55,6 +61,20 @@ pub(crate) fn follow<S: Store + Send + Sync + 'static>(
             }
         }
     });
+}
+
+/// Set by [`serve`](crate::serve) when its shutdown signal comes: every stream ends, so
+/// that the graceful shutdown is not held open by clients that never leave.
+#[derive(Clone)]
+pub(crate) struct Stopping(pub(crate) Arc<watch::Receiver<bool>>);
+
+/// A stream's state: where it is, and what it waits on.
+struct Follow<S> {
+    engine: AsyncEngine<S>,
+    head: watch::Receiver<Option<Position>>,
+    stopping: Option<watch::Receiver<bool>>,
+    cursor: Position,
+    queue: std::collections::VecDeque<FeedEvent>,
 }
 
 /// One event of the feed as the API writes it.
@@ -102,6 +122,7 @@ pub(crate) async fn page<S: Store + Send + Sync + 'static>(
 /// is `event: ledger`, `id: POSITION`, and the event as JSON.
 pub(crate) async fn stream<S: Store + Send + Sync + 'static>(
     State(app): State<Arc<App<S>>>,
+    stopping: Option<axum::Extension<Stopping>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
@@ -136,42 +157,58 @@ pub(crate) async fn stream<S: Store + Send + Sync + 'static>(
         },
     };
     let engine = app.engine.clone();
-    let state = (
+    // Without `serve` (a program that mounts the router itself), a stream ends with its
+    // client or its server's process.
+    let stopping = stopping.map(|s| (*s.0.0).clone());
+    let state = Follow {
         engine,
         head,
+        stopping,
         cursor,
-        std::collections::VecDeque::<FeedEvent>::new(),
-    );
-    let events = futures_util::stream::unfold(
-        state,
-        |(engine, mut head, mut cursor, mut queue)| async move {
-            loop {
-                if let Some(next) = queue.pop_front() {
-                    cursor = next.position;
-                    let message = SseEvent::default()
-                        .event("ledger")
-                        .id(next.position.to_string())
-                        .json_data(event_json(&next))
-                        .unwrap_or_else(|_| SseEvent::default().comment("unencodable event"));
-                    return Some((Ok(message), (engine, head, cursor, queue)));
+        queue: std::collections::VecDeque::new(),
+    };
+    let events = futures_util::stream::unfold(state, |mut f| async move {
+        loop {
+            if f.stopping.as_ref().is_some_and(|s| *s.borrow()) {
+                return None;
+            }
+            if let Some(next) = f.queue.pop_front() {
+                f.cursor = next.position;
+                let message = SseEvent::default()
+                    .event("ledger")
+                    .id(next.position.to_string())
+                    .json_data(event_json(&next))
+                    .unwrap_or_else(|_| SseEvent::default().comment("unencodable event"));
+                return Some((Ok(message), f));
+            }
+            match f.engine.events_since(f.cursor, PAGE).await {
+                Ok(page) if !page.is_empty() => f.queue.extend(page),
+                // The store no longer holds the cursor's position (a restored copy): this
+                // stream cannot go on; the client sees it end.
+                Err(workstream::Error::Store(workstream::StoreError::FeedAhead { .. })) => {
+                    return None;
                 }
-                match engine.events_since(cursor, PAGE).await {
-                    Ok(page) if !page.is_empty() => queue.extend(page),
-                    // The store is briefly unreadable (busy, or a server that went away).
-                    Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
-                    // Nothing new: wait for the head to move.
-                    Ok(_) => {
-                        let behind = |h: &Option<Position>| h.is_some_and(|h| h > cursor);
-                        if !behind(&head.borrow_and_update()) {
-                            tokio::select! {
-                                changed = head.changed() => if changed.is_err() { return None; },
-                                () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                // Nothing new, or the store is briefly unreadable: wait for the head to move
+                // (it is marked seen as `changed` returns), a while, or the server to stop.
+                result => {
+                    let pause = if result.is_err() { 1 } else { 5 };
+                    let stopped = async {
+                        match f.stopping.as_mut() {
+                            // An error: the server that would say so is gone; stop too.
+                            Some(s) => {
+                                let _ = s.changed().await;
                             }
+                            None => std::future::pending().await,
                         }
+                    };
+                    tokio::select! {
+                        changed = f.head.changed() => if changed.is_err() { return None; },
+                        () = stopped => return None,
+                        () = tokio::time::sleep(Duration::from_secs(pause)) => {}
                     }
                 }
             }
-        },
-    );
+        }
+    });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }

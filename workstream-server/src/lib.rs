@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! workstream --db sprint.db serve                       # read-only, on 127.0.0.1:8080
-//! workstream token --actor ann --roles author >> tokens # prints the token once
+//! workstream token --actor ann --roles author --tokens tokens   # prints the token once
 //! workstream --db sprint.db serve --writes --tokens tokens
 //! ```
 //!
@@ -126,15 +126,27 @@ impl Config {
     }
 
     /// The `Host` values a server bound to `addr` answers when it is a loopback address:
-    /// `127.0.0.1:PORT`, `localhost:PORT`, `[::1]:PORT`. `None` for any other address.
+    /// its own address, `127.0.0.1`, `localhost` and `[::1]`, each with the port (and
+    /// without it on port 80). `None` for any other address.
     pub fn loopback_hosts(addr: std::net::SocketAddr) -> Option<Vec<String>> {
         addr.ip().is_loopback().then(|| {
             let port = addr.port();
-            vec![
-                format!("127.0.0.1:{port}"),
-                format!("localhost:{port}"),
-                format!("[::1]:{port}"),
-            ]
+            let own = match addr.ip() {
+                std::net::IpAddr::V4(ip) => ip.to_string(),
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            };
+            let mut names = vec![own];
+            for name in ["127.0.0.1", "localhost", "[::1]"] {
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_owned());
+                }
+            }
+            let mut hosts: Vec<String> = names.iter().map(|n| format!("{n}:{port}")).collect();
+            // A browser leaves out the default port.
+            if port == 80 {
+                hosts.extend(names);
+            }
+            hosts
         })
     }
 
@@ -197,28 +209,41 @@ pub fn router<S: Store + Send + Sync + 'static>(engine: AsyncEngine<S>, config: 
         .fallback(|| async {
             ApiError::not_found("no such endpoint; see the crate's documentation")
         })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take this method",
+            )
+        })
         .layer(middleware::from_fn(no_store));
     Router::new()
         .nest("/api", api)
         .merge(assets::routes())
         .layer(DefaultBodyLimit::max(limit))
-        .layer(middleware::from_fn(hardened))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&app),
             allowed_host::<S>,
         ))
+        .layer(middleware::from_fn(hardened))
         .with_state(app)
 }
 
-/// Runs `router` on `listener` until `shutdown` completes, then lets open requests finish
-/// (an SSE stream ends at once).
+/// Runs `router` on `listener` until `shutdown` completes, then lets open requests finish;
+/// every Server-Sent Events stream ends at once (a client reconnects elsewhere with its
+/// `Last-Event-ID`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let (stop, stopping) = watch::channel(false);
+    let router = router.layer(axum::Extension(feed::Stopping(Arc::new(stopping))));
     axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        })
         .await
 }
 

@@ -68,12 +68,15 @@ async fn items_filter_by_place_derived_state_hold_and_window() {
         ("created=1h", &[]),
         ("updated=today", &[5]),
         ("limit=2", &[1, 2]),
+        ("limit=99999", &[1, 2, 3, 4, 5, 6]),
     ];
     for (query, expected) in cases {
         let a = get(&router, &format!("/api/items?{query}")).await;
         assert_eq!(a.status, StatusCode::OK, "{query}: {}", a.text);
         assert_eq!(ids(&a), *expected, "{query}");
     }
+    assert_eq!(get(&router, "/api/items?limit=2").await.body["more"], true);
+    assert_eq!(get(&router, "/api/items?limit=6").await.body["more"], false);
     let row = &get(&router, "/api/items?state=accepted").await.body["items"][0];
     assert_eq!(row["states"], json!(["accepted"]));
     assert_eq!(row["workstation"], "merged");
@@ -100,6 +103,7 @@ async fn a_bad_filter_is_a_400_that_says_what_is_wrong() {
         ("open=maybe", "give true or false"),
         ("limit=-1", "not a whole number"),
         ("offset=9999", "not an offset"),
+        ("offset=-2147483648", "not an offset"),
     ];
     for (query, says) in cases {
         let a = get(&router, &format!("/api/items?{query}")).await;
@@ -636,6 +640,11 @@ async fn the_dashboard_is_served_with_a_strict_policy_and_unknown_paths_are_404(
         (StatusCode::NOT_FOUND, "not_found")
     );
     assert_eq!(api.headers["cache-control"], "no-store");
+    let method = delete(&router, "/api/items", None).await;
+    assert_eq!(
+        (method.status, method.code()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    );
 }
 
 #[tokio::test]
@@ -660,6 +669,24 @@ async fn a_host_it_does_not_answer_for_is_refused() {
         (rebound.status, rebound.code()),
         (StatusCode::MISDIRECTED_REQUEST, "wrong_host")
     );
+    assert_eq!(
+        rebound.headers["x-frame-options"], "DENY",
+        "refusals are hardened too"
+    );
     let no_host = get(&router, "/api/verify").await;
     assert_eq!(no_host.status, StatusCode::MISDIRECTED_REQUEST);
+
+    let other = workstream_server::Config::loopback_hosts("127.0.0.2:80".parse().unwrap()).unwrap();
+    for host in [
+        "127.0.0.2:80",
+        "127.0.0.2",
+        "localhost",
+        "127.0.0.1:80",
+        "[::1]",
+    ] {
+        assert!(other.iter().any(|h| h == host), "{host}: {other:?}");
+    }
+    let v6 = workstream_server::Config::loopback_hosts("[::1]:8080".parse().unwrap()).unwrap();
+    assert_eq!(v6, ["[::1]:8080", "127.0.0.1:8080", "localhost:8080"]);
+    assert!(workstream_server::Config::loopback_hosts("0.0.0.0:8080".parse().unwrap()).is_none());
 }

@@ -18,9 +18,9 @@ use axum::http::StatusCode;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use support::{client, http, spawn};
+use workstream::SqliteStore;
 use workstream::prelude::*;
 use workstream::tokio::AsyncEngine;
-use workstream::SqliteStore;
 use workstream_seeds::sprint::sim;
 use workstream_server::{Config, Tokens};
 
