@@ -52,6 +52,8 @@
 //!   the embedded default), both on by default, and `PostgresStore` (feature `postgres`,
 //!   for many application instances over one database); `workstream_core::testing` (feature
 //!   `testing` of `workstream-core`) holds the conformance suite a store of your own runs;
+//! - `workstream::tokio` (feature `tokio`): the async face for tokio programs; the feature
+//!   `tracing` traces every write (its span, each store transaction, how it ended);
 //! - the repository's README, ARCHITECTURE.md and `examples/` (the `sprint` example runs a
 //!   whole evaluation sprint on SQLite).
 //!

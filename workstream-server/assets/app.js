@@ -97,7 +97,11 @@ function go(path, params) {
   location.hash = "#" + path + (q ? "?" + q : "");
 }
 
+// Renders can overlap (a live update while the person changes a filter); only the latest
+// may draw, so an older one that finishes last never puts back a page for old filters.
+let renderGeneration = 0;
 async function render() {
+  const generation = ++renderGeneration;
   const { path, params } = route();
   for (const a of document.querySelectorAll("nav a")) {
     const nav = a.getAttribute("data-nav");
@@ -113,8 +117,9 @@ async function render() {
     else if (path.startsWith("/item/")) content = await item(path.slice(6));
     else if (path === "/flow") content = await flow(params);
     else content = h("p", {}, "No such page. ", h("a", { href: "#/" }, "The board."));
-    view.replaceChildren(content);
+    if (generation === renderGeneration) view.replaceChildren(content);
   } catch (e) {
+    if (generation !== renderGeneration) return;
     view.replaceChildren(h("p", { class: "muted" }, "This page could not be loaded."));
     failed(e);
   }

@@ -25,7 +25,7 @@ use workstream_seeds::sprint::sim;
 use workstream_server::{Config, Tokens};
 
 const TOKEN: &str = "wst_dana_token_for_the_browser_test";
-const WAIT: Duration = Duration::from_secs(15);
+const WAIT: Duration = Duration::from_secs(30);
 
 /// The first of `names` on the `PATH`, or the path in `env`.
 fn binary(env: &str, names: &[&str]) -> Option<PathBuf> {

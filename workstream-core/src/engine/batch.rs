@@ -73,7 +73,7 @@ impl<S: Store> Engine<S> {
     ///
     /// The `workstream` crate's README shows a batch of a hundred items, and one refused.
     pub fn batch<R>(&self, mut f: impl FnMut(&mut Batch<'_, '_, S>) -> Result<R>) -> Result<R> {
-        self.store.write(|tx| {
+        self.write_traced("batch", None, None, |tx| {
             let mut batch = Batch {
                 engine: self,
                 tx,

@@ -25,6 +25,7 @@ mod error;
 mod explain;
 mod query;
 mod request;
+mod trace;
 mod write;
 
 pub use batch::{Batch, BatchRefused};

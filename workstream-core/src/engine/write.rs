@@ -53,7 +53,9 @@ impl<S: Store> Engine<S> {
     /// entry assertions and WIP limit apply.
     pub fn create(&self, actor: &Actor, new: NewItem<'_>) -> Result<Item> {
         let new = self.prepare_create(new)?;
-        self.store.write(|tx| self.create_tx(tx, actor, &new))
+        self.write_traced("create", None, Some(actor), |tx| {
+            self.create_tx(tx, actor, &new)
+        })
     }
 
     /// Checks a creation request and resolves its workflow, once, before any transaction.
@@ -161,7 +163,9 @@ impl<S: Store> Engine<S> {
     /// reason and the unchanged item.
     pub fn advance(&self, id: ItemId, actor: &Actor, mut mv: Move<'_>) -> Result<Item> {
         check_move(&mut mv)?;
-        self.store.write(|tx| self.advance_tx(tx, id, actor, &mv))
+        self.write_traced("advance", Some(id), Some(actor), |tx| {
+            self.advance_tx(tx, id, actor, &mv)
+        })
     }
 
     /// [`advance`](Self::advance) in `tx`, for a move whose values were checked.
@@ -258,8 +262,9 @@ impl<S: Store> Engine<S> {
         mut patch: Value,
     ) -> Result<Item> {
         check_patch(&mut patch)?;
-        self.store
-            .write(|tx| self.update_fields_tx(tx, id, expect, actor, &patch))
+        self.write_traced("update_fields", Some(id), Some(actor), |tx| {
+            self.update_fields_tx(tx, id, expect, actor, &patch)
+        })
     }
 
     /// [`update_fields`](Self::update_fields) in `tx`.
@@ -295,8 +300,9 @@ impl<S: Store> Engine<S> {
         hold: &str,
         reason: &str,
     ) -> Result<Item> {
-        self.store
-            .write(|tx| self.hold_tx(tx, id, expect, actor, hold, reason))
+        self.write_traced("hold", Some(id), Some(actor), |tx| {
+            self.hold_tx(tx, id, expect, actor, hold, reason)
+        })
     }
 
     /// [`hold`](Self::hold) in `tx`.
@@ -357,8 +363,9 @@ impl<S: Store> Engine<S> {
         actor: &Actor,
         hold: &str,
     ) -> Result<Item> {
-        self.store
-            .write(|tx| self.release_tx(tx, id, expect, actor, hold))
+        self.write_traced("release", Some(id), Some(actor), |tx| {
+            self.release_tx(tx, id, expect, actor, hold)
+        })
     }
 
     /// [`release`](Self::release) in `tx`.
@@ -390,8 +397,9 @@ impl<S: Store> Engine<S> {
     /// Makes `id` depend on `on` (items of any workflow). Refused when the dependency is
     /// already there or would close a cycle; the reason names the cycle.
     pub fn add_dependency(&self, id: ItemId, on: ItemId, actor: &Actor) -> Result<Item> {
-        self.store
-            .write(|tx| self.add_dependency_tx(tx, id, on, actor))
+        self.write_traced("add_dependency", Some(id), Some(actor), |tx| {
+            self.add_dependency_tx(tx, id, on, actor)
+        })
     }
 
     /// [`add_dependency`](Self::add_dependency) in `tx`.
@@ -442,8 +450,9 @@ impl<S: Store> Engine<S> {
 
     /// Removes a dependency. Refused when it is not there.
     pub fn remove_dependency(&self, id: ItemId, on: ItemId, actor: &Actor) -> Result<Item> {
-        self.store
-            .write(|tx| self.remove_dependency_tx(tx, id, on, actor))
+        self.write_traced("remove_dependency", Some(id), Some(actor), |tx| {
+            self.remove_dependency_tx(tx, id, on, actor)
+        })
     }
 
     /// [`remove_dependency`](Self::remove_dependency) in `tx`.
@@ -472,8 +481,9 @@ impl<S: Store> Engine<S> {
     /// Sets or clears an item's parent. Refused when it would make an item its own
     /// ancestor.
     pub fn set_parent(&self, id: ItemId, parent: Option<ItemId>, actor: &Actor) -> Result<Item> {
-        self.store
-            .write(|tx| self.set_parent_tx(tx, id, parent, actor))
+        self.write_traced("set_parent", Some(id), Some(actor), |tx| {
+            self.set_parent_tx(tx, id, parent, actor)
+        })
     }
 
     /// [`set_parent`](Self::set_parent) in `tx`.
@@ -530,8 +540,9 @@ impl<S: Store> Engine<S> {
         to_version: u32,
         reason: Option<&str>,
     ) -> Result<Item> {
-        self.store
-            .write(|tx| self.migrate_tx(tx, id, actor, to_version, reason))
+        self.write_traced("migrate", Some(id), Some(actor), |tx| {
+            self.migrate_tx(tx, id, actor, to_version, reason)
+        })
     }
 
     /// [`migrate`](Self::migrate) in `tx`.
