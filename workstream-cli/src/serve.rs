@@ -192,7 +192,7 @@ fn append(path: &std::path::Path, line: &str) -> Result<(), Failure> {
             {
                 let _ = writeln!(
                     std::io::stderr(),
-                    "warning: others can read {shown} (mode {:o}); `chmod 600 {shown}`",
+                    "warning: others can read or write {shown} (mode {:o}); `chmod 600 {shown}`",
                     meta.permissions().mode() & 0o777
                 );
             }

@@ -270,10 +270,6 @@ pub(crate) async fn list<S: Store + Send + Sync + 'static>(
             let mut rows = Vec::new();
             let mut more = false;
             for item in engine.items(&query)? {
-                if rows.len() >= limit {
-                    more = true;
-                    break;
-                }
                 if open && item.is_closed() {
                     continue;
                 }
@@ -285,6 +281,11 @@ pub(crate) async fn list<S: Store + Send + Sync + 'static>(
                 let signals = engine.signals(item.id())?;
                 let on = states(&item, &signals);
                 if wanted.iter().all(|w| on.contains(&w.as_str())) {
+                    // One more that meets every filter: the list leaves some out.
+                    if rows.len() == limit {
+                        more = true;
+                        break;
+                    }
                     let mut row = item_row(&item, &signals);
                     if with_fields {
                         row["fields"] = item.fields().clone();

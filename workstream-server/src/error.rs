@@ -63,8 +63,11 @@ impl From<Error> for ApiError {
             Error::BatchRefused(_) => Self::new(StatusCode::CONFLICT, "refused", message),
             Error::Conflict { .. } => Self::new(StatusCode::CONFLICT, "conflict", message),
             Error::NotFound(_) => Self::not_found(message),
-            Error::Store(StoreError::Busy { .. } | StoreError::Unavailable { .. }) => {
+            Error::Store(StoreError::Busy { .. }) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
+            }
+            Error::Store(StoreError::Unavailable { .. }) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
             }
             Error::Store(StoreError::Conflict { .. }) => {
                 Self::new(StatusCode::CONFLICT, "conflict", message)

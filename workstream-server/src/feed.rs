@@ -25,6 +25,8 @@ use crate::{App, api};
 
 /// The most events one page or one read of a connection carries.
 const PAGE: usize = 500;
+/// How long a stream opened without a position waits for the feed's head to be known.
+const HEAD_WAIT: Duration = Duration::from_secs(10);
 
 /// Follows the feed's head until every receiver is gone.
 pub(crate) fn follow<S: Store + Send + Sync + 'static>(
@@ -143,18 +145,43 @@ pub(crate) async fn stream<S: Store + Send + Sync + 'static>(
             app.engine.events_since(at, 1).await?;
             at
         }
-        None => loop {
-            if let Some(at) = *head.borrow_and_update() {
-                break at;
+        // Only from now on: the head, once the follower has read the feed to its end. A
+        // store that cannot be read yet, or a server that stops meanwhile, is a 503.
+        None => {
+            let unavailable = |code, message| {
+                ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, code, message)
+            };
+            let mut stopped = stopping.as_ref().map(|s| (*s.0.0).clone());
+            let deadline = tokio::time::Instant::now() + HEAD_WAIT;
+            loop {
+                if let Some(at) = *head.borrow_and_update() {
+                    break at;
+                }
+                let stop = async {
+                    match stopped.as_mut() {
+                        Some(s) if !*s.borrow() => {
+                            let _ = s.changed().await;
+                        }
+                        Some(_) => {}
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    changed = head.changed() => if changed.is_err() {
+                        return Err(unavailable("shutting_down", "the server is shutting down"));
+                    },
+                    () = stop => {
+                        return Err(unavailable("shutting_down", "the server is shutting down"));
+                    }
+                    () = tokio::time::sleep_until(deadline) => {
+                        return Err(unavailable(
+                            "busy",
+                            "the store's feed could not be read yet; try again",
+                        ));
+                    }
+                }
             }
-            if head.changed().await.is_err() {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    "shutting_down",
-                    "the server is shutting down",
-                ));
-            }
-        },
+        }
     };
     let engine = app.engine.clone();
     // Without `serve` (a program that mounts the router itself), a stream ends with its

@@ -77,6 +77,15 @@ async fn items_filter_by_place_derived_state_hold_and_window() {
     }
     assert_eq!(get(&router, "/api/items?limit=2").await.body["more"], true);
     assert_eq!(get(&router, "/api/items?limit=6").await.body["more"], false);
+    // Only items that meet the filters count: one accepted item, so nothing is left out.
+    assert_eq!(
+        get(&router, "/api/items?state=accepted&limit=1").await.body["more"],
+        false
+    );
+    assert_eq!(
+        get(&router, "/api/items?state=blocked&limit=2").await.body["more"],
+        true
+    );
     let row = &get(&router, "/api/items?state=accepted").await.body["items"][0];
     assert_eq!(row["states"], json!(["accepted"]));
     assert_eq!(row["workstation"], "merged");
