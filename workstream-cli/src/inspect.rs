@@ -22,46 +22,16 @@ fn tz(args: &ArgMatches) -> Result<FixedOffset, Failure> {
     time::offset(args.get_one::<String>("tz").map_or("UTC", String::as_str))
 }
 
-/// The workflows the engine knows, for error messages.
-fn known<S: Store>(engine: &Engine<S>) -> String {
-    let mut names: Vec<&str> = engine.workflows().map(|w| w.name()).collect();
-    names.sort_unstable();
-    names.dedup();
-    if names.is_empty() {
-        "none".to_owned()
-    } else {
-        names.join(", ")
-    }
-}
-
 /// `--workflow` and `--workstation`, checked against the workflows loaded: a name that is
 /// not there is a mistake, not an empty result.
 fn place_query<S: Store>(engine: &Engine<S>, args: &ArgMatches) -> Result<Query, Failure> {
-    let mut query = Query::new();
-    let workflow = args.get_one::<String>("workflow");
-    if let Some(name) = workflow {
-        if engine.workflow(name).is_none() {
-            return Err(Failure::new(format!(
-                "there is no workflow `{name}` in this database (it has: {})",
-                known(engine)
-            )));
-        }
-        query = query.workflow(name);
-    }
-    if let Some(station) = args.try_get_one::<String>("workstation").ok().flatten() {
-        let declared = engine
-            .workflows()
-            .filter(|w| workflow.is_none_or(|name| w.name() == name))
-            .any(|w| w.workstation_id(station).is_some());
-        if !declared {
-            return Err(Failure::new(format!(
-                "no workflow{} has a workstation `{station}`",
-                workflow.map(|w| format!(" `{w}`")).unwrap_or_default()
-            )));
-        }
-        query = query.workstation(station);
-    }
-    Ok(query)
+    let workstation = args.try_get_one::<String>("workstation").ok().flatten();
+    engine
+        .query_for(
+            args.get_one::<String>("workflow").map(String::as_str),
+            workstation.map(String::as_str),
+        )
+        .map_err(|e| Failure::new(e.to_string()))
 }
 
 fn signal(name: &str) -> Option<Signal> {

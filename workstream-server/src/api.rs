@@ -149,30 +149,9 @@ fn window(text: &str, now: DateTime<Utc>, offset: FixedOffset) -> Result<Window,
 
 /// `workflow` and `workstation`, checked against the workflows loaded.
 fn place<S: Store>(engine: &Engine<S>, pairs: &[(String, String)]) -> Result<Query, ApiError> {
-    let mut query = Query::new();
-    let workflow = one(pairs, "workflow")?;
-    if let Some(name) = workflow {
-        if engine.workflow(name).is_none() {
-            return Err(ApiError::bad_request(format!(
-                "there is no workflow `{name}` here"
-            )));
-        }
-        query = query.workflow(name);
-    }
-    if let Some(station) = one(pairs, "workstation")? {
-        let declared = engine
-            .workflows()
-            .filter(|w| workflow.is_none_or(|name| w.name() == name))
-            .any(|w| w.workstation_id(station).is_some());
-        if !declared {
-            return Err(ApiError::bad_request(format!(
-                "no workflow{} has a workstation `{station}`",
-                workflow.map(|w| format!(" `{w}`")).unwrap_or_default()
-            )));
-        }
-        query = query.workstation(station);
-    }
-    Ok(query)
+    engine
+        .query_for(one(pairs, "workflow")?, one(pairs, "workstation")?)
+        .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 /// How many items a list answers when it is not given a `limit`.

@@ -32,6 +32,7 @@ pub use batch::{Batch, BatchRefused};
 pub use builder::EngineBuilder;
 pub use error::{BuildError, Error, MissingCheck, Result};
 pub use explain::{Explanation, MigrationReport, NextMove, Verified};
+pub use query::UnknownPlace;
 pub use request::{Move, NewItem, With};
 
 /// Moves items through their workflows and records every change in a store.

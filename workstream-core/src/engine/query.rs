@@ -18,7 +18,68 @@ use crate::signals::{self, Signal, Signals};
 use crate::store::{Query, Reader, Store, StoreError};
 use crate::window::Window;
 
+/// A workflow or workstation that a query names and no loaded workflow has
+/// ([`Engine::query_for`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnknownPlace {
+    /// No workflow of that name is loaded.
+    #[error("there is no workflow `{name}` (loaded: {})", if .loaded.is_empty() { "none".to_owned() } else { .loaded.join(", ") })]
+    Workflow {
+        /// The name asked for.
+        name: String,
+        /// The names of the workflows loaded, sorted.
+        loaded: Vec<String>,
+    },
+    /// No workflow (or not the one named) has a workstation of that name.
+    #[error("no workflow{} has a workstation `{name}`", .workflow.as_ref().map(|w| format!(" `{w}`")).unwrap_or_default())]
+    Workstation {
+        /// The workflow the query named, if any.
+        workflow: Option<String>,
+        /// The workstation asked for.
+        name: String,
+    },
+}
+
 impl<S: Store> Engine<S> {
+    /// A query for the items of `workflow` in `workstation` (either may be left out),
+    /// checked against the workflows loaded: a name none of them has is a mistake, not an
+    /// empty result. The command line's `ls` and the service's item lists ask this way.
+    pub fn query_for(
+        &self,
+        workflow: Option<&str>,
+        workstation: Option<&str>,
+    ) -> std::result::Result<Query, UnknownPlace> {
+        let mut query = Query::new();
+        if let Some(name) = workflow {
+            if self.workflow(name).is_none() {
+                let mut loaded: Vec<String> =
+                    self.workflows().map(|w| w.name().to_owned()).collect();
+                loaded.sort_unstable();
+                loaded.dedup();
+                return Err(UnknownPlace::Workflow {
+                    name: name.to_owned(),
+                    loaded,
+                });
+            }
+            query = query.workflow(name);
+        }
+        if let Some(station) = workstation {
+            let declared = self
+                .workflows()
+                .filter(|w| workflow.is_none_or(|name| w.name() == name))
+                .any(|w| w.workstation_id(station).is_some());
+            if !declared {
+                return Err(UnknownPlace::Workstation {
+                    workflow: workflow.map(str::to_owned),
+                    name: station.to_owned(),
+                });
+            }
+            query = query.workstation(station);
+        }
+        Ok(query)
+    }
+
     /// The current state of an item.
     pub fn item(&self, id: ItemId) -> Result<Item> {
         self.store
