@@ -6,8 +6,7 @@ use chrono::{FixedOffset, TimeDelta};
 use clap::ArgMatches;
 use serde_json::{Value, json};
 use workstream::{
-    Actor, Engine, Error, Item, ItemId, NextMove, Query, Reason, ReasonKind, Signal, Signals,
-    Store, Window,
+    Actor, Engine, Error, Item, ItemId, Query, Reason, ReasonKind, Signal, Signals, Store, Window,
 };
 
 use crate::render::{cells, change, clean, number, short, table};
@@ -183,22 +182,6 @@ fn actor<S: Store>(
     Ok((Actor::new("inspector", roles), true))
 }
 
-/// How a way out stands: open, blocked, or open unless checks this program cannot evaluate
-/// say otherwise.
-fn verdict(way: &NextMove) -> &'static str {
-    if way.allowed() {
-        "open"
-    } else if way
-        .reasons
-        .iter()
-        .all(|r| r.kind == ReasonKind::Unevaluable)
-    {
-        "unknown"
-    } else {
-        "blocked"
-    }
-}
-
 fn reason_line(reason: &Reason) -> String {
     let kind = match reason.kind {
         ReasonKind::Unevaluable => "unknown here".to_owned(),
@@ -247,7 +230,7 @@ pub(crate) fn show<S: Store>(
             "ways_out": explained.transitions.iter().map(|way| json!({
                 "transition": way.transition,
                 "to": way.to,
-                "verdict": verdict(way),
+                "verdict": way.standing().name(),
                 "reasons": way.reasons,
                 "warnings": way.warnings,
             })).collect::<Vec<_>>(),
@@ -344,7 +327,13 @@ pub(crate) fn show<S: Store>(
         writeln!(out, "ways out, for {who}:")?;
     }
     for way in &explained.transitions {
-        writeln!(out, "  {:<8} {} → {}", verdict(way), way.transition, way.to)?;
+        writeln!(
+            out,
+            "  {:<8} {} → {}",
+            way.standing().name(),
+            way.transition,
+            way.to
+        )?;
         for reason in &way.reasons {
             writeln!(out, "           {}", reason_line(reason))?;
         }

@@ -78,7 +78,7 @@ pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity, Span};
 pub use digest::{DigestError, DigestSummary, Leaf, LedgerDigest};
 pub use engine::{
     Batch, BatchRefused, BuildError, Engine, EngineBuilder, Error, Explanation, MigrationReport,
-    MissingCheck, Move, NewItem, NextMove, Result, UnknownPlace, Verified, With,
+    MissingCheck, Move, NewItem, NextMove, Result, Standing, UnknownPlace, Verified, With,
 };
 pub use feed::{FeedEvent, ParsePositionError, Position};
 pub use hash::{

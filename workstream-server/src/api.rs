@@ -14,8 +14,8 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use workstream::{
-    Actor, Change, Engine, Error, Event, Item, ItemId, Move, NewItem, NextMove, Outcome, Query,
-    ReasonKind, Signal, Signals, Store, Window, parse_span,
+    Actor, Change, Engine, Error, Event, Item, ItemId, Move, NewItem, Outcome, Query, Signal,
+    Signals, Store, Window, parse_span,
 };
 
 use crate::App;
@@ -281,22 +281,6 @@ pub(crate) async fn list<S: Store + Send + Sync + 'static>(
     ))
 }
 
-/// How a way out stands: open, blocked, or unknown (only checks this program cannot
-/// evaluate stand in its way).
-fn verdict(way: &NextMove) -> &'static str {
-    if way.allowed() {
-        "open"
-    } else if way
-        .reasons
-        .iter()
-        .all(|r| r.kind == ReasonKind::Unevaluable)
-    {
-        "unknown"
-    } else {
-        "blocked"
-    }
-}
-
 /// `GET /api/items/{id}`: the item, its signals and derived states, every way out for the
 /// reader (the token's or session's actor, else an inspector with every role of the
 /// workflow), its history with each event's hash, and whether its chain verifies.
@@ -339,7 +323,7 @@ pub(crate) async fn item<S: Store + Send + Sync + 'static>(
                 "ways_out": explained.transitions.iter().map(|way| json!({
                     "transition": way.transition,
                     "to": way.to,
-                    "verdict": verdict(way),
+                    "verdict": way.standing().name(),
                     "reasons": way.reasons,
                     "warnings": way.warnings,
                 })).collect::<Vec<_>>(),

@@ -39,6 +39,46 @@ impl NextMove {
     pub fn allowed(&self) -> bool {
         self.reasons.is_empty()
     }
+
+    /// How the way out stands: open, blocked, or unknown when only assertions on checks
+    /// this engine has no function for stand in its way
+    /// ([`allow_missing_checks`](crate::EngineBuilder::allow_missing_checks)).
+    pub fn standing(&self) -> Standing {
+        if self.allowed() {
+            Standing::Open
+        } else if self
+            .reasons
+            .iter()
+            .all(|r| r.kind == ReasonKind::Unevaluable)
+        {
+            Standing::Unknown
+        } else {
+            Standing::Blocked
+        }
+    }
+}
+
+/// How a way out stands ([`NextMove::standing`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// The transition would fire.
+    Open,
+    /// Something known blocks it.
+    Blocked,
+    /// Only checks this engine cannot evaluate stand in its way.
+    Unknown,
+}
+
+impl Standing {
+    /// `open`, `blocked` or `unknown`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Standing::Open => "open",
+            Standing::Blocked => "blocked",
+            Standing::Unknown => "unknown",
+        }
+    }
 }
 
 impl Explanation {

@@ -31,7 +31,7 @@ mod write;
 pub use batch::{Batch, BatchRefused};
 pub use builder::EngineBuilder;
 pub use error::{BuildError, Error, MissingCheck, Result};
-pub use explain::{Explanation, MigrationReport, NextMove, Verified};
+pub use explain::{Explanation, MigrationReport, NextMove, Standing, Verified};
 pub use query::UnknownPlace;
 pub use request::{Move, NewItem, With};
 
