@@ -344,18 +344,26 @@ pub(crate) async fn workflows<S: Store + Send + Sync + 'static>(
         .engine
         .run(|engine| -> workstream::Result<Value> {
             let mut list = Vec::new();
+            // Every item read once, counted by workflow, version and workstation.
+            let mut counts: BTreeMap<(String, u32, String), usize> = BTreeMap::new();
+            for item in engine.items(&Query::new())? {
+                let key = (
+                    item.workflow().to_owned(),
+                    item.version(),
+                    item.workstation().to_owned(),
+                );
+                *counts.entry(key).or_default() += 1;
+            }
+            let count = |w: &workstream::Workflow, station: &str| {
+                let key = (w.name().to_owned(), w.version(), station.to_owned());
+                counts.get(&key).copied().unwrap_or(0)
+            };
             let mut seen: Vec<(String, u32)> = Vec::new();
             for w in engine.workflows() {
                 if seen.contains(&(w.name().to_owned(), w.version())) {
                     continue;
                 }
                 seen.push((w.name().to_owned(), w.version()));
-                let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-                for item in engine.items(&Query::new().workflow(w.name()))? {
-                    if item.version() == w.version() {
-                        *counts.entry(item.workstation().to_owned()).or_default() += 1;
-                    }
-                }
                 let station = |id| w.workstation(id).name().to_owned();
                 list.push(json!({
                     "name": w.name(),
@@ -370,7 +378,7 @@ pub(crate) async fn workflows<S: Store + Send + Sync + 'static>(
                         "terminal": s.is_terminal(),
                         "outcome": s.outcome(),
                         "sla_seconds": s.sla().map(|d| d.as_secs()),
-                        "count": counts.get(s.name()).copied().unwrap_or(0),
+                        "count": count(w, s.name()),
                     })).collect::<Vec<_>>(),
                     "transitions": w.transitions().iter().map(|t| json!({
                         "name": t.name(),
